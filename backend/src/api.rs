@@ -1,0 +1,426 @@
+//! The JSON API under `/api`: handlers and wire types. Decisions live in [`crate::checkout`].
+//!
+//! | route | answer |
+//! | --- | --- |
+//! | `POST /api/invoices` | 201 [`CreateInvoiceResponse`] (200 with the same body when the order already has this open invoice) |
+//! | `GET /api/invoices/{id}` | 200 [`InvoiceStatusResponse`] |
+//! | `POST /api/dev/invoices/{id}/pay` | 200 [`InvoiceStatusResponse`], paid; only while the demo provider is active |
+//! | `POST /api/webhooks/{provider}` | the provider's acknowledgement |
+//! | `GET /api/health` | `{"status":"ok"}` |
+//!
+//! Every refusal is `{"error": {"code", "message"}}` ([`AppError`]); every answer carries
+//! `Cache-Control: no-store`.
+//!
+//! # Create request rules
+//! * `Content-Type: application/json` (parameters such as `charset` allowed), else 415
+//!   `unsupported_media_type`; body at most 16 KiB, else 413 `body_too_large`; not JSON or not an
+//!   object: 400 `invalid_json`.
+//! * **Unknown fields are refused** (400 `unknown_field`): a misspelt `expiry_sec` must not
+//!   silently give a 15-minute invoice. `null` for an optional field means "absent".
+//! * `amount_sat`: required JSON integer. Missing, fractional (`1.5`, and also `1.0`), a string
+//!   or any other type: `invalid_amount`; below 1: `amount_too_small`; above `MAX_AMOUNT_SAT` (or
+//!   the provider's own ceiling): `amount_too_large`.
+//! * `description`: a string of at most 639 UTF-8 bytes (what BOLT 11's `d` field holds):
+//!   `invalid_description` / `description_too_long`.
+//! * `order_id`: 1 to 128 characters of `A-Z a-z 0-9 . _ : -`: `invalid_order_id`.
+//! * `expiry_secs`: integer 1..=86400, default 900: `invalid_expiry`.
+//! * The same `order_id` while its invoice is open gives that invoice back (200); with a different
+//!   `amount_sat`, 409 `order_conflict`; once it expired, a new invoice (201).
+//!
+//! # Other codes
+//! `not_found` (404: unknown or malformed id, unknown route, unknown webhook provider),
+//! `method_not_allowed` (405), `invoice_expired` (409, demo pay of an expired invoice),
+//! `invalid_signature` (401), `invalid_webhook` (400), `webhook_not_configured` (503),
+//! `provider_error` (502), `provider_unsupported` (400), `internal` (500).
+
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection};
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+use crate::checkout::{self, NewOrder};
+use crate::config::CorsOrigins;
+pub use crate::error::AppError;
+use crate::state::AppState;
+use crate::store::Invoice;
+
+/// Largest create request body.
+pub const BODY_LIMIT: usize = 16 * 1024;
+/// Largest webhook body (providers send bigger envelopes than our clients).
+pub const WEBHOOK_BODY_LIMIT: usize = 64 * 1024;
+/// BOLT 11 `d` holds at most 639 bytes (a 10-bit length of 5-bit groups).
+pub const MAX_DESCRIPTION_BYTES: usize = 639;
+/// Longest `order_id`.
+pub const MAX_ORDER_ID_CHARS: usize = 128;
+/// Default `expiry_secs`: 15 minutes, as AlphaPo's fixed Lightning expiry.
+pub const DEFAULT_EXPIRY_SECS: u32 = 900;
+/// Longest `expiry_secs`: one day.
+pub const MAX_EXPIRY_SECS: u32 = 86_400;
+/// How long a browser may cache a CORS preflight answer.
+const CORS_MAX_AGE_SECS: u64 = 600;
+
+const FIELDS: [&str; 4] = ["amount_sat", "description", "order_id", "expiry_secs"];
+
+/// `POST /api/invoices` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateInvoiceRequest {
+    /// Amount in sat.
+    pub amount_sat: u64,
+    /// BOLT 11 description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The shop's order id (idempotency).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<String>,
+    /// Seconds until expiry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiry_secs: Option<u32>,
+}
+
+/// `POST /api/invoices` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateInvoiceResponse {
+    /// Invoice id.
+    pub id: String,
+    /// BOLT 11 invoice; `null` for a pay-link provider.
+    pub payment_request: Option<String>,
+    /// Pay link; absent for BOLT 11 providers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pay_url: Option<String>,
+    /// Hex payment hash; `null` when the provider has none.
+    pub payment_hash: Option<String>,
+    /// Amount in sat.
+    pub amount_sat: u64,
+    /// Unix seconds.
+    pub expires_at: u64,
+    /// Always `pending` here.
+    pub status: String,
+}
+
+/// `GET /api/invoices/{id}` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvoiceStatusResponse {
+    /// Invoice id.
+    pub id: String,
+    /// `pending`, `paid` or `expired`.
+    pub status: String,
+    /// Hex preimage, only when paid and known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preimage: Option<String>,
+    /// BOLT 11 invoice; `null` for a pay-link provider.
+    pub payment_request: Option<String>,
+    /// Pay link; absent for BOLT 11 providers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pay_url: Option<String>,
+    /// Hex payment hash.
+    pub payment_hash: Option<String>,
+    /// Amount in sat.
+    pub amount_sat: u64,
+    /// Unix seconds.
+    pub expires_at: u64,
+    /// Unix seconds, only when paid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paid_at: Option<u64>,
+}
+
+impl From<&Invoice> for CreateInvoiceResponse {
+    fn from(inv: &Invoice) -> Self {
+        Self {
+            id: inv.id.clone(),
+            payment_request: inv.payment_request.clone(),
+            pay_url: inv.pay_url.clone(),
+            payment_hash: inv.payment_hash.map(hex::encode),
+            amount_sat: inv.amount_sat(),
+            expires_at: inv.expires_at,
+            status: inv.status.as_str().to_owned(),
+        }
+    }
+}
+
+impl From<&Invoice> for InvoiceStatusResponse {
+    fn from(inv: &Invoice) -> Self {
+        let paid = inv.status == crate::store::Status::Paid;
+        Self {
+            id: inv.id.clone(),
+            status: inv.status.as_str().to_owned(),
+            preimage: inv.preimage.filter(|_| paid).map(hex::encode),
+            payment_request: inv.payment_request.clone(),
+            pay_url: inv.pay_url.clone(),
+            payment_hash: inv.payment_hash.map(hex::encode),
+            amount_sat: inv.amount_sat(),
+            expires_at: inv.expires_at,
+            paid_at: inv.paid_at.filter(|_| paid),
+        }
+    }
+}
+
+/// The `/api` router (to be nested at `/api`).
+pub fn router(state: AppState) -> Router {
+    let mut api = Router::new()
+        .route("/invoices", post(create_invoice))
+        .route("/invoices/{id}", get(get_invoice))
+        .route(
+            "/webhooks/{provider}",
+            post(webhook).layer(DefaultBodyLimit::max(WEBHOOK_BODY_LIMIT)),
+        )
+        .route("/health", get(health));
+    if state.provider().simulates_payments() {
+        api = api.route("/dev/invoices/{id}/pay", post(dev_pay));
+    }
+    let api = api
+        .fallback(|| async { AppError::route_not_found() })
+        .method_not_allowed_fallback(|| async {
+            AppError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "This endpoint does not take this method.",
+            )
+        })
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::map_response(no_store));
+    let api = match cors_layer(&state.config().cors_origins) {
+        Some(cors) => api.layer(cors),
+        None => api,
+    };
+    api.with_state(state)
+}
+
+async fn no_store(mut res: Response) -> Response {
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+fn cors_layer(origins: &CorsOrigins) -> Option<CorsLayer> {
+    let allow = match origins {
+        CorsOrigins::SameOrigin => return None,
+        CorsOrigins::Any => AllowOrigin::any(),
+        CorsOrigins::List(list) => AllowOrigin::list(
+            list.iter()
+                .filter_map(|o| HeaderValue::from_str(o).ok())
+                .collect::<Vec<_>>(),
+        ),
+    };
+    Some(
+        CorsLayer::new()
+            .allow_origin(allow)
+            .allow_methods([Method::GET, Method::POST])
+            .allow_headers([header::CONTENT_TYPE])
+            .max_age(std::time::Duration::from_secs(CORS_MAX_AGE_SECS)),
+    )
+}
+
+async fn health() -> Json<Value> {
+    Json(serde_json::json!({ "status": "ok" }))
+}
+
+async fn create_invoice(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<CreateInvoiceResponse>), AppError> {
+    require_json(&headers)?;
+    let body = body.map_err(body_error)?;
+    let max = state
+        .provider()
+        .max_amount_sat()
+        .map_or(state.config().max_amount_sat, |p| {
+            p.min(state.config().max_amount_sat)
+        });
+    let order = parse_create(&body, max)?;
+    let (inv, created) = checkout::create(&state, order).await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(CreateInvoiceResponse::from(&inv))))
+}
+
+async fn get_invoice(
+    State(state): State<AppState>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<InvoiceStatusResponse>, AppError> {
+    let Path(id) = id.map_err(|_| AppError::invoice_not_found())?;
+    let inv = checkout::status(&state, &id).await?;
+    Ok(Json(InvoiceStatusResponse::from(&inv)))
+}
+
+async fn dev_pay(
+    State(state): State<AppState>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<InvoiceStatusResponse>, AppError> {
+    let Path(id) = id.map_err(|_| AppError::invoice_not_found())?;
+    let inv = checkout::simulate_payment(&state, &id).await?;
+    Ok(Json(InvoiceStatusResponse::from(&inv)))
+}
+
+async fn webhook(
+    State(state): State<AppState>,
+    provider: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, AppError> {
+    let Path(provider) = provider.map_err(|_| AppError::route_not_found())?;
+    let body = body.map_err(body_error)?;
+    Ok(Json(
+        checkout::webhook(&state, &provider, &body, &headers).await?,
+    ))
+}
+
+fn require_json(headers: &HeaderMap) -> Result<(), AppError> {
+    let ok = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"));
+    if ok {
+        Ok(())
+    } else {
+        Err(AppError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "Send the request as JSON, with Content-Type: application/json.",
+        ))
+    }
+}
+
+fn body_error(r: BytesRejection) -> AppError {
+    if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        AppError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            format!("The request body must be at most {BODY_LIMIT} bytes."),
+        )
+    } else {
+        AppError::bad_request("invalid_json", "The request body could not be read.")
+    }
+}
+
+/// Parse and check a create request body (the rules are in the module docs). `max_amount_sat`
+/// is the effective ceiling.
+pub fn parse_create(body: &[u8], max_amount_sat: u64) -> Result<NewOrder, AppError> {
+    let value: Value = serde_json::from_slice(body).map_err(|_| {
+        AppError::bad_request("invalid_json", "The request body is not valid JSON.")
+    })?;
+    let Value::Object(obj) = value else {
+        return Err(AppError::bad_request(
+            "invalid_json",
+            "The request body must be a JSON object.",
+        ));
+    };
+    if let Some(unknown) = obj.keys().find(|k| !FIELDS.contains(&k.as_str())) {
+        let shown: String = unknown.chars().take(40).collect();
+        return Err(AppError::bad_request(
+            "unknown_field",
+            format!(
+                "Unknown field \"{shown}\": the accepted fields are amount_sat, description, order_id and expiry_secs."
+            ),
+        ));
+    }
+    Ok(NewOrder {
+        amount_msat: parse_amount(&obj, max_amount_sat)? * 1000,
+        description: parse_description(&obj)?,
+        order_id: parse_order_id(&obj)?,
+        expiry_secs: parse_expiry(&obj)?,
+    })
+}
+
+fn field<'a>(obj: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+    obj.get(name).filter(|v| !v.is_null())
+}
+
+fn parse_amount(obj: &Map<String, Value>, max: u64) -> Result<u64, AppError> {
+    let invalid = |m: &'static str| AppError::bad_request("invalid_amount", m);
+    let too_small =
+        || AppError::bad_request("amount_too_small", "The amount must be at least 1 sat.");
+    match field(obj, "amount_sat") {
+        None => Err(invalid(
+            "amount_sat is required: a whole number of sat, such as 2500.",
+        )),
+        Some(Value::Number(n)) => {
+            if let Some(v) = n.as_u64() {
+                if v == 0 {
+                    Err(too_small())
+                } else if v > max {
+                    Err(AppError::bad_request(
+                        "amount_too_large",
+                        format!("The amount must be at most {max} sat."),
+                    ))
+                } else {
+                    Ok(v)
+                }
+            } else if n.as_i64().is_some() {
+                Err(too_small())
+            } else {
+                Err(invalid(
+                    "The amount must be a whole number of sat, without a decimal point.",
+                ))
+            }
+        }
+        Some(Value::String(_)) => Err(invalid(
+            "The amount must be a JSON number of sat, not text in quotes.",
+        )),
+        Some(_) => Err(invalid(
+            "The amount must be a whole number of sat, such as 2500.",
+        )),
+    }
+}
+
+fn parse_description(obj: &Map<String, Value>) -> Result<String, AppError> {
+    match field(obj, "description") {
+        None => Ok(String::new()),
+        Some(Value::String(s)) if s.len() <= MAX_DESCRIPTION_BYTES => Ok(s.clone()),
+        Some(Value::String(_)) => Err(AppError::bad_request(
+            "description_too_long",
+            format!("The description must be at most {MAX_DESCRIPTION_BYTES} bytes of UTF-8."),
+        )),
+        Some(_) => Err(AppError::bad_request(
+            "invalid_description",
+            "The description must be text.",
+        )),
+    }
+}
+
+fn parse_order_id(obj: &Map<String, Value>) -> Result<Option<String>, AppError> {
+    let ok = |s: &str| {
+        (1..=MAX_ORDER_ID_CHARS).contains(&s.len())
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
+    };
+    match field(obj, "order_id") {
+        None => Ok(None),
+        Some(Value::String(s)) if ok(s) => Ok(Some(s.clone())),
+        Some(_) => Err(AppError::bad_request(
+            "invalid_order_id",
+            format!(
+                "The order id must be 1 to {MAX_ORDER_ID_CHARS} characters: letters, digits, '.', '_', ':' or '-'."
+            ),
+        )),
+    }
+}
+
+fn parse_expiry(obj: &Map<String, Value>) -> Result<u32, AppError> {
+    match field(obj, "expiry_secs") {
+        None => Ok(DEFAULT_EXPIRY_SECS),
+        Some(v) => v
+            .as_u64()
+            .filter(|s| (1..=u64::from(MAX_EXPIRY_SECS)).contains(s))
+            .and_then(|s| u32::try_from(s).ok())
+            .ok_or_else(|| {
+                AppError::bad_request(
+                    "invalid_expiry",
+                    format!(
+                        "The expiry must be a whole number of seconds from 1 to {MAX_EXPIRY_SECS}."
+                    ),
+                )
+            }),
+    }
+}

@@ -1,0 +1,378 @@
+//! The checkout rules between HTTP and the store: idempotent creation, status with expiry decided
+//! here, settlement, the demo "pay" button and webhooks. Handlers in [`crate::api`] only parse and
+//! answer; everything that decides lives here.
+
+use std::str::FromStr;
+
+use axum::http::HeaderMap;
+use bitcoin::hashes::{sha256, Hash};
+use lightning_invoice::Bolt11Invoice;
+use rand::RngCore;
+
+use crate::error::AppError;
+use crate::provider::{CreatedInvoice, NewInvoice, ProviderError, ProviderStatus};
+use crate::state::AppState;
+use crate::store::{Completion, Invoice, Reservation, Reserved, Status, Transition};
+
+/// Prefix of every invoice id.
+pub const ID_PREFIX: &str = "inv_";
+/// Random characters after the prefix: 26 base32 characters carry 128 random bits.
+pub const ID_RANDOM_LEN: usize = 26;
+/// Longest pay link we store.
+const MAX_PAY_URL_LEN: usize = 2048;
+
+/// A validated request for an invoice (see [`crate::api`] for the wire rules).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewOrder {
+    /// Amount in msat (a whole number of sat).
+    pub amount_msat: u64,
+    /// Description, at most 639 bytes.
+    pub description: String,
+    /// The shop's order id.
+    pub order_id: Option<String>,
+    /// Seconds until expiry.
+    pub expiry_secs: u32,
+}
+
+/// A fresh invoice id: `inv_` + 26 characters of lower-case RFC 4648 base32 (URL-safe).
+pub fn new_invoice_id() -> String {
+    let mut bytes = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    let mut id = String::with_capacity(ID_PREFIX.len() + ID_RANDOM_LEN);
+    id.push_str(ID_PREFIX);
+    id.push_str(&base32_lower(&bytes));
+    id
+}
+
+/// Whether `id` has the shape of an invoice id (anything else is answered 404 without a lookup).
+pub fn is_invoice_id(id: &str) -> bool {
+    id.strip_prefix(ID_PREFIX).is_some_and(|rest| {
+        rest.len() == ID_RANDOM_LEN && rest.bytes().all(|b| matches!(b, b'a'..=b'z' | b'2'..=b'7'))
+    })
+}
+
+fn base32_lower(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
+    let mut out = String::with_capacity(bytes.len().div_ceil(5) * 8);
+    let (mut buffer, mut bits) = (0u32, 0u32);
+    for &b in bytes {
+        buffer = (buffer << 8) | u32::from(b);
+        bits += 8;
+        while bits >= 5 {
+            bits -= 5;
+            out.push(ALPHABET[((buffer >> bits) & 31) as usize] as char);
+        }
+    }
+    if bits > 0 {
+        out.push(ALPHABET[((buffer << (5 - bits)) & 31) as usize] as char);
+    }
+    out
+}
+
+/// Create an invoice, or return the open one of the same order. `true` if this call created it.
+pub async fn create(state: &AppState, order: NewOrder) -> Result<(Invoice, bool), AppError> {
+    // Concurrent creates for one order wait here for the first one's provider call.
+    let _order_guard = match &order.order_id {
+        Some(o) => Some(state.order_lock(o).lock_owned().await),
+        None => None,
+    };
+    let now = state.now();
+    let provider = state.provider().name();
+    let id = new_invoice_id();
+    let mut key = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut key);
+    let reserved = {
+        let order = order.clone();
+        state
+            .with_store(move |s| {
+                s.reserve(&Reservation {
+                    id: &id,
+                    order_id: order.order_id.as_deref(),
+                    amount_msat: order.amount_msat,
+                    description: &order.description,
+                    expiry_secs: order.expiry_secs,
+                    idempotency_key: key,
+                    provider,
+                    now,
+                })
+            })
+            .await?
+    };
+    let row = match reserved {
+        Reserved::Conflict(open) => {
+            return Err(AppError::conflict(
+                "order_conflict",
+                format!(
+                    "This order already has an open invoice for {} sat; it cannot be changed until that one expires.",
+                    open.amount_sat()
+                ),
+            ))
+        }
+        Reserved::Open(open) if open.is_complete() => return Ok((open, false)),
+        // New, or reserved earlier by a call whose provider answer was lost: (re)ask the
+        // provider with the stored idempotency key.
+        Reserved::Open(row) | Reserved::New(row) => row,
+    };
+    let req = NewInvoice {
+        invoice_id: row.id.clone(),
+        idempotency_key: row.idempotency_key,
+        amount_msat: row.amount_msat,
+        description: row.description.clone(),
+        expiry_secs: row.expiry_secs,
+        order_id: row.order_id.clone(),
+        now,
+    };
+    let created = state
+        .provider()
+        .create_invoice(&req)
+        .await
+        .map_err(AppError::provider)?;
+    let completion = check_created(state, &req, created).map_err(AppError::provider)?;
+    let id = row.id.clone();
+    let row = state
+        .with_store(move |s| s.complete(&id, &completion))
+        .await?
+        .ok_or_else(|| AppError::internal("reserved invoice vanished"))?;
+    if !row.is_complete() {
+        return Err(AppError::internal(
+            "invoice left incomplete after the provider answered",
+        ));
+    }
+    Ok((row, true))
+}
+
+/// Check a provider's answer before anything is stored or shown: the invoice must be exactly what
+/// was asked (amount, network, hash) and still valid.
+fn check_created(
+    state: &AppState,
+    req: &NewInvoice,
+    c: CreatedInvoice,
+) -> Result<Completion, ProviderError> {
+    let bad = |m: &str| ProviderError::BadResponse(m.to_owned());
+    let (payment_hash, expires_at) = match (&c.payment_request, &c.pay_url) {
+        (Some(pr), None) => {
+            let inv = Bolt11Invoice::from_str(pr.trim())
+                .map_err(|_| bad("the invoice does not decode or its signature is invalid"))?;
+            if inv.currency() != state.config().network.currency() {
+                return Err(bad("the invoice is for another network"));
+            }
+            if inv.amount_milli_satoshis() != Some(req.amount_msat) {
+                return Err(bad("the invoice amount differs from the amount asked"));
+            }
+            let hash = inv.payment_hash().to_byte_array();
+            if c.payment_hash.is_some_and(|h| h != hash) {
+                return Err(bad(
+                    "the invoice's payment hash differs from the one reported",
+                ));
+            }
+            let expires_at = inv
+                .duration_since_epoch()
+                .as_secs()
+                .saturating_add(inv.expiry_time().as_secs());
+            (Some(hash), expires_at)
+        }
+        (None, Some(url)) => {
+            let ok_scheme = url.starts_with("https://") || url.starts_with("http://");
+            if !ok_scheme || url.len() > MAX_PAY_URL_LEN || url.chars().any(char::is_whitespace) {
+                return Err(bad("the pay link is not an http(s) URL"));
+            }
+            let expires_at = c
+                .expires_at
+                .unwrap_or(req.now.saturating_add(u64::from(req.expiry_secs)));
+            (c.payment_hash, expires_at)
+        }
+        _ => return Err(bad("expected exactly one of an invoice and a pay link")),
+    };
+    if expires_at <= req.now {
+        return Err(bad("the invoice is already expired"));
+    }
+    if let Some(p) = c.preimage {
+        if payment_hash != Some(sha256::Hash::hash(&p).to_byte_array()) {
+            return Err(bad("the preimage does not match the payment hash"));
+        }
+    }
+    Ok(Completion {
+        payment_request: c.payment_request.map(|s| s.trim().to_ascii_lowercase()),
+        pay_url: c.pay_url,
+        payment_hash,
+        preimage: c.preimage,
+        provider_ref: c.provider_ref,
+        expires_at,
+    })
+}
+
+/// The invoice `id` as it stands now: asks the provider about a pending one where it can be asked,
+/// and marks it expired once its deadline has passed.
+pub async fn status(state: &AppState, id: &str) -> Result<Invoice, AppError> {
+    if !is_invoice_id(id) {
+        return Err(AppError::invoice_not_found());
+    }
+    let id = id.to_owned();
+    let inv = state
+        .with_store(move |s| s.get(&id))
+        .await?
+        .ok_or_else(AppError::invoice_not_found)?;
+    refresh(state, inv).await
+}
+
+async fn refresh(state: &AppState, mut inv: Invoice) -> Result<Invoice, AppError> {
+    if inv.status != Status::Pending {
+        return Ok(inv);
+    }
+    if inv.is_complete() {
+        match state.provider().lookup(&inv).await {
+            Ok(Some(reported)) => inv = apply(state, &inv, reported).await?,
+            Ok(None) => {}
+            // The stored state still answers; the next poll asks again.
+            Err(e) => tracing::warn!(id = %inv.id, error = %e, "status lookup failed"),
+        }
+    }
+    let now = state.now();
+    if inv.status == Status::Pending && now >= inv.expires_at {
+        let id = inv.id.clone();
+        if let Some(t) = state.with_store(move |s| s.expire_if_due(&id, now)).await? {
+            inv = t.into_invoice();
+        }
+    }
+    Ok(inv)
+}
+
+/// Apply what the provider reports to a stored invoice; the row afterwards.
+async fn apply(
+    state: &AppState,
+    inv: &Invoice,
+    reported: ProviderStatus,
+) -> Result<Invoice, AppError> {
+    let id = inv.id.clone();
+    let says_paid = matches!(reported, ProviderStatus::Paid { .. });
+    let transition = match reported {
+        ProviderStatus::Pending => return Ok(inv.clone()),
+        ProviderStatus::Expired => state.with_store(move |s| s.mark_expired(&id)).await?,
+        ProviderStatus::Paid {
+            preimage,
+            amount_paid_msat,
+            paid_at,
+        } => {
+            let preimage = preimage.filter(|p| {
+                let ok = inv.payment_hash == Some(sha256::Hash::hash(p).to_byte_array());
+                if !ok {
+                    tracing::error!(id = %inv.id, "provider reported a preimage that does not match the payment hash; not stored");
+                }
+                ok
+            });
+            let paid_at = paid_at.unwrap_or_else(|| state.now());
+            if amount_paid_msat.is_some_and(|a| a > inv.amount_msat) {
+                tracing::info!(id = %inv.id, "invoice overpaid");
+            }
+            state
+                .with_store(move |s| s.mark_paid(&id, paid_at, preimage, amount_paid_msat))
+                .await?
+        }
+    };
+    match transition {
+        Some(Transition::Applied(row)) => {
+            tracing::info!(id = %row.id, status = row.status.as_str(), "invoice status changed");
+            Ok(row)
+        }
+        Some(Transition::Unchanged(row)) => {
+            if says_paid && row.status == Status::Expired {
+                // Final states never move back; the merchant must refund or honour it by hand.
+                tracing::warn!(id = %row.id, "payment reported for an invoice already marked expired");
+            }
+            Ok(row)
+        }
+        None => Err(AppError::invoice_not_found()),
+    }
+}
+
+/// The demo "pay" button: settle a pending, unexpired invoice from the store. Paying a paid one
+/// again answers it unchanged; an expired one is `409 invoice_expired`.
+pub async fn simulate_payment(state: &AppState, id: &str) -> Result<Invoice, AppError> {
+    if !state.provider().simulates_payments() || !is_invoice_id(id) {
+        return Err(AppError::invoice_not_found());
+    }
+    let id = id.to_owned();
+    let now = state.now();
+    let transition = state
+        .with_store(move |s| {
+            let Some(inv) = s.get(&id)? else {
+                return Ok(None);
+            };
+            if inv.status == Status::Pending && !inv.is_complete() {
+                return Ok(None);
+            }
+            if inv.status == Status::Pending && now >= inv.expires_at {
+                return s.expire_if_due(&id, now);
+            }
+            s.mark_paid(&id, now, None, Some(inv.amount_msat))
+        })
+        .await?
+        .ok_or_else(AppError::invoice_not_found)?;
+    let inv = transition.into_invoice();
+    match inv.status {
+        Status::Paid => Ok(inv),
+        Status::Expired => Err(AppError::conflict(
+            "invoice_expired",
+            "This invoice has expired and can no longer be paid.",
+        )),
+        Status::Pending => Err(AppError::internal("demo payment left the invoice pending")),
+    }
+}
+
+/// Handle `POST /api/webhooks/{name}`: verify, de-duplicate, re-fetch before believing "paid",
+/// apply. Answers the provider's acknowledgement body.
+pub async fn webhook(
+    state: &AppState,
+    name: &str,
+    body: &[u8],
+    headers: &HeaderMap,
+) -> Result<serde_json::Value, AppError> {
+    let provider = state.provider().clone();
+    if name != provider.name() {
+        return Err(AppError::route_not_found());
+    }
+    let now = state.now();
+    let Some(event) = provider
+        .verify_webhook(body, headers, now)
+        .await
+        .map_err(AppError::webhook)?
+    else {
+        return Ok(provider.webhook_ack());
+    };
+    let pname = provider.name();
+    if let Some(eid) = event.event_id.clone() {
+        if state.with_store(move |s| s.event_seen(pname, &eid)).await? {
+            tracing::info!(provider = pname, "duplicate webhook ignored");
+            return Ok(provider.webhook_ack());
+        }
+    }
+    let key = event.invoice.clone();
+    let found = state.with_store(move |s| s.find(pname, &key)).await?;
+    match found {
+        None => tracing::info!(provider = pname, "webhook about an unknown invoice ignored"),
+        Some(inv) if inv.status == Status::Pending => {
+            let reported = match event.status {
+                // Never mark paid on the notification alone where the provider can be asked.
+                ProviderStatus::Paid { .. } => match provider.lookup(&inv).await {
+                    Ok(Some(fetched)) => fetched,
+                    Ok(None) => event.status.clone(),
+                    Err(e) => return Err(AppError::provider(e)),
+                },
+                other => other,
+            };
+            apply(state, &inv, reported).await?;
+        }
+        Some(inv) => {
+            if inv.status == Status::Expired && matches!(event.status, ProviderStatus::Paid { .. })
+            {
+                tracing::warn!(id = %inv.id, "payment reported for an invoice already marked expired");
+            }
+        }
+    }
+    if let Some(eid) = event.event_id {
+        state
+            .with_store(move |s| s.record_event(pname, &eid, now))
+            .await?;
+    }
+    Ok(provider.webhook_ack())
+}

@@ -1,0 +1,324 @@
+//! Configuration from environment variables, checked once at start-up.
+//!
+//! | variable | default | meaning |
+//! | --- | --- | --- |
+//! | `HOST` | `127.0.0.1` | address to bind |
+//! | `PORT` | `8080` | port to bind (`0` picks a free one; the printed URL shows it) |
+//! | `DATA_DIR` | `./data` | SQLite database and the demo node key |
+//! | `PROVIDER` | `demo` | invoice provider: `demo` (embedded, signs its own invoices) |
+//! | `NETWORK` | `regtest` | `bitcoin`, `testnet`, `signet` or `regtest` |
+//! | `MAX_AMOUNT_SAT` | `4500000` | largest invoice accepted (AlphaPo's 0.045 BTC Lightning ceiling) |
+//! | `CORS_ORIGINS` | empty | comma-separated origins allowed to call `/api` from a browser; empty = same origin only; `*` = any |
+//! | `WWW_DIR` | `www` | the demo shop page served at `/` |
+//! | `PKG_DIR` | `pkg` | the built widget package served at `/pkg/` |
+//!
+//! `Config`'s `Debug` never prints a [`Secret`]; provider credentials (the providers issue) are
+//! held in that type.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use lightning_invoice::Currency;
+
+/// The default largest invoice: 0.045 BTC, the ceiling AlphaPo sets for Lightning.
+pub const DEFAULT_MAX_AMOUNT_SAT: u64 = 4_500_000;
+/// Every bitcoin there will ever be, in sat: no configured maximum may exceed it, which also
+/// keeps every amount in msat inside SQLite's signed 64-bit integers.
+pub const MAX_CONFIGURABLE_AMOUNT_SAT: u64 = 2_100_000_000_000_000;
+
+/// Everything the backend reads from its environment.
+#[derive(Clone)]
+pub struct Config {
+    /// Address to bind.
+    pub host: String,
+    /// Port to bind.
+    pub port: u16,
+    /// Directory for the database and the demo node key (created if missing).
+    pub data_dir: PathBuf,
+    /// Which provider creates invoices.
+    pub provider: ProviderKind,
+    /// The Lightning network invoices must be for.
+    pub network: Network,
+    /// Largest accepted `amount_sat`.
+    pub max_amount_sat: u64,
+    /// Browser origins allowed to call `/api`.
+    pub cors_origins: CorsOrigins,
+    /// Directory served at `/`.
+    pub www_dir: PathBuf,
+    /// Directory served at `/pkg/`.
+    pub pkg_dir: PathBuf,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            host: "127.0.0.1".into(),
+            port: 8080,
+            data_dir: PathBuf::from("./data"),
+            provider: ProviderKind::Demo,
+            network: Network::Regtest,
+            max_amount_sat: DEFAULT_MAX_AMOUNT_SAT,
+            cors_origins: CorsOrigins::SameOrigin,
+            www_dir: PathBuf::from("www"),
+            pkg_dir: PathBuf::from("pkg"),
+        }
+    }
+}
+
+impl fmt::Debug for Config {
+    // Written out by hand so that a credential added later cannot slip into a log line
+    // through a derive: only the fields listed here are ever printed.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("data_dir", &self.data_dir)
+            .field("provider", &self.provider)
+            .field("network", &self.network)
+            .field("max_amount_sat", &self.max_amount_sat)
+            .field("cors_origins", &self.cors_origins)
+            .field("www_dir", &self.www_dir)
+            .field("pkg_dir", &self.pkg_dir)
+            .finish()
+    }
+}
+
+impl Config {
+    /// Defaults with the given data directory (what tests use).
+    pub fn with_data_dir(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            data_dir: data_dir.into(),
+            ..Self::default()
+        }
+    }
+
+    /// Read the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Read variables through `get` (the environment, a file, or a test's map).
+    /// An unset or empty variable takes its default.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let var = |name: &'static str| {
+            get(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+                .map(|v| (name, v))
+        };
+        let mut c = Self::default();
+        if let Some((_, v)) = var("HOST") {
+            c.host = v;
+        }
+        if let Some((n, v)) = var("PORT") {
+            c.port = v.parse().map_err(|_| {
+                ConfigError::new(n, format!("{v:?} is not a port number (0-65535)"))
+            })?;
+        }
+        if let Some((_, v)) = var("DATA_DIR") {
+            c.data_dir = v.into();
+        }
+        if let Some((n, v)) = var("PROVIDER") {
+            c.provider = v.parse().map_err(|e| ConfigError::new(n, e))?;
+        }
+        if let Some((n, v)) = var("NETWORK") {
+            c.network = v.parse().map_err(|e| ConfigError::new(n, e))?;
+        }
+        if let Some((n, v)) = var("MAX_AMOUNT_SAT") {
+            let max: u64 = v
+                .parse()
+                .map_err(|_| ConfigError::new(n, format!("{v:?} is not a whole number of sat")))?;
+            if !(1..=MAX_CONFIGURABLE_AMOUNT_SAT).contains(&max) {
+                return Err(ConfigError::new(
+                    n,
+                    format!("must be from 1 to {MAX_CONFIGURABLE_AMOUNT_SAT}"),
+                ));
+            }
+            c.max_amount_sat = max;
+        }
+        if let Some((n, v)) = var("CORS_ORIGINS") {
+            c.cors_origins = v.parse().map_err(|e| ConfigError::new(n, e))?;
+        }
+        if let Some((_, v)) = var("WWW_DIR") {
+            c.www_dir = v.into();
+        }
+        if let Some((_, v)) = var("PKG_DIR") {
+            c.pkg_dir = v.into();
+        }
+        Ok(c)
+    }
+}
+
+/// A configuration variable that could not be used. Names the variable, never a secret's value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{name}: {reason}")]
+pub struct ConfigError {
+    /// The variable.
+    pub name: &'static str,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+impl ConfigError {
+    fn new(name: &'static str, reason: impl Into<String>) -> Self {
+        Self {
+            name,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// The invoice provider behind the backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProviderKind {
+    /// The embedded demo provider: signs real BOLT 11 invoices, settles only through the dev endpoint.
+    Demo,
+}
+
+impl ProviderKind {
+    /// The name used in `PROVIDER` and in `/api/webhooks/{provider}`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Demo => "demo",
+        }
+    }
+}
+
+impl FromStr for ProviderKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "demo" => Ok(Self::Demo),
+            _ => Err(format!("{s:?} is not a known provider (known: demo)")),
+        }
+    }
+}
+
+/// The Lightning network invoices are made for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Network {
+    /// Mainnet, `lnbc`.
+    Bitcoin,
+    /// Testnet, `lntb`.
+    Testnet,
+    /// Signet, `lntbs`.
+    Signet,
+    /// Regtest, `lnbcrt`.
+    Regtest,
+}
+
+impl Network {
+    /// The BOLT 11 currency of this network.
+    pub fn currency(self) -> Currency {
+        match self {
+            Self::Bitcoin => Currency::Bitcoin,
+            Self::Testnet => Currency::BitcoinTestnet,
+            Self::Signet => Currency::Signet,
+            Self::Regtest => Currency::Regtest,
+        }
+    }
+
+    /// The name used in `NETWORK`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Bitcoin => "bitcoin",
+            Self::Testnet => "testnet",
+            Self::Signet => "signet",
+            Self::Regtest => "regtest",
+        }
+    }
+}
+
+impl FromStr for Network {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "bitcoin" | "mainnet" => Ok(Self::Bitcoin),
+            "testnet" => Ok(Self::Testnet),
+            "signet" => Ok(Self::Signet),
+            "regtest" => Ok(Self::Regtest),
+            _ => Err(format!(
+                "{s:?} is not a network (bitcoin, testnet, signet or regtest)"
+            )),
+        }
+    }
+}
+
+/// Which browser origins may call `/api`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum CorsOrigins {
+    /// No CORS headers: only pages served by this backend can call it.
+    #[default]
+    SameOrigin,
+    /// Any origin (`CORS_ORIGINS=*`); no credentials are ever allowed.
+    Any,
+    /// Exactly these origins, e.g. `https://shop.example`.
+    List(Vec<String>),
+}
+
+impl FromStr for CorsOrigins {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let items: Vec<&str> = s
+            .split(',')
+            .map(str::trim)
+            .filter(|i| !i.is_empty())
+            .collect();
+        if items.is_empty() {
+            return Ok(Self::SameOrigin);
+        }
+        if items.contains(&"*") {
+            if items.len() > 1 {
+                return Err("`*` must stand alone".into());
+            }
+            return Ok(Self::Any);
+        }
+        let mut list = Vec::with_capacity(items.len());
+        for item in items {
+            let rest = item
+                .strip_prefix("https://")
+                .or_else(|| item.strip_prefix("http://"))
+                .ok_or_else(|| format!("{item:?} is not an origin (http://… or https://…)"))?;
+            let ok = !rest.is_empty()
+                && rest
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
+            if !ok {
+                return Err(format!(
+                    "{item:?} is not an origin: scheme://host[:port], no path or trailing slash"
+                ));
+            }
+            list.push(item.to_ascii_lowercase());
+        }
+        Ok(Self::List(list))
+    }
+}
+
+/// A credential. Its `Debug` and `Display` print `[redacted]`; only [`Secret::expose`] gives the value.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wrap a credential.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The value, for signing or a request header; never for a log line or an error.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}

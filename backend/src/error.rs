@@ -1,0 +1,148 @@
+//! `AppError`: every refusal and failure as `{"error": {"code", "message"}}` with its status.
+//!
+//! Codes are stable, lower-case identifiers a client can branch on; messages are one plain
+//! sentence for a person. Internal failures (database, task, provider) are logged here with their
+//! detail and answered with a generic sentence: nothing internal reaches the client.
+
+use std::borrow::Cow;
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+use crate::provider::{ProviderError, WebhookError};
+use crate::store::StoreError;
+
+/// An error answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Stable code, e.g. `amount_too_large`.
+    pub code: &'static str,
+    /// One sentence for a person.
+    pub message: Cow<'static, str>,
+}
+
+impl AppError {
+    /// Any error with its status, code and message.
+    pub fn new(
+        status: StatusCode,
+        code: &'static str,
+        message: impl Into<Cow<'static, str>>,
+    ) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// 400 with a code.
+    pub fn bad_request(code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    /// 409 with a code.
+    pub fn conflict(code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(StatusCode::CONFLICT, code, message)
+    }
+
+    /// 404 `not_found` for an invoice id.
+    pub fn invoice_not_found() -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "There is no invoice with this id.",
+        )
+    }
+
+    /// 404 `not_found` for a path.
+    pub fn route_not_found() -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "There is no such endpoint.",
+        )
+    }
+
+    /// 500 `internal`: logs `detail` at error level, tells the client nothing about it.
+    pub fn internal(detail: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %detail, "internal error");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Something went wrong on our side. Please try again.",
+        )
+    }
+
+    /// 502 `provider_error` (or 400 for a request the provider can never serve); logs the detail.
+    pub fn provider(err: ProviderError) -> Self {
+        tracing::warn!(error = %err, "provider call failed");
+        match err {
+            ProviderError::Unsupported(_) => Self::bad_request(
+                "provider_unsupported",
+                "The payment provider does not accept this request.",
+            ),
+            _ => Self::new(
+                StatusCode::BAD_GATEWAY,
+                "provider_error",
+                "The payment provider could not be reached or refused the request. Please try again.",
+            ),
+        }
+    }
+
+    /// The answer to a refused webhook; logs the reason at warn level.
+    pub fn webhook(err: WebhookError) -> Self {
+        match err {
+            WebhookError::NotSupported => Self::route_not_found(),
+            WebhookError::NotConfigured => {
+                tracing::warn!("webhook refused: no secret configured");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "webhook_not_configured",
+                    "Webhooks are not configured on this server.",
+                )
+            }
+            WebhookError::Malformed(reason) => {
+                tracing::warn!(%reason, "webhook refused: malformed");
+                Self::bad_request("invalid_webhook", "The webhook body could not be read.")
+            }
+            other => {
+                tracing::warn!(reason = %other, "webhook refused");
+                Self::new(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_signature",
+                    "The webhook signature is missing, wrong or too old.",
+                )
+            }
+        }
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        Self::internal(e)
+    }
+}
+
+impl std::fmt::Display for AppError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} {}: {}",
+            self.status.as_u16(),
+            self.code,
+            self.message
+        )
+    }
+}
+
+impl std::error::Error for AppError {}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({ "error": { "code": self.code, "message": self.message } });
+        (self.status, Json(body)).into_response()
+    }
+}

@@ -1,0 +1,168 @@
+//! The embedded demo provider: real, signed BOLT 11 invoices and no Lightning node.
+//!
+//! A secp256k1 node key is generated at first start into `DATA_DIR/node_key` (hex, mode 0600)
+//! and reused afterwards, so invoices keep one payee across restarts. Each invoice gets a random
+//! preimage (kept in the store), `payment_hash = sha256(preimage)`, a random payment secret,
+//! `min_final_cltv_expiry_delta` 18, and the configured network's currency. Nothing ever pays
+//! these invoices on a real network: they settle only through `POST /api/dev/invoices/{id}/pay`.
+
+use std::fmt;
+use std::path::Path;
+use std::time::Duration;
+
+use axum::http::HeaderMap;
+use bitcoin::hashes::{sha256, Hash};
+use bitcoin::secp256k1::{All, PublicKey, Secp256k1, SecretKey};
+use lightning_invoice::{Currency, InvoiceBuilder, PaymentSecret};
+use rand::RngCore;
+
+use crate::config::Network;
+use crate::fsutil;
+use crate::provider::{
+    BoxFuture, CreatedInvoice, NewInvoice, Provider, ProviderError, ProviderStatus, WebhookError,
+    WebhookEvent,
+};
+use crate::store::Invoice;
+
+/// The key file inside `DATA_DIR`.
+pub const NODE_KEY_FILE: &str = "node_key";
+/// BOLT 11 `c`: the CLTV delta a payer must leave for the last hop (LDK's and BOLT 11's default).
+pub const MIN_FINAL_CLTV_EXPIRY_DELTA: u64 = 18;
+
+/// The node key could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeKeyError {
+    /// Reading or writing the file failed.
+    #[error("node key file {path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file exists but does not hold a valid key (its content is never printed).
+    #[error("node key file {0} does not hold a 64-hex-digit secp256k1 secret key; move it away to generate a new one")]
+    Invalid(String),
+}
+
+/// The demo provider. `Debug` does not show the key.
+pub struct DemoProvider {
+    secp: Secp256k1<All>,
+    key: SecretKey,
+    node_id: PublicKey,
+    currency: Currency,
+}
+
+impl fmt::Debug for DemoProvider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DemoProvider")
+            .field("node_id", &self.node_id.to_string())
+            .field("currency", &self.currency)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DemoProvider {
+    /// Read `data_dir/node_key`, generating it first if it does not exist.
+    pub fn load_or_create(data_dir: &Path, network: Network) -> Result<Self, NodeKeyError> {
+        let path = data_dir.join(NODE_KEY_FILE);
+        let io = |source| NodeKeyError::Io {
+            path: path.display().to_string(),
+            source,
+        };
+        fsutil::ensure_private_dir(data_dir).map_err(io)?;
+        if !path.exists() {
+            let fresh = SecretKey::new(&mut rand::rngs::OsRng);
+            let text = format!("{}\n", hex::encode(fresh.secret_bytes()));
+            if fsutil::write_private_once(&path, text.as_bytes()).map_err(io)? {
+                tracing::info!(path = %path.display(), "generated a new demo node key");
+            }
+        }
+        let text = std::fs::read_to_string(&path).map_err(io)?;
+        let mut bytes = [0u8; 32];
+        hex::decode_to_slice(text.trim(), &mut bytes)
+            .map_err(|_| NodeKeyError::Invalid(path.display().to_string()))?;
+        let key = SecretKey::from_slice(&bytes)
+            .map_err(|_| NodeKeyError::Invalid(path.display().to_string()))?;
+        Ok(Self::from_key(key, network))
+    }
+
+    /// A demo provider signing with `key`.
+    pub fn from_key(key: SecretKey, network: Network) -> Self {
+        let secp = Secp256k1::new();
+        let node_id = PublicKey::from_secret_key(&secp, &key);
+        Self {
+            secp,
+            key,
+            node_id,
+            currency: network.currency(),
+        }
+    }
+
+    /// The node's public key: the payee every invoice's signature recovers to.
+    pub fn node_id(&self) -> PublicKey {
+        self.node_id
+    }
+
+    fn build(&self, req: &NewInvoice) -> Result<CreatedInvoice, ProviderError> {
+        let mut preimage = [0u8; 32];
+        let mut secret = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut preimage);
+        rand::rngs::OsRng.fill_bytes(&mut secret);
+        let payment_hash = sha256::Hash::hash(&preimage);
+        let invoice = InvoiceBuilder::new(self.currency.clone())
+            .description(req.description.clone())
+            .payment_hash(payment_hash)
+            .payment_secret(PaymentSecret(secret))
+            .duration_since_epoch(Duration::from_secs(req.now))
+            .min_final_cltv_expiry_delta(MIN_FINAL_CLTV_EXPIRY_DELTA)
+            .expiry_time(Duration::from_secs(u64::from(req.expiry_secs)))
+            .amount_milli_satoshis(req.amount_msat)
+            .build_signed(|hash| self.secp.sign_ecdsa_recoverable(hash, &self.key))
+            .map_err(|e| ProviderError::Rejected(format!("invoice not buildable: {e}")))?;
+        Ok(CreatedInvoice {
+            payment_request: Some(invoice.to_string()),
+            pay_url: None,
+            payment_hash: Some(payment_hash.to_byte_array()),
+            preimage: Some(preimage),
+            provider_ref: None,
+            expires_at: Some(req.now.saturating_add(u64::from(req.expiry_secs))),
+        })
+    }
+}
+
+impl Provider for DemoProvider {
+    fn name(&self) -> &'static str {
+        "demo"
+    }
+
+    fn create_invoice<'a>(
+        &'a self,
+        req: &'a NewInvoice,
+    ) -> BoxFuture<'a, Result<CreatedInvoice, ProviderError>> {
+        // Signing takes tens of microseconds: no need to leave the async thread.
+        let result = self.build(req);
+        Box::pin(async move { result })
+    }
+
+    fn lookup<'a>(
+        &'a self,
+        _invoice: &'a Invoice,
+    ) -> BoxFuture<'a, Result<Option<ProviderStatus>, ProviderError>> {
+        // The store is the demo provider's only state.
+        Box::pin(async { Ok(None) })
+    }
+
+    fn verify_webhook<'a>(
+        &'a self,
+        _body: &'a [u8],
+        _headers: &'a HeaderMap,
+        _now: u64,
+    ) -> BoxFuture<'a, Result<Option<WebhookEvent>, WebhookError>> {
+        Box::pin(async { Err(WebhookError::NotSupported) })
+    }
+
+    fn simulates_payments(&self) -> bool {
+        true
+    }
+}

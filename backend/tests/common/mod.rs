@@ -1,0 +1,164 @@
+//! Helpers shared by the integration tests: an app on a temporary DATA_DIR with a manual clock,
+//! and one-shot requests.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{header, HeaderMap, Method, Request, StatusCode};
+use axum::Router;
+use http_body_util::BodyExt;
+use lightning_checkout_backend::provider::Provider;
+use lightning_checkout_backend::{app, AppState, Config, ManualClock};
+use serde_json::Value;
+use tempfile::TempDir;
+use tower::ServiceExt;
+
+/// 2026-01-01T00:00:00Z.
+pub const T0: u64 = 1_767_225_600;
+
+pub struct TestApp {
+    pub state: AppState,
+    pub clock: Arc<ManualClock>,
+    pub dir: TempDir,
+}
+
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub bytes: Vec<u8>,
+}
+
+impl Answer {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.bytes).unwrap_or_else(|e| {
+            panic!("not JSON ({e}): {:?}", String::from_utf8_lossy(&self.bytes))
+        })
+    }
+
+    /// The error code of an error answer.
+    pub fn code(&self) -> String {
+        let v = self.json();
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
+            "error without message: {v}"
+        );
+        v["error"]["code"].as_str().expect("error.code").to_owned()
+    }
+}
+
+pub fn config(dir: &TempDir) -> Config {
+    let mut c = Config::with_data_dir(dir.path().join("data"));
+    c.www_dir = dir.path().join("www");
+    c.pkg_dir = dir.path().join("pkg");
+    c
+}
+
+impl TestApp {
+    pub fn new() -> Self {
+        Self::with_config(|_| {})
+    }
+
+    pub fn with_config(edit: impl FnOnce(&mut Config)) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut c = config(&dir);
+        edit(&mut c);
+        let clock = Arc::new(ManualClock::new(T0));
+        let state = AppState::with_clock(c, clock.clone()).expect("state");
+        Self { state, clock, dir }
+    }
+
+    pub fn with_provider(provider: Arc<dyn Provider>, edit: impl FnOnce(&mut Config)) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut c = config(&dir);
+        edit(&mut c);
+        let clock = Arc::new(ManualClock::new(T0));
+        let state = AppState::with_provider(c, provider, clock.clone()).expect("state");
+        Self { state, clock, dir }
+    }
+
+    pub fn router(&self) -> Router {
+        app(self.state.clone())
+    }
+
+    pub async fn send(&self, req: Request<Body>) -> Answer {
+        send(self.router(), req).await
+    }
+
+    pub async fn post_json(&self, path: &str, body: &str) -> Answer {
+        self.send(
+            Request::builder()
+                .method(Method::POST)
+                .uri(path)
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(body.to_owned()))
+                .unwrap(),
+        )
+        .await
+    }
+
+    pub async fn get(&self, path: &str) -> Answer {
+        self.send(Request::get(path).body(Body::empty()).unwrap())
+            .await
+    }
+
+    pub async fn create(&self, body: &str) -> Answer {
+        self.post_json("/api/invoices", body).await
+    }
+
+    /// Create and expect 201; the body.
+    pub async fn create_ok(&self, body: &str) -> Value {
+        let a = self.create(body).await;
+        assert_eq!(
+            a.status,
+            StatusCode::CREATED,
+            "{}",
+            String::from_utf8_lossy(&a.bytes)
+        );
+        a.json()
+    }
+
+    pub async fn status(&self, id: &str) -> Answer {
+        self.get(&format!("/api/invoices/{id}")).await
+    }
+
+    pub async fn pay(&self, id: &str) -> Answer {
+        self.send(
+            Request::post(format!("/api/dev/invoices/{id}/pay"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+    }
+}
+
+pub async fn send(router: Router, req: Request<Body>) -> Answer {
+    let res = router.oneshot(req).await.expect("infallible");
+    let status = res.status();
+    let headers = res.headers().clone();
+    let bytes = res
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes()
+        .to_vec();
+    Answer {
+        status,
+        headers,
+        bytes,
+    }
+}
+
+pub fn fixture(name: &str) -> Value {
+    let path = format!("{}/../fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+pub fn fixture_text(name: &str) -> String {
+    let path = format!("{}/../fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}

@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# Lightning checkout: ./build.sh [build|serve|test|bench]
+#   build  the widget's npm package into pkg/ (default)
+#   serve  build, then run the demo shop with the embedded provider (HOST, PORT honoured)
+#   test   every test: Rust (native), the widget in headless Chromium, end to end
+#   bench  size, speed and backend throughput against the JavaScript alternatives
+# Each installs what it needs and is missing (Debian packages, the wasm32 target, wasm-pack,
+# wasm-bindgen-cli, npm packages from the lock files), or stops with one sentence saying what to
+# install.
+set -euo pipefail
+cd "$(dirname "$0")"
+ROOT=$PWD
+export PATH="$HOME/.cargo/bin:$PATH"
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf 'build.sh: %s\n' "$*" >&2; exit 1; }
+
+APT_UPDATED=0
+# need_apt COMMAND PACKAGE: installs PACKAGE with apt-get when COMMAND is missing.
+need_apt() {
+  command -v "$1" >/dev/null 2>&1 && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing $2 (for $1)"
+    if [ $APT_UPDATED = 0 ]; then apt-get update -qq >&2; APT_UPDATED=1; fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
+    command -v "$1" >/dev/null 2>&1 || die "installing $2 did not provide $1; install it by hand."
+  else
+    die "$1 is missing: install the Debian package $2 (sudo apt-get install $2)."
+  fi
+}
+
+need_rust() {
+  command -v cargo >/dev/null 2>&1 || die "cargo is missing: install Rust from https://rustup.rs."
+  if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+    command -v rustup >/dev/null 2>&1 || die "the wasm32-unknown-unknown target is missing: install it with rustup."
+    say "adding the wasm32-unknown-unknown target"
+    rustup target add wasm32-unknown-unknown >&2
+  fi
+}
+
+# The exact wasm-bindgen version of Cargo.lock: the CLI must match it to the letter.
+wasm_bindgen_version() {
+  awk '/^name = "wasm-bindgen"$/ { getline; gsub(/[^0-9.]/, ""); print; exit }' Cargo.lock
+}
+
+need_wasm_tools() {
+  need_rust
+  need_apt clang clang          # secp256k1's C sources, compiled for wasm32
+  need_apt llvm-ar llvm
+  need_apt wasm-ld lld
+  need_apt wasm-opt binaryen
+  export CC_wasm32_unknown_unknown=clang AR_wasm32_unknown_unknown=llvm-ar
+  if ! command -v wasm-pack >/dev/null 2>&1; then
+    say "installing wasm-pack (cargo install, a few minutes)"
+    cargo install --locked wasm-pack >&2
+  fi
+  local want; want=$(wasm_bindgen_version)
+  [ -n "$want" ] || die "Cargo.lock names no wasm-bindgen version; run cargo generate-lockfile."
+  if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$want" ]; then
+    say "installing wasm-bindgen-cli $want (cargo install, a few minutes)"
+    cargo install --locked wasm-bindgen-cli --version "$want" --force >&2
+  fi
+}
+
+need_node() {
+  command -v node >/dev/null 2>&1 || need_apt node nodejs
+  command -v npm >/dev/null 2>&1 || need_apt npm npm
+}
+
+# npm_ci DIR: installs DIR's npm packages exactly as its package-lock.json says.
+npm_ci() {
+  need_node
+  if [ ! -d "$1/node_modules" ] || [ "$1/package-lock.json" -nt "$1/node_modules/.package-lock.json" ]; then
+    say "installing npm packages in $1"
+    (cd "$1" && npm ci --no-audit --no-fund --loglevel=error >&2)
+  fi
+}
+
+need_browser() {
+  need_apt chromium chromium
+  need_apt chromedriver chromium-driver
+  need_apt zbarimg zbar-tools
+}
+
+build() {
+  need_wasm_tools
+  say "building the widget (wasm-pack, release)"
+  rm -rf pkg
+  wasm-pack build --release --target web --out-dir pkg --out-name lightning_checkout --no-pack . >&2
+  say "optimising with wasm-opt -Oz"
+  wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+    --enable-mutable-globals --enable-reference-types --enable-multivalue \
+    --strip-debug --strip-producers \
+    pkg/lightning_checkout_bg.wasm -o pkg/lightning_checkout_bg.wasm
+  cp js/lightning-checkout.js js/lightning-checkout.d.ts README.md pkg/
+  node scripts/package-json.mjs > pkg/package.json
+  rm -f pkg/.gitignore
+  local gz=0 f
+  for f in pkg/lightning-checkout.js pkg/lightning_checkout.js pkg/lightning_checkout_bg.wasm; do
+    gz=$((gz + $(gzip -9 -c "$f" | wc -c)))
+  done
+  say "pkg/ ready: the page downloads $gz bytes (JS + wasm, gzip -9)"
+}
+
+serve() {
+  build
+  say "building the reference backend"
+  cargo build --release -p lightning-checkout-backend >&2
+  export HOST="${HOST:-127.0.0.1}" PORT="${PORT:-8080}"
+  exec ./target/release/lightning-checkout-backend
+}
+
+test_all() {
+  say "formatting and lints"
+  cargo fmt --all -- --check
+  need_wasm_tools
+  cargo clippy --workspace --all-targets --quiet -- -D warnings
+  cargo clippy -p lightning-checkout --target wasm32-unknown-unknown --all-targets --quiet -- -D warnings
+  say "native tests (widget core, contract, backend)"
+  cargo test --workspace --quiet 2>&1 | tee target/native-tests.log
+  build
+  need_browser
+  say "browser tests (wasm-bindgen-test in headless Chromium)"
+  CHROMEDRIVER=$(command -v chromedriver) WASM_BINDGEN_TEST_TIMEOUT=120 \
+    wasm-pack test --headless --chrome . >&2
+  say "end-to-end tests (real backend, real Chromium, zbarimg)"
+  cargo build -p lightning-checkout-backend >&2
+  npm_ci tests/e2e
+  (cd tests/e2e && node --test --test-concurrency=1 --test-reporter=spec)
+}
+
+bench() {
+  build
+  cargo build --release -p lightning-checkout-backend >&2
+  need_browser
+  need_apt brotli brotli
+  npm_ci bench
+  node bench/run.mjs "$@"
+}
+
+case "${1:-build}" in
+  build) build ;;
+  serve) serve ;;
+  test) test_all ;;
+  bench) shift; bench "$@" ;;
+  *) die "unknown command '$1': use build, serve, test or bench." ;;
+esac

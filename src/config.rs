@@ -1,0 +1,164 @@
+//! PURE: the widget's configuration, from element attributes or `mount()` options.
+//!
+//! Attributes are strings; [`parse`] checks them all and gives one sentence naming the
+//! attribute for the first bad one. A misconfigured widget shows that sentence (it is a shop
+//! developer's mistake, not the payer's) and requests nothing.
+
+use crate::amount::{parse_amount_sat, Bounds, DEFAULT_MAX_SAT, DEFAULT_MIN_SAT};
+use crate::invoice::Network;
+use crate::state::Options;
+
+/// Longest `description` accepted: the BOLT 11 `d` field holds at most 639 bytes.
+pub const MAX_DESCRIPTION_BYTES: usize = 639;
+/// Longest `order-id`.
+pub const MAX_ORDER_ID_LEN: usize = 128;
+/// Longest `expiry-secs` the widget asks for (the backend may bound it further).
+pub const MAX_EXPIRY_SECS: u32 = 86_400;
+
+/// The attributes as given (absent = None). Numbers arrive as decimal strings.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RawOptions {
+    /// `endpoint`
+    pub endpoint: Option<String>,
+    /// `amount-sat`
+    pub amount_sat: Option<String>,
+    /// `min-sat`
+    pub min_sat: Option<String>,
+    /// `max-sat`
+    pub max_sat: Option<String>,
+    /// `description`
+    pub description: Option<String>,
+    /// `order-id`
+    pub order_id: Option<String>,
+    /// `expiry-secs`
+    pub expiry_secs: Option<String>,
+    /// `network`
+    pub network: Option<String>,
+}
+
+/// A checked configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Backend base URL without a trailing slash, e.g. `/api` or `https://shop.example/api`.
+    pub endpoint: String,
+    /// The state machine's options.
+    pub options: Options,
+}
+
+/// Checks every attribute; the error is one sentence for the shop's developer.
+pub fn parse(raw: &RawOptions) -> Result<Config, String> {
+    let endpoint = match raw.endpoint.as_deref().map(str::trim) {
+        None | Some("") => {
+            return Err(String::from(
+                "The checkout is not set up: add endpoint=\"/api\" (your backend's URL) to <lightning-checkout>.",
+            ))
+        }
+        Some(e) => e.trim_end_matches('/'),
+    };
+    if endpoint.chars().any(|c| c.is_whitespace() || c.is_control())
+        || !(endpoint.starts_with('/')
+            || endpoint.starts_with("https://")
+            || endpoint.starts_with("http://"))
+        || endpoint.starts_with("//")
+    {
+        return Err(format!(
+            "The checkout is not set up: endpoint must be a path such as /api or an http(s) URL, not \"{}\".",
+            shorten(endpoint)
+        ));
+    }
+    let whole = |name: &str, v: &Option<String>| -> Result<Option<u64>, String> {
+        match v.as_deref().map(str::trim) {
+            None | Some("") => Ok(None),
+            Some(s) => s
+                .parse::<u64>()
+                .ok()
+                .filter(|n| *n > 0)
+                .map(Some)
+                .ok_or_else(|| {
+                    format!(
+                        "The checkout is not set up: {name} must be a whole number above 0, not \"{}\".",
+                        shorten(s)
+                    )
+                }),
+        }
+    };
+    let min = whole("min-sat", &raw.min_sat)?.unwrap_or(DEFAULT_MIN_SAT);
+    let max = whole("max-sat", &raw.max_sat)?.unwrap_or(DEFAULT_MAX_SAT);
+    let bounds = Bounds::new(min, max).map_err(|_| {
+        format!("The checkout is not set up: min-sat ({min}) must not be above max-sat ({max}).")
+    })?;
+    let fixed_amount_sat = match raw.amount_sat.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(s) => Some(parse_amount_sat(s, bounds).map_err(|e| {
+            format!(
+                "The checkout is not set up: amount-sat \"{}\" is not usable. {}",
+                shorten(s),
+                e.message()
+            )
+        })?),
+    };
+    let network = match raw.network.as_deref().map(str::trim) {
+        None | Some("") => Network::Bitcoin,
+        Some(s) => Network::parse(s).ok_or_else(|| {
+            format!(
+                "The checkout is not set up: network must be bitcoin, testnet, signet or regtest, not \"{}\".",
+                shorten(s)
+            )
+        })?,
+    };
+    let description = match raw.description.as_deref() {
+        None | Some("") => None,
+        Some(d) if d.len() > MAX_DESCRIPTION_BYTES => {
+            return Err(format!(
+                "The checkout is not set up: description is {} bytes long; a Lightning invoice holds at most {MAX_DESCRIPTION_BYTES}.",
+                d.len()
+            ))
+        }
+        Some(d) => Some(String::from(d)),
+    };
+    let order_id = match raw.order_id.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(o)
+            if o.len() <= MAX_ORDER_ID_LEN
+                && o
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-')) =>
+        {
+            Some(String::from(o))
+        }
+        Some(o) => {
+            return Err(format!(
+                "The checkout is not set up: order-id must be 1 to {MAX_ORDER_ID_LEN} letters, digits or . _ : -, not \"{}\".",
+                shorten(o)
+            ))
+        }
+    };
+    let expiry_secs = match whole("expiry-secs", &raw.expiry_secs)? {
+        None => None,
+        Some(s) if s <= u64::from(MAX_EXPIRY_SECS) => u32::try_from(s).ok(),
+        Some(_) => {
+            return Err(format!(
+                "The checkout is not set up: expiry-secs must be at most {MAX_EXPIRY_SECS} (one day)."
+            ))
+        }
+    };
+    Ok(Config {
+        endpoint: String::from(endpoint),
+        options: Options {
+            fixed_amount_sat,
+            bounds,
+            network,
+            description,
+            order_id,
+            expiry_secs,
+        },
+    })
+}
+
+fn shorten(s: &str) -> String {
+    let mut out: String = s.chars().filter(|c| !c.is_control()).take(40).collect();
+    if s.chars().count() > 40 {
+        out.push('…');
+    }
+    out
+}

@@ -1,0 +1,92 @@
+//! JS SURFACE: the only `#[wasm_bindgen]` exports. `js/lightning-checkout.js` wraps them in the
+//! `<lightning-checkout>` custom element and re-exports [`mount`].
+
+use wasm_bindgen::prelude::*;
+use web_sys::HtmlElement;
+
+use crate::config::{self, RawOptions};
+use crate::widget::Widget;
+
+/// A mounted checkout; `destroy()` removes every listener and timer.
+#[wasm_bindgen]
+pub struct Handle {
+    widget: Option<Widget>,
+}
+
+#[wasm_bindgen]
+impl Handle {
+    /// Removes every listener and timer, aborts the request in flight and empties the widget.
+    /// Calling it twice is harmless.
+    pub fn destroy(&mut self) {
+        if let Some(w) = self.widget.take() {
+            w.destroy();
+        }
+    }
+}
+
+/// Reads option `key` (or its camelCase twin) from a JS object as a string; numbers become
+/// their decimal text so `{amountSat: 2500}` and `amount-sat="2500"` mean the same.
+fn option(options: &JsValue, keys: &[&str]) -> Option<String> {
+    for key in keys {
+        let v = js_sys::Reflect::get(options, &JsValue::from_str(key)).ok()?;
+        if let Some(s) = v.as_string() {
+            return Some(s);
+        }
+        if let Some(n) = v.as_f64() {
+            // `2500.5` stays a decimal so that the config check can refuse it.
+            return Some(if n.fract() == 0.0 && n.abs() < 9.0e15 {
+                format!("{}", n as i64)
+            } else {
+                format!("{n}")
+            });
+        }
+    }
+    None
+}
+
+/// Mounts a checkout into `element` (its open shadow root is created or reused).
+///
+/// `options` takes the attribute names in camelCase or as written: `endpoint`, `amountSat`,
+/// `minSat`, `maxSat`, `description`, `orderId`, `expirySecs`, `network`. A bad option is shown
+/// in the widget as one sentence (and logged); nothing is requested then.
+#[wasm_bindgen]
+pub fn mount(element: HtmlElement, options: JsValue) -> Result<Handle, JsValue> {
+    let o = if options.is_object() {
+        options
+    } else {
+        js_sys::Object::new().into()
+    };
+    let raw = RawOptions {
+        endpoint: option(&o, &["endpoint"]),
+        amount_sat: option(&o, &["amountSat", "amount-sat"]),
+        min_sat: option(&o, &["minSat", "min-sat"]),
+        max_sat: option(&o, &["maxSat", "max-sat"]),
+        description: option(&o, &["description"]),
+        order_id: option(&o, &["orderId", "order-id"]),
+        expiry_secs: option(&o, &["expirySecs", "expiry-secs"]),
+        network: option(&o, &["network"]),
+    };
+    let widget = match config::parse(&raw) {
+        Ok(cfg) => Widget::start(element, cfg)?,
+        Err(message) => {
+            web_sys::console::error_1(&JsValue::from_str(&format!("lightning-checkout: {message}")));
+            let w = Widget::show_config_error(element.clone(), &message)?;
+            let init = web_sys::CustomEventInit::new();
+            init.set_bubbles(true);
+            init.set_composed(true);
+            let detail = js_sys::Object::new();
+            js_sys::Reflect::set(&detail, &"code".into(), &"invalid_config".into()).ok();
+            js_sys::Reflect::set(&detail, &"message".into(), &JsValue::from_str(&message)).ok();
+            init.set_detail(&detail);
+            if let Ok(e) =
+                web_sys::CustomEvent::new_with_event_init_dict("lightning-checkout:error", &init)
+            {
+                element.dispatch_event(&e).ok();
+            }
+            w
+        }
+    };
+    Ok(Handle {
+        widget: Some(widget),
+    })
+}

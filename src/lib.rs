@@ -1,0 +1,47 @@
+//! # lightning-checkout
+//!
+//! A Lightning (BOLT 11) checkout widget, in Rust compiled to WebAssembly. A shop adds one
+//! module script and one element:
+//!
+//! ```html
+//! <script type="module" src="https://shop.example/pkg/lightning-checkout.js"></script>
+//! <lightning-checkout endpoint="/api" amount-sat="2500" description="1 cup coffee"
+//!                     order-id="order-42" network="bitcoin"></lightning-checkout>
+//! ```
+//!
+//! The widget asks the shop's backend (`POST {endpoint}/invoices`) for an invoice, checks it
+//! (amount, network, payment hash, expiry) before showing anything payable, draws its QR code,
+//! offers Copy and "Open wallet", counts down to expiry and polls
+//! `GET {endpoint}/invoices/{id}` until the invoice is paid or expired.
+//!
+//! ## Modules
+//! Pure modules (no browser, no clock; tested natively):
+//! - [`amount`]: amount input parsing and formatting, integer sats only.
+//! - [`invoice`]: BOLT 11 decoding and the checks against what was asked.
+//! - [`qr`]: the QR code and its SVG path.
+//! - [`contract`]: the backend JSON contract, parsed then validated.
+//! - [`config`]: attributes / `mount()` options, checked.
+//! - [`state`]: the checkout state machine (`handle(event, now) -> effects`).
+//!
+//! Browser edge (wasm32 only):
+//! - `api`: the only code that talks to the backend.
+//! - `view`: the DOM, built once; `render(&ViewModel)`.
+//! - `widget`: the glue running effects, timers and listeners.
+//! - `embed`: the `#[wasm_bindgen]` surface (`mount`, `Handle::destroy`).
+#![deny(missing_docs)]
+
+pub mod amount;
+pub mod config;
+pub mod contract;
+pub mod invoice;
+pub mod qr;
+pub mod state;
+
+#[cfg(target_arch = "wasm32")]
+pub mod api;
+#[cfg(target_arch = "wasm32")]
+pub mod embed;
+#[cfg(target_arch = "wasm32")]
+pub mod view;
+#[cfg(target_arch = "wasm32")]
+pub mod widget;

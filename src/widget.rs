@@ -1,0 +1,441 @@
+//! GLUE: owns the state machine, the view, one timer, the DOM listeners and the request in
+//! flight; runs [`Effect`]s and feeds their results back as [`Event`]s.
+//!
+//! Every browser resource lives in a value whose `Drop` releases it (listener removed, timer
+//! cleared, fetch aborted), so [`Widget::destroy`] is a drop. Callbacks hold only a `Weak`
+//! reference: a widget that is gone ignores late answers.
+
+use std::cell::RefCell;
+use std::rc::{Rc, Weak};
+
+use gloo_timers::callback::Timeout;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{CustomEvent, CustomEventInit, EventTarget, HtmlElement};
+
+use crate::api::{self, InFlight};
+use crate::config::Config;
+use crate::contract::{Created, CreatedWire};
+use crate::state::{Checkout, Effect, Emit, Event};
+use crate::view::View;
+
+/// Prefix of the widget's DOM events.
+pub const EVENT_PREFIX: &str = "lightning-checkout:";
+
+/// A DOM listener removed when dropped (the pattern of gloo-events).
+struct Listener {
+    target: EventTarget,
+    kind: &'static str,
+    callback: Closure<dyn FnMut(web_sys::Event)>,
+}
+
+impl Listener {
+    fn new(
+        target: &EventTarget,
+        kind: &'static str,
+        f: impl FnMut(web_sys::Event) + 'static,
+    ) -> Listener {
+        let callback = Closure::<dyn FnMut(web_sys::Event)>::new(f);
+        target
+            .add_event_listener_with_callback(kind, callback.as_ref().unchecked_ref())
+            .ok();
+        Listener {
+            target: target.clone(),
+            kind,
+            callback,
+        }
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        self.target
+            .remove_event_listener_with_callback(self.kind, self.callback.as_ref().unchecked_ref())
+            .ok();
+    }
+}
+
+struct Inner {
+    machine: Checkout,
+    view: View,
+    host: HtmlElement,
+    endpoint: String,
+    storage_key: String,
+    timer: Option<Timeout>,
+    request: Option<InFlight>,
+    listeners: Vec<Listener>,
+    alive: bool,
+}
+
+/// A mounted checkout. Dropping it (or [`Widget::destroy`]) removes every listener and timer
+/// and aborts the request in flight.
+pub struct Widget {
+    inner: Rc<RefCell<Inner>>,
+}
+
+fn now_ms() -> u64 {
+    let t = js_sys::Date::now();
+    if t.is_finite() && t > 0.0 {
+        t as u64
+    } else {
+        0
+    }
+}
+
+/// A random id for an order the shop did not name: `wc_` + 24 hex digits from
+/// `crypto.getRandomValues`.
+fn fresh_id() -> String {
+    let mut bytes = [0u8; 12];
+    let ok = web_sys::window()
+        .and_then(|w| w.crypto().ok())
+        .is_some_and(|c| c.get_random_values_with_u8_array(&mut bytes).is_ok());
+    if !ok {
+        // No Web Crypto (very old browser): Math.random is enough for an idempotency key.
+        for b in &mut bytes {
+            *b = (js_sys::Math::random() * 256.0) as u8;
+        }
+    }
+    format!("wc_{}", crate::contract::hex_encode(&bytes))
+}
+
+fn session_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.session_storage().ok()?
+}
+
+/// What a reload finds in `sessionStorage`.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Kept {
+    v: u32,
+    order_id: Option<String>,
+    invoice: CreatedWire,
+}
+
+fn load_kept(key: &str) -> Option<(Created, Option<String>)> {
+    let text = session_storage()?.get_item(key).ok()??;
+    let value = js_sys::JSON::parse(&text).ok()?;
+    let kept: Kept = serde_wasm_bindgen::from_value(value).ok()?;
+    if kept.v != 1 {
+        return None;
+    }
+    Some((Created::from_wire(kept.invoice).ok()?, kept.order_id))
+}
+
+fn save_kept(key: &str, created: &Created, order_id: Option<String>) {
+    let kept = Kept {
+        v: 1,
+        order_id,
+        invoice: created.to_wire(),
+    };
+    let text = serde_wasm_bindgen::to_value(&kept)
+        .ok()
+        .and_then(|v| js_sys::JSON::stringify(&v).ok())
+        .and_then(|s| s.as_string());
+    if let (Some(storage), Some(text)) = (session_storage(), text) {
+        // Private mode or a full quota: the checkout still works, only reload recovery is lost.
+        storage.set_item(key, &text).ok();
+    }
+}
+
+fn forget_kept(key: &str) {
+    if let Some(storage) = session_storage() {
+        storage.remove_item(key).ok();
+    }
+}
+
+impl Widget {
+    /// Builds the widget in `host` and starts it.
+    pub fn start(host: HtmlElement, config: Config) -> Result<Widget, JsValue> {
+        let (view, controls) = View::build(&host)?;
+        let storage_key = storage_key(&host, &config);
+        let inner = Rc::new(RefCell::new(Inner {
+            machine: Checkout::new(config.options),
+            view,
+            host: host.clone(),
+            endpoint: config.endpoint,
+            storage_key,
+            timer: None,
+            request: None,
+            listeners: Vec::new(),
+            alive: true,
+        }));
+        let weak = Rc::downgrade(&inner);
+        let mut listeners = Vec::new();
+        {
+            let w = weak.clone();
+            let input = controls.input.clone();
+            listeners.push(Listener::new(&controls.form, "submit", move |e| {
+                e.prevent_default();
+                let amount_text = input.value();
+                send(
+                    &w,
+                    Event::Submit {
+                        amount_text,
+                        fresh_id: fresh_id(),
+                    },
+                    true,
+                );
+            }));
+        }
+        let click = |target: &HtmlElement, make: fn() -> Event| {
+            let w = weak.clone();
+            Listener::new(target, "click", move |_| send(&w, make(), true))
+        };
+        listeners.push(click(&controls.copy, || Event::Copy));
+        listeners.push(click(&controls.open_wallet, || Event::OpenWallet));
+        listeners.push(click(&controls.retry, || Event::Retry));
+        listeners.push(click(&controls.change_amount, || Event::ChangeAmount));
+        listeners.push(click(&controls.new_invoice, || Event::NewInvoice {
+            fresh_id: fresh_id(),
+        }));
+        if let Some(window) = web_sys::window() {
+            if let Some(doc) = window.document() {
+                let w = weak.clone();
+                let d = doc.clone();
+                listeners.push(Listener::new(&doc, "visibilitychange", move |_| {
+                    let event = if d.visibility_state() == web_sys::VisibilityState::Hidden {
+                        Event::PageHidden
+                    } else {
+                        Event::PageVisible
+                    };
+                    send(&w, event, false);
+                }));
+            }
+            let w = weak.clone();
+            listeners.push(Listener::new(&window, "blur", move |_| {
+                send(&w, Event::PageHidden, false)
+            }));
+            let w = weak.clone();
+            listeners.push(Listener::new(&window, "online", move |_| {
+                send(&w, Event::PageVisible, false)
+            }));
+        }
+        let restored = load_kept(&inner.borrow().storage_key);
+        inner.borrow_mut().listeners = listeners;
+        dispatch(
+            &inner,
+            Event::Start {
+                restored,
+                fresh_id: fresh_id(),
+            },
+            false,
+        );
+        Ok(Widget { inner })
+    }
+
+    /// Shows a configuration error in `host` (nothing is requested).
+    pub fn show_config_error(host: HtmlElement, message: &str) -> Result<Widget, JsValue> {
+        let (mut view, _) = View::build(&host)?;
+        view.show_config_error(message);
+        let inner = Rc::new(RefCell::new(Inner {
+            machine: Checkout::new(crate::state::Options {
+                fixed_amount_sat: None,
+                bounds: crate::amount::Bounds::default(),
+                network: crate::invoice::Network::Bitcoin,
+                description: None,
+                order_id: None,
+                expiry_secs: None,
+            }),
+            view,
+            host,
+            endpoint: String::new(),
+            storage_key: String::new(),
+            timer: None,
+            request: None,
+            listeners: Vec::new(),
+            alive: true,
+        }));
+        Ok(Widget { inner })
+    }
+
+    /// Removes every listener and timer, aborts the request in flight and empties the shadow
+    /// root. Late answers are ignored.
+    pub fn destroy(self) {
+        let mut inner = self.inner.borrow_mut();
+        inner.alive = false;
+        inner.listeners.clear();
+        inner.timer = None;
+        inner.request = None;
+        inner.view.clear();
+    }
+}
+
+/// `sessionStorage` key of the invoice kept across reloads: one per endpoint, order and page
+/// path (and element id when a page has several checkouts).
+fn storage_key(host: &HtmlElement, config: &Config) -> String {
+    let path = web_sys::window()
+        .and_then(|w| w.location().pathname().ok())
+        .unwrap_or_default();
+    let o = &config.options;
+    format!(
+        "lightning-checkout:v1|{}|{}|{}|{}|{}",
+        config.endpoint,
+        o.order_id.as_deref().unwrap_or(""),
+        o.fixed_amount_sat.map(|a| a.to_string()).unwrap_or_default(),
+        path,
+        host.id()
+    )
+}
+
+fn send(weak: &Weak<RefCell<Inner>>, event: Event, user_driven: bool) {
+    if let Some(rc) = weak.upgrade() {
+        dispatch(&rc, event, user_driven);
+    }
+}
+
+/// Runs one event through the machine, then its effects, the render and the timer. No
+/// `RefCell` borrow is held while host-page code runs (events, clipboard), so a host listener
+/// may call `destroy()` safely.
+fn dispatch(rc: &Rc<RefCell<Inner>>, event: Event, user_driven: bool) {
+    let now = now_ms();
+    let effects = {
+        let mut inner = rc.borrow_mut();
+        if !inner.alive {
+            return;
+        }
+        inner.machine.handle(event, now)
+    };
+    let mut later = Vec::new();
+    for effect in effects {
+        match effect {
+            Effect::Create { seq, request } => {
+                let (flight, signal) = InFlight::new();
+                let endpoint = {
+                    let mut inner = rc.borrow_mut();
+                    inner.request = Some(flight);
+                    inner.endpoint.clone()
+                };
+                let weak = Rc::downgrade(rc);
+                wasm_bindgen_futures::spawn_local(async move {
+                    let result = api::create(&endpoint, &request, signal).await;
+                    send(&weak, Event::Created { seq, result }, false);
+                });
+            }
+            Effect::FetchStatus { seq, id } => {
+                let (flight, signal) = InFlight::new();
+                let endpoint = {
+                    let mut inner = rc.borrow_mut();
+                    inner.request = Some(flight);
+                    inner.endpoint.clone()
+                };
+                let weak = Rc::downgrade(rc);
+                wasm_bindgen_futures::spawn_local(async move {
+                    let result = api::status(&endpoint, &id, signal).await;
+                    send(&weak, Event::Status { seq, result }, false);
+                });
+            }
+            Effect::Save(created, order_id) => {
+                save_kept(&rc.borrow().storage_key, &created, order_id);
+            }
+            Effect::Forget => forget_kept(&rc.borrow().storage_key),
+            other => later.push(other),
+        }
+    }
+    let host = {
+        let mut inner = rc.borrow_mut();
+        let vm = inner.machine.view(now);
+        inner.view.render(&vm);
+        inner.host.clone()
+    };
+    for effect in later {
+        match effect {
+            Effect::Copy(text) => copy(rc, text),
+            Effect::Emit(emit) => emit_event(&host, emit),
+            Effect::Focus(target) => {
+                if let Ok(inner) = rc.try_borrow() {
+                    inner.view.focus(target, user_driven);
+                }
+            }
+            _ => {}
+        }
+    }
+    arm_timer(rc, now);
+}
+
+fn arm_timer(rc: &Rc<RefCell<Inner>>, now: u64) {
+    let Ok(mut inner) = rc.try_borrow_mut() else {
+        return;
+    };
+    if !inner.alive {
+        return;
+    }
+    inner.timer = inner.machine.next_wake(now).map(|at| {
+        let delay = at.saturating_sub(now).min(u64::from(u32::MAX / 2)) as u32;
+        let weak = Rc::downgrade(rc);
+        Timeout::new(delay, move || send(&weak, Event::Tick, false))
+    });
+}
+
+fn copy(rc: &Rc<RefCell<Inner>>, text: String) {
+    let weak = Rc::downgrade(rc);
+    let clipboard = web_sys::window().map(|w| w.navigator().clipboard());
+    wasm_bindgen_futures::spawn_local(async move {
+        let ok = match clipboard {
+            Some(c) => wasm_bindgen_futures::JsFuture::from(c.write_text(&text))
+                .await
+                .is_ok(),
+            None => false,
+        };
+        send(&weak, Event::CopyDone { ok }, false);
+    });
+}
+
+fn set(obj: &js_sys::Object, key: &str, value: JsValue) {
+    js_sys::Reflect::set(obj, &JsValue::from_str(key), &value).ok();
+}
+
+fn opt_str(v: &Option<String>) -> JsValue {
+    v.as_deref().map_or(JsValue::NULL, JsValue::from_str)
+}
+
+/// Dispatches `lightning-checkout:<kind>` (bubbles, composed) with a plain-object `detail`.
+fn emit_event(host: &HtmlElement, emit: Emit) {
+    let detail = js_sys::Object::new();
+    let kind = match emit {
+        Emit::Invoice {
+            id,
+            payment_request,
+            pay_url,
+            payment_hash,
+            amount_sat,
+            expires_at,
+        } => {
+            set(&detail, "id", JsValue::from_str(&id));
+            set(&detail, "paymentRequest", opt_str(&payment_request));
+            set(&detail, "paymentHash", opt_str(&payment_hash));
+            if pay_url.is_some() {
+                set(&detail, "payUrl", opt_str(&pay_url));
+            }
+            set(&detail, "amountSat", JsValue::from_f64(amount_sat as f64));
+            set(&detail, "expiresAt", JsValue::from_f64(expires_at as f64));
+            "invoice"
+        }
+        Emit::Paid {
+            id,
+            payment_hash,
+            preimage,
+        } => {
+            set(&detail, "id", JsValue::from_str(&id));
+            set(&detail, "paymentHash", opt_str(&payment_hash));
+            set(&detail, "preimage", opt_str(&preimage));
+            "paid"
+        }
+        Emit::Expired { id } => {
+            set(&detail, "id", JsValue::from_str(&id));
+            "expired"
+        }
+        Emit::Error(f) => {
+            set(&detail, "code", JsValue::from_str(&f.code));
+            set(&detail, "message", JsValue::from_str(&f.message));
+            "error"
+        }
+    };
+    let init = CustomEventInit::new();
+    init.set_bubbles(true);
+    init.set_composed(true);
+    init.set_detail(&detail);
+    if let Ok(event) =
+        CustomEvent::new_with_event_init_dict(&format!("{EVENT_PREFIX}{kind}"), &init)
+    {
+        host.dispatch_event(&event).ok();
+    }
+}

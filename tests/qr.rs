@@ -1,0 +1,229 @@
+//! QR payload and SVG path: alphanumeric mode, quiet zone, exact dark modules, golden file,
+//! capacity errors, and (when `zbarimg` is installed) a real scanner reading it back.
+
+mod common;
+
+use std::collections::HashSet;
+
+use lightning_checkout::invoice::decode;
+use lightning_checkout::qr::{fits, EcLevel, Qr, QrError, QUIET_ZONE};
+
+/// BOLT 11 example "1 cup coffee" (2500 uBTC, expiry 60 s), from lightning-invoice's tests.
+const SPEC_INVOICE: &str = "lnbc2500u1pvjluezsp5zyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zygspp5qqqsyqcyq5rqwzqfqqqsyqcyq5rqwzqfqqqsyqcyq5rqwzqfqypqdq5xysxxatsyp3k7enxv4jsxqzpu9qrsgquk0rl77nj30yxdy8j9vdx85fkpmdla2087ne0xh8nhedh8w27kyke0lp53ut353s06fv3qfegext0eh0ymjpf39tuven09sam30g4vgpfna3rh";
+
+const GOLDEN: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/data/qr_spec_invoice.path"
+);
+
+fn spec_payload() -> String {
+    decode(SPEC_INVOICE).expect("valid").qr_payload()
+}
+
+/// Parses our own path data back into the set of dark cells (view-box coordinates).
+fn cells_of_path(d: &str) -> HashSet<(u32, u32)> {
+    let mut cells = HashSet::new();
+    for rect in d.split('z').filter(|r| !r.is_empty()) {
+        // M{x} {y}h{n}v1h-{n}
+        let rest = rect.strip_prefix('M').expect("starts with M");
+        let (x, rest) = rest.split_once(' ').expect("x");
+        let (y, rest) = rest.split_once('h').expect("y");
+        let (n, rest) = rest.split_once("v1h-").expect("run");
+        assert_eq!(rest, n, "closing run equals opening run in {rect}");
+        let (x, y, n): (u32, u32, u32) =
+            (x.parse().unwrap(), y.parse().unwrap(), n.parse().unwrap());
+        assert!(n >= 1);
+        for i in 0..n {
+            assert!(cells.insert((x + i, y)), "overlap at {},{}", x + i, y);
+        }
+    }
+    cells
+}
+
+#[test]
+fn spec_invoice_is_alphanumeric_and_small() {
+    let payload = spec_payload();
+    assert!(payload.starts_with("lightning:LNBC2500U1PVJLUEZ"));
+    assert_eq!(payload.len(), 10 + SPEC_INVOICE.len());
+    let qr = Qr::encode(&payload).expect("fits");
+    // Measured: 281 characters -> version 10 at level M (57×57 modules). The same payload in
+    // lower case (byte mode) needs version 12 (65×65), so alphanumeric mode saves two
+    // versions; `LIGHTNING:` in upper case would not make it smaller (also version 10).
+    assert_eq!(qr.ec_level(), EcLevel::M);
+    assert_eq!(qr.version(), 10);
+    assert_eq!(qr.width(), 57);
+    assert_eq!(qr.view_box_size(QUIET_ZONE), 65);
+    let lower = Qr::encode(&format!("lightning:{SPEC_INVOICE}")).expect("fits");
+    assert_eq!((lower.version(), lower.ec_level()), (12, EcLevel::M));
+    let all_upper = Qr::encode(&payload.to_ascii_uppercase()).expect("fits");
+    assert_eq!(all_upper.version(), 10);
+}
+
+#[test]
+fn path_draws_exactly_the_dark_modules_with_the_quiet_zone() {
+    for payload in [
+        spec_payload(),
+        "LIGHTNING:LNBC1".into(),
+        String::new(),
+        "x".repeat(1000),
+    ] {
+        let qr = Qr::encode(&payload).expect("fits");
+        for qz in [0, QUIET_ZONE, 7] {
+            let cells = cells_of_path(&qr.svg_path_data(qz));
+            let size = qr.view_box_size(qz);
+            assert_eq!(size, qr.width() + 2 * qz);
+            let mut expected = HashSet::new();
+            for y in 0..qr.width() {
+                for x in 0..qr.width() {
+                    if qr.is_dark(x, y) {
+                        expected.insert((x + qz, y + qz));
+                    }
+                }
+            }
+            assert_eq!(
+                cells,
+                expected,
+                "payload {} bytes, quiet zone {qz}",
+                payload.len()
+            );
+            // Nothing in the quiet zone, nothing outside the view box.
+            for &(x, y) in &cells {
+                assert!(
+                    x >= qz && y >= qz && x < size - qz && y < size - qz,
+                    "({x},{y})"
+                );
+            }
+        }
+        // The finder pattern's corner is dark, so the offset is really the quiet zone.
+        assert!(qr.is_dark(0, 0));
+        assert!(qr.svg_path_data(QUIET_ZONE).starts_with("M4 4h7v1h-7z"));
+        // Out of range is light, never a panic.
+        assert!(!qr.is_dark(qr.width(), 0));
+        assert!(!qr.is_dark(0, qr.width()));
+        assert!(!qr.is_dark(u32::MAX, u32::MAX));
+    }
+}
+
+#[test]
+fn golden_path_for_the_spec_invoice() {
+    let path = Qr::encode(&spec_payload())
+        .expect("fits")
+        .svg_path_data(QUIET_ZONE);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(GOLDEN, &path).expect("write golden file");
+    }
+    let golden = std::fs::read_to_string(GOLDEN)
+        .expect("tests/data/qr_spec_invoice.path (UPDATE_GOLDEN=1 to create)");
+    assert_eq!(
+        path,
+        golden.trim_end(),
+        "QR drawing changed; UPDATE_GOLDEN=1 after checking it scans"
+    );
+}
+
+#[test]
+fn capacity_limits_error_instead_of_panicking() {
+    // 4,296 alphanumeric characters is version 40-L's capacity.
+    let max_alnum = "A".repeat(4296);
+    let qr = Qr::encode(&max_alnum).expect("exactly fits at L");
+    assert_eq!((qr.version(), qr.ec_level()), (40, EcLevel::L));
+    assert!(fits(&max_alnum));
+    // At M, version 40 holds 3,391 alphanumeric characters.
+    let at_m = Qr::encode(&"A".repeat(3391)).expect("fits");
+    assert_eq!((at_m.version(), at_m.ec_level()), (40, EcLevel::M));
+    // One more does not fit at M: level L, in the smallest version that holds it.
+    let falls_back = Qr::encode(&"A".repeat(3392)).expect("fits at L");
+    assert_eq!(
+        (falls_back.version(), falls_back.ec_level()),
+        (36, EcLevel::L)
+    );
+
+    for too_long in [
+        "A".repeat(4297),
+        "a".repeat(2954),
+        "A".repeat(100_000),
+        format!("lightning:{}", "Q".repeat(4287)),
+    ] {
+        assert!(!fits(&too_long), "{}", too_long.len());
+        assert_eq!(
+            Qr::encode(&too_long),
+            Err(QrError::TooLong),
+            "{}",
+            too_long.len()
+        );
+    }
+    assert_eq!(
+        QrError::TooLong.message(),
+        "The invoice is too long to show as a QR code."
+    );
+    assert_eq!(QrError::TooLong.code(), "qr_too_long");
+    assert_eq!(QrError::TooLong.to_string(), QrError::TooLong.message());
+}
+
+#[test]
+fn lightning_prefix_budget_is_what_check_invoice_uses() {
+    // `lightning:` (byte mode for "lightning", then alphanumeric) + upper-case invoice: find
+    // the longest invoice length that still fits, so the README can quote it.
+    let longest = (4200..4300)
+        .rev()
+        .find(|&n| fits(&format!("lightning:{}", "Q".repeat(n))))
+        .expect("some length fits");
+    assert_eq!(longest, 4278);
+}
+
+/// Writes the symbol as a binary PGM, `scale` pixels per module, light quiet zone.
+fn to_pgm(qr: &Qr, scale: u32) -> Vec<u8> {
+    let size = qr.view_box_size(QUIET_ZONE) * scale;
+    let mut out = format!("P5 {size} {size} 255\n").into_bytes();
+    for py in 0..size {
+        for px in 0..size {
+            let (x, y) = (px / scale, py / scale);
+            let dark =
+                x >= QUIET_ZONE && y >= QUIET_ZONE && qr.is_dark(x - QUIET_ZONE, y - QUIET_ZONE);
+            out.push(if dark { 0 } else { 255 });
+        }
+    }
+    out
+}
+
+#[test]
+fn zbarimg_reads_it_back_when_installed() {
+    let available = std::process::Command::new("zbarimg")
+        .arg("--version")
+        .output()
+        .is_ok();
+    if !available {
+        eprintln!("zbarimg not installed: skipped");
+        return;
+    }
+    let long = common::make(&common::Spec {
+        route_hints: 2,
+        ..common::Spec::default()
+    });
+    let long_payload = decode(&long).expect("valid").qr_payload();
+    for (name, payload) in [("spec", spec_payload()), ("long", long_payload)] {
+        let qr = Qr::encode(&payload).expect("fits");
+        let file = std::env::temp_dir().join(format!(
+            "lightning-checkout-qr-{}-{name}.pgm",
+            std::process::id()
+        ));
+        std::fs::write(&file, to_pgm(&qr, 4)).expect("write");
+        let out = std::process::Command::new("zbarimg")
+            .args(["--raw", "-q"])
+            .arg(&file)
+            .output()
+            .expect("run zbarimg");
+        let _ = std::fs::remove_file(&file);
+        assert!(
+            out.status.success(),
+            "zbarimg failed on {name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim_end(),
+            payload,
+            "{name} (v{})",
+            qr.version()
+        );
+    }
+}

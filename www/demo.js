@@ -1,0 +1,26 @@
+// Demo page only: the "Simulate the payment" control (POST /api/dev/invoices/{id}/pay, which
+// exists only while the backend runs its embedded demo provider). Not part of the widget.
+const checkout = document.getElementById('checkout');
+const control = document.getElementById('demo-control');
+const button = document.getElementById('simulate-payment');
+const note = document.getElementById('demo-note');
+let invoiceId = null;
+
+checkout.addEventListener('lightning-checkout:invoice', (e) => {
+  invoiceId = e.detail.id;
+  control.hidden = false;
+  button.disabled = false;
+  note.textContent = '';
+});
+for (const done of ['paid', 'expired']) {
+  checkout.addEventListener(`lightning-checkout:${done}`, () => { button.disabled = true; });
+}
+button.addEventListener('click', async () => {
+  if (!invoiceId) return;
+  button.disabled = true;
+  const r = await fetch(`/api/dev/invoices/${encodeURIComponent(invoiceId)}/pay`, { method: 'POST' })
+    .catch(() => null);
+  note.textContent = r?.ok ? 'Paid by the demo provider; the checkout notices within two seconds.'
+    : 'The demo payment did not go through (is the demo provider running?).';
+  if (!r?.ok) button.disabled = false;
+});
