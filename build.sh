@@ -48,7 +48,6 @@ need_wasm_tools() {
   need_apt clang clang          # secp256k1's C sources, compiled for wasm32
   need_apt llvm-ar llvm
   need_apt wasm-ld lld
-  need_apt wasm-opt binaryen
   export CC_wasm32_unknown_unknown=clang AR_wasm32_unknown_unknown=llvm-ar
   if ! command -v wasm-pack >/dev/null 2>&1; then
     say "installing wasm-pack (cargo install, a few minutes)"
@@ -84,19 +83,27 @@ need_browser() {
 
 build() {
   need_wasm_tools
-  say "building the widget (wasm-pack, release)"
-  rm -rf pkg
-  wasm-pack build --release --target web --out-dir pkg --out-name lightning_checkout --no-pack . >&2
-  say "optimising with wasm-opt -Oz"
-  wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
-    --enable-mutable-globals --enable-reference-types --enable-multivalue \
+  say "building the widget (wasm-pack, profile wasm-release)"
+  # Built aside and swapped in whole: a failed build never leaves a half-made pkg/.
+  local out=target/pkg.new
+  rm -rf "$out"
+  wasm-pack build --profile wasm-release --target web --out-dir "$out" --out-name lightning_checkout --no-pack . >&2
+  npm_ci tools
+  say "optimising with wasm-opt -Oz (binaryen from npm, newer than Debian's)"
+  tools/node_modules/.bin/wasm-opt -Oz --converge --enable-bulk-memory --enable-nontrapping-float-to-int \
+    --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
     --strip-debug --strip-producers \
-    pkg/lightning_checkout_bg.wasm -o pkg/lightning_checkout_bg.wasm
-  cp js/lightning-checkout.js js/lightning-checkout.d.ts README.md pkg/
-  node scripts/package-json.mjs > pkg/package.json
-  rm -f pkg/.gitignore
+    "$out/lightning_checkout_bg.wasm" -o "$out/lightning_checkout_bg.wasm"
+  say "bundling the element shim and the wasm-bindgen glue into one minified module"
+  cp js/lightning-checkout.js "$out/entry.js"
+  tools/node_modules/.bin/esbuild "$out/entry.js" --bundle --format=esm --minify --target=es2022 \
+    --legal-comments=none --log-level=warning --outfile="$out/lightning-checkout.js"
+  rm -f "$out/entry.js" "$out/lightning_checkout.js" "$out/lightning_checkout.d.ts" "$out/.gitignore"
+  cp js/lightning-checkout.d.ts README.md "$out/"
+  node scripts/package-json.mjs > "$out/package.json"
+  rm -rf pkg && mv "$out" pkg
   local gz=0 f
-  for f in pkg/lightning-checkout.js pkg/lightning_checkout.js pkg/lightning_checkout_bg.wasm; do
+  for f in pkg/lightning-checkout.js pkg/lightning_checkout_bg.wasm; do
     gz=$((gz + $(gzip -9 -c "$f" | wc -c)))
   done
   say "pkg/ ready: the page downloads $gz bytes (JS + wasm, gzip -9)"

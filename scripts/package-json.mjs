@@ -20,8 +20,6 @@ console.log(JSON.stringify({
   files: [
     'lightning-checkout.js',
     'lightning-checkout.d.ts',
-    'lightning_checkout.js',
-    'lightning_checkout.d.ts',
     'lightning_checkout_bg.wasm',
     'lightning_checkout_bg.wasm.d.ts',
     'README.md',

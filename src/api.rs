@@ -1,17 +1,17 @@
 //! EDGE: the only code that talks to the backend (`fetch` through gloo-net).
 //!
-//! Bodies are parsed with the browser's own `JSON.parse` and mapped with serde-wasm-bindgen,
-//! so no JSON parser is compiled into the wasm. Every failure becomes a [`Failure`]: a stable
-//! code and one plain sentence; backend text is cleaned and later rendered as text only.
+//! Bodies are parsed with the browser's own `JSON.parse` and read field by field through
+//! `Reflect` (no JSON parser and no serde in the wasm: serde's error paths alone pull in float
+//! formatting, ~30 KB). Every failure becomes a [`Failure`]: a stable code and one plain
+//! sentence; backend text is cleaned and later rendered as text only.
 
 use gloo_net::http::{Request, Response};
-use serde::de::DeserializeOwned;
 use wasm_bindgen::JsValue;
 use web_sys::{AbortController, RequestCache};
 
 use crate::contract::{
-    clean_message, ContractError, CreateRequest, Created, CreatedWire, ErrorWire, StatusReply,
-    StatusWire,
+    clean_message, ContractError, CreateRequest, Created, CreatedWire, ErrorBody, ErrorWire,
+    StatusReply, StatusWire,
 };
 use crate::state::Failure;
 
@@ -56,10 +56,8 @@ pub async fn create(
     request: &CreateRequest,
     signal: Option<web_sys::AbortSignal>,
 ) -> Result<Created, Failure> {
-    let body = serde_wasm_bindgen::to_value(request)
-        .ok()
-        .and_then(|v| js_sys::JSON::stringify(&v).ok())
-        .ok_or_else(|| Failure::new("internal", "The checkout could not build its request."))?;
+    let body = js_sys::JSON::stringify(&request_to_js(request))
+        .map_err(|_| Failure::new("internal", "The checkout could not build its request."))?;
     let req = Request::post(&format!("{endpoint}/invoices"))
         .header("content-type", "application/json")
         .header("accept", "application/json")
@@ -67,7 +65,8 @@ pub async fn create(
         .abort_signal(signal.as_ref())
         .body(JsValue::from(body))
         .map_err(|_| Failure::new("internal", "The checkout could not build its request."))?;
-    let wire: CreatedWire = send(req, signal.as_ref()).await?;
+    let value = send(req, signal.as_ref()).await?;
+    let wire = created_from_js(&value).ok_or_else(bad_response)?;
     Created::from_wire(wire).map_err(contract_failure)
 }
 
@@ -83,14 +82,12 @@ pub async fn status(
         .abort_signal(signal.as_ref())
         .build()
         .map_err(|_| Failure::new("internal", "The checkout could not build its request."))?;
-    let wire: StatusWire = send(req, signal.as_ref()).await?;
+    let value = send(req, signal.as_ref()).await?;
+    let wire = status_from_js(&value).ok_or_else(bad_response)?;
     StatusReply::from_wire(wire, id).map_err(contract_failure)
 }
 
-async fn send<T: DeserializeOwned>(
-    req: Request,
-    signal: Option<&web_sys::AbortSignal>,
-) -> Result<T, Failure> {
+async fn send(req: Request, signal: Option<&web_sys::AbortSignal>) -> Result<JsValue, Failure> {
     let resp = match req.send().await {
         Ok(r) => r,
         Err(_) if signal.is_some_and(web_sys::AbortSignal::aborted) => {
@@ -114,14 +111,100 @@ async fn send<T: DeserializeOwned>(
         )
     })?;
     if (200..300).contains(&status) {
-        return parse::<T>(&text).ok_or_else(bad_response);
+        return js_sys::JSON::parse(&text).map_err(|_| bad_response());
     }
     Err(http_failure(status, &resp, &text))
 }
 
-fn parse<T: DeserializeOwned>(text: &str) -> Option<T> {
-    let value = js_sys::JSON::parse(text).ok()?;
-    serde_wasm_bindgen::from_value(value).ok()
+/// Field `key` of `obj`: `Ok(None)` when absent or `null`, `Err` when of another type.
+fn field_str(obj: &JsValue, key: &str) -> Result<Option<String>, ()> {
+    let v = js_sys::Reflect::get(obj, &JsValue::from_str(key)).map_err(|_| ())?;
+    if v.is_undefined() || v.is_null() {
+        return Ok(None);
+    }
+    v.as_string().map(Some).ok_or(())
+}
+
+/// Field `key` of `obj` as a whole non-negative JSON number (at most 2^53 - 1).
+fn field_u64(obj: &JsValue, key: &str) -> Option<u64> {
+    let n = js_sys::Reflect::get(obj, &JsValue::from_str(key)).ok()?.as_f64()?;
+    (n.fract() == 0.0 && (0.0..=9_007_199_254_740_991.0).contains(&n)).then_some(n as u64)
+}
+
+fn set(obj: &js_sys::Object, key: &str, value: &JsValue) {
+    js_sys::Reflect::set(obj, &JsValue::from_str(key), value).ok();
+}
+
+fn set_opt(obj: &js_sys::Object, key: &str, value: &Option<String>) {
+    if let Some(v) = value {
+        set(obj, key, &JsValue::from_str(v));
+    }
+}
+
+/// The create body as a JS object (for `JSON.stringify`).
+fn request_to_js(r: &CreateRequest) -> JsValue {
+    let o = js_sys::Object::new();
+    set(&o, "amount_sat", &JsValue::from_f64(r.amount_sat as f64));
+    set_opt(&o, "description", &r.description);
+    set_opt(&o, "order_id", &r.order_id);
+    if let Some(e) = r.expiry_secs {
+        set(&o, "expiry_secs", &JsValue::from_f64(f64::from(e)));
+    }
+    o.into()
+}
+
+/// Reads a create answer (or a kept one); `None` when a field is missing or of the wrong type.
+pub fn created_from_js(v: &JsValue) -> Option<CreatedWire> {
+    if !v.is_object() {
+        return None;
+    }
+    Some(CreatedWire {
+        id: field_str(v, "id").ok()??,
+        payment_request: field_str(v, "payment_request").ok()?,
+        pay_url: field_str(v, "pay_url").ok()?,
+        payment_hash: field_str(v, "payment_hash").ok()?,
+        amount_sat: field_u64(v, "amount_sat")?,
+        expires_at: field_u64(v, "expires_at")?,
+        status: field_str(v, "status").ok()??,
+    })
+}
+
+/// A created invoice as a JS object (what `sessionStorage` keeps).
+pub fn created_to_js(w: &CreatedWire) -> JsValue {
+    let o = js_sys::Object::new();
+    set(&o, "id", &JsValue::from_str(&w.id));
+    set_opt(&o, "payment_request", &w.payment_request);
+    set_opt(&o, "pay_url", &w.pay_url);
+    set_opt(&o, "payment_hash", &w.payment_hash);
+    set(&o, "amount_sat", &JsValue::from_f64(w.amount_sat as f64));
+    set(&o, "expires_at", &JsValue::from_f64(w.expires_at as f64));
+    set(&o, "status", &JsValue::from_str(&w.status));
+    o.into()
+}
+
+fn status_from_js(v: &JsValue) -> Option<StatusWire> {
+    if !v.is_object() {
+        return None;
+    }
+    Some(StatusWire {
+        id: field_str(v, "id").ok()??,
+        status: field_str(v, "status").ok()??,
+        preimage: field_str(v, "preimage").ok()?,
+    })
+}
+
+fn error_from_text(text: &str) -> Option<ErrorWire> {
+    let v = js_sys::JSON::parse(text).ok()?;
+    let e = js_sys::Reflect::get(&v, &JsValue::from_str("error")).ok()?;
+    if !e.is_object() {
+        return None;
+    }
+    Some(ErrorWire {
+        error: ErrorBody {
+            code: field_str(&e, "code").ok()??,
+            message: field_str(&e, "message").ok()??,
+        },
+    })
 }
 
 fn http_failure(status: u16, resp: &Response, text: &str) -> Failure {
@@ -129,7 +212,7 @@ fn http_failure(status: u16, resp: &Response, text: &str) -> Failure {
         .headers()
         .get("retry-after")
         .and_then(|v| v.trim().parse::<u64>().ok());
-    let body = parse::<ErrorWire>(text);
+    let body = error_from_text(text);
     let mut f = match (status, body) {
         (400..=499, Some(ErrorWire { error })) if status != 429 => {
             let code: String = error

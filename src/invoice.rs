@@ -39,7 +39,7 @@
 use core::fmt;
 
 use bech32::primitives::decode::{CheckedHrpstringError, ChecksumError};
-use bitcoin_hashes::{sha256, Hash};
+use bitcoin_hashes::Hash;
 use lightning_invoice::{
     Bolt11ParseError, Bolt11SemanticError, Currency, RawBolt11Invoice, SignedRawBolt11Invoice,
     TaggedField, DEFAULT_EXPIRY_TIME,
@@ -706,7 +706,7 @@ pub fn parse_hash_hex(s: &str) -> Option<[u8; 32]> {
 /// the proof of payment. Anything else (wrong length, not hex, wrong hash) is false.
 pub fn preimage_matches(preimage_hex: &str, payment_hash: &[u8; 32]) -> bool {
     match parse_hash_hex(preimage_hex) {
-        Some(preimage) => sha256::Hash::hash(&preimage).to_byte_array() == *payment_hash,
+        Some(preimage) => bitcoin_hashes::sha256::Hash::hash(&preimage).to_byte_array() == *payment_hash,
         None => false,
     }
 }

@@ -45,3 +45,13 @@ pub mod embed;
 pub mod view;
 #[cfg(target_arch = "wasm32")]
 pub mod widget;
+
+/// The allocator: a small free list (sorted by address, neighbours coalesced) instead of
+/// dlmalloc, 3 KB less to download. The widget's heap is small and single-threaded (wasm32
+/// without threads), so O(free-list length) operations are fine; tests/web.rs checks that
+/// repeated decoding and QR drawing do not grow the heap.
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOCATOR: lol_alloc::AssumeSingleThreaded<lol_alloc::FreeListAllocator> =
+    // SAFETY: wasm32-unknown-unknown without the atomics feature has a single thread.
+    unsafe { lol_alloc::AssumeSingleThreaded::new(lol_alloc::FreeListAllocator::new()) };

@@ -15,7 +15,7 @@ use web_sys::{CustomEvent, CustomEventInit, EventTarget, HtmlElement};
 
 use crate::api::{self, InFlight};
 use crate::config::Config;
-use crate::contract::{Created, CreatedWire};
+use crate::contract::Created;
 use crate::state::{Checkout, Effect, Emit, Event};
 use crate::view::View;
 
@@ -102,34 +102,25 @@ fn session_storage() -> Option<web_sys::Storage> {
     web_sys::window()?.session_storage().ok()?
 }
 
-/// What a reload finds in `sessionStorage`.
-#[derive(serde::Serialize, serde::Deserialize)]
-struct Kept {
-    v: u32,
-    order_id: Option<String>,
-    invoice: CreatedWire,
-}
-
+/// What a reload finds in `sessionStorage`: `{"v": 1, "order_id": …, "invoice": {create answer}}`.
 fn load_kept(key: &str) -> Option<(Created, Option<String>)> {
     let text = session_storage()?.get_item(key).ok()??;
     let value = js_sys::JSON::parse(&text).ok()?;
-    let kept: Kept = serde_wasm_bindgen::from_value(value).ok()?;
-    if kept.v != 1 {
+    let get = |k: &str| js_sys::Reflect::get(&value, &JsValue::from_str(k)).ok();
+    if get("v")?.as_f64() != Some(1.0) {
         return None;
     }
-    Some((Created::from_wire(kept.invoice).ok()?, kept.order_id))
+    let order_id = get("order_id").and_then(|v| v.as_string());
+    let invoice = crate::api::created_from_js(&get("invoice")?)?;
+    Some((Created::from_wire(invoice).ok()?, order_id))
 }
 
 fn save_kept(key: &str, created: &Created, order_id: Option<String>) {
-    let kept = Kept {
-        v: 1,
-        order_id,
-        invoice: created.to_wire(),
-    };
-    let text = serde_wasm_bindgen::to_value(&kept)
-        .ok()
-        .and_then(|v| js_sys::JSON::stringify(&v).ok())
-        .and_then(|s| s.as_string());
+    let kept = js_sys::Object::new();
+    set(&kept, "v", JsValue::from_f64(1.0));
+    set(&kept, "order_id", opt_str(&order_id));
+    set(&kept, "invoice", crate::api::created_to_js(&created.to_wire()));
+    let text = js_sys::JSON::stringify(&kept).ok().and_then(|s| s.as_string());
     if let (Some(storage), Some(text)) = (session_storage(), text) {
         // Private mode or a full quota: the checkout still works, only reload recovery is lost.
         storage.set_item(key, &text).ok();

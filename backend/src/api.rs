@@ -25,12 +25,14 @@
 //! * `order_id`: 1 to 128 characters of `A-Z a-z 0-9 . _ : -`: `invalid_order_id`.
 //! * `expiry_secs`: integer 1..=86400, default 900: `invalid_expiry`.
 //! * The same `order_id` while its invoice is open gives that invoice back (200); with a different
-//!   `amount_sat`, 409 `order_conflict`; once it expired, a new invoice (201).
+//!   `amount_sat`, 409 `order_conflict`; once it expired, a new invoice (201); once one of its
+//!   invoices is paid, 409 `order_paid` (never a second invoice for a paid order).
 //!
 //! # Other codes
 //! `not_found` (404: unknown or malformed id, unknown route, unknown webhook provider),
 //! `method_not_allowed` (405), `invoice_expired` (409, demo pay of an expired invoice),
-//! `invalid_signature` (401), `invalid_webhook` (400), `webhook_not_configured` (503),
+//! `order_paid` (409), `invalid_signature` (401), `invalid_webhook` (400),
+//! `webhook_not_configured` (503), `webhook_unavailable` (503, keys could not be fetched),
 //! `provider_error` (502), `provider_unsupported` (400), `internal` (500).
 
 use axum::body::Bytes;

@@ -99,6 +99,12 @@ pub async fn create(state: &AppState, order: NewOrder) -> Result<(Invoice, bool)
             .await?
     };
     let row = match reserved {
+        Reserved::Paid(_) => {
+            return Err(AppError::conflict(
+                "order_paid",
+                "This order has already been paid.",
+            ))
+        }
         Reserved::Conflict(open) => {
             return Err(AppError::conflict(
                 "order_conflict",
@@ -122,11 +128,17 @@ pub async fn create(state: &AppState, order: NewOrder) -> Result<(Invoice, bool)
         order_id: row.order_id.clone(),
         now,
     };
-    let created = state
-        .provider()
-        .create_invoice(&req)
-        .await
-        .map_err(AppError::provider)?;
+    let created = match state.provider().create_invoice(&req).await {
+        Ok(c) => c,
+        Err(e @ ProviderError::Abandoned(_)) => {
+            // The key is burnt and the first answer is lost for good: retire the reservation so
+            // the next create for this order gets a new row and a new key.
+            let id = row.id.clone();
+            state.with_store(move |s| s.mark_expired(&id)).await?;
+            return Err(AppError::provider(e));
+        }
+        Err(e) => return Err(AppError::provider(e)),
+    };
     let completion = check_created(state, &req, created).map_err(AppError::provider)?;
     let id = row.id.clone();
     let row = state
@@ -165,10 +177,13 @@ fn check_created(
                     "the invoice's payment hash differs from the one reported",
                 ));
             }
-            let expires_at = inv
+            let own = inv
                 .duration_since_epoch()
                 .as_secs()
                 .saturating_add(inv.expiry_time().as_secs());
+            // A provider that states an earlier deadline than the invoice's own (AlphaPo's
+            // fixed 15 minutes) is believed: the earlier of the two.
+            let expires_at = c.expires_at.map_or(own, |p| p.min(own));
             (Some(hash), expires_at)
         }
         (None, Some(url)) => {
@@ -352,13 +367,14 @@ pub async fn webhook(
         None => tracing::info!(provider = pname, "webhook about an unknown invoice ignored"),
         Some(inv) if inv.status == Status::Pending => {
             let reported = match event.status {
-                // Never mark paid on the notification alone where the provider can be asked.
-                ProviderStatus::Paid { .. } => match provider.lookup(&inv).await {
+                ProviderStatus::Pending => ProviderStatus::Pending,
+                // Never mark paid (or expired) on the notification alone where the provider can
+                // be asked: its answer decides. Without a lookup, the verified event decides.
+                other => match provider.lookup(&inv).await {
                     Ok(Some(fetched)) => fetched,
-                    Ok(None) => event.status.clone(),
+                    Ok(None) => other,
                     Err(e) => return Err(AppError::provider(e)),
                 },
-                other => other,
             };
             apply(state, &inv, reported).await?;
         }

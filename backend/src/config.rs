@@ -5,15 +5,14 @@
 //! | `HOST` | `127.0.0.1` | address to bind |
 //! | `PORT` | `8080` | port to bind (`0` picks a free one; the printed URL shows it) |
 //! | `DATA_DIR` | `./data` | SQLite database and the demo node key |
-//! | `PROVIDER` | `demo` | invoice provider: `demo` (embedded, signs its own invoices) |
+//! | `PROVIDER` | `demo` | invoice provider: `demo` (embedded, signs its own invoices), `amboss`, `alphapo`, `kraken`, `lnd`, `cln`, `lnbits` or `btcpay` (their variables: `backend/PROVIDERS.md`) |
 //! | `NETWORK` | `regtest` | `bitcoin`, `testnet`, `signet` or `regtest` |
 //! | `MAX_AMOUNT_SAT` | `4500000` | largest invoice accepted (AlphaPo's 0.045 BTC Lightning ceiling) |
 //! | `CORS_ORIGINS` | empty | comma-separated origins allowed to call `/api` from a browser; empty = same origin only; `*` = any |
 //! | `WWW_DIR` | `www` | the demo shop page served at `/` |
 //! | `PKG_DIR` | `pkg` | the built widget package served at `/pkg/` |
 //!
-//! `Config`'s `Debug` never prints a [`Secret`]; provider credentials (the providers issue) are
-//! held in that type.
+//! `Config`'s `Debug` never prints a [`Secret`]; provider credentials are held in that type.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -38,6 +37,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Which provider creates invoices.
     pub provider: ProviderKind,
+    /// That provider's settings (URLs, credentials), read with it.
+    pub provider_settings: crate::providers::ProviderSettings,
     /// The Lightning network invoices must be for.
     pub network: Network,
     /// Largest accepted `amount_sat`.
@@ -57,6 +58,7 @@ impl Default for Config {
             port: 8080,
             data_dir: PathBuf::from("./data"),
             provider: ProviderKind::Demo,
+            provider_settings: crate::providers::ProviderSettings::Demo,
             network: Network::Regtest,
             max_amount_sat: DEFAULT_MAX_AMOUNT_SAT,
             cors_origins: CorsOrigins::SameOrigin,
@@ -75,6 +77,7 @@ impl fmt::Debug for Config {
             .field("port", &self.port)
             .field("data_dir", &self.data_dir)
             .field("provider", &self.provider)
+            .field("provider_settings", &self.provider_settings)
             .field("network", &self.network)
             .field("max_amount_sat", &self.max_amount_sat)
             .field("cors_origins", &self.cors_origins)
@@ -146,6 +149,8 @@ impl Config {
         if let Some((_, v)) = var("PKG_DIR") {
             c.pkg_dir = v.into();
         }
+        c.provider_settings =
+            crate::providers::ProviderSettings::from_lookup(c.provider, &|name| get(name))?;
         Ok(c)
     }
 }
@@ -161,7 +166,8 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
-    fn new(name: &'static str, reason: impl Into<String>) -> Self {
+    /// An error about variable `name`.
+    pub fn new(name: &'static str, reason: impl Into<String>) -> Self {
         Self {
             name,
             reason: reason.into(),
@@ -174,13 +180,46 @@ impl ConfigError {
 pub enum ProviderKind {
     /// The embedded demo provider: signs real BOLT 11 invoices, settles only through the dev endpoint.
     Demo,
+    /// Amboss Payments (GraphQL).
+    Amboss,
+    /// AlphaPo (`X-Processing` API, `BTCLN`).
+    Alphapo,
+    /// Kraken Pay (pay links).
+    Kraken,
+    /// LND REST.
+    Lnd,
+    /// Core Lightning clnrest.
+    Cln,
+    /// LNbits.
+    Lnbits,
+    /// BTCPay Server Greenfield.
+    Btcpay,
 }
 
 impl ProviderKind {
+    /// Every provider, in the order `PROVIDER`'s error lists them.
+    pub const ALL: [ProviderKind; 8] = [
+        Self::Demo,
+        Self::Amboss,
+        Self::Alphapo,
+        Self::Kraken,
+        Self::Lnd,
+        Self::Cln,
+        Self::Lnbits,
+        Self::Btcpay,
+    ];
+
     /// The name used in `PROVIDER` and in `/api/webhooks/{provider}`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Demo => "demo",
+            Self::Amboss => "amboss",
+            Self::Alphapo => "alphapo",
+            Self::Kraken => "kraken",
+            Self::Lnd => "lnd",
+            Self::Cln => "cln",
+            Self::Lnbits => "lnbits",
+            Self::Btcpay => "btcpay",
         }
     }
 }
@@ -188,10 +227,15 @@ impl ProviderKind {
 impl FromStr for ProviderKind {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        match s.to_ascii_lowercase().as_str() {
-            "demo" => Ok(Self::Demo),
-            _ => Err(format!("{s:?} is not a known provider (known: demo)")),
-        }
+        let lower = s.to_ascii_lowercase();
+        Self::ALL
+            .into_iter()
+            .find(|k| k.as_str() == lower)
+            .ok_or_else(|| {
+                format!(
+                    "{s:?} is not a known provider (known: demo, amboss, alphapo, kraken, lnd, cln, lnbits, btcpay)"
+                )
+            })
     }
 }
 

@@ -104,6 +104,14 @@ impl AppError {
                     "Webhooks are not configured on this server.",
                 )
             }
+            WebhookError::Unavailable(reason) => {
+                tracing::warn!(%reason, "webhook refused: verification keys unavailable");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "webhook_unavailable",
+                    "The webhook cannot be verified right now. Please retry.",
+                )
+            }
             WebhookError::Malformed(reason) => {
                 tracing::warn!(%reason, "webhook refused: malformed");
                 Self::bad_request("invalid_webhook", "The webhook body could not be read.")

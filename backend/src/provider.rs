@@ -147,6 +147,12 @@ pub enum ProviderError {
     /// A request this provider can never serve (e.g. above its amount ceiling).
     #[error("not supported by this provider: {0}")]
     Unsupported(String),
+    /// The reserved request can never be completed: a retry after a lost answer was refused
+    /// because the idempotency key is already used and the first answer cannot be fetched again
+    /// (Kraken Pay's `external_id`). The backend marks the reservation expired, so the next
+    /// create for the order starts afresh with a new key.
+    #[error("the earlier request cannot be recovered: {0}")]
+    Abandoned(String),
 }
 
 /// Why a webhook was refused. Nothing changes in the store for any of these.
@@ -170,6 +176,9 @@ pub enum WebhookError {
     /// Signed but unreadable (answered 400).
     #[error("malformed webhook: {0}")]
     Malformed(String),
+    /// The keys to check it could not be fetched now (answered 503, so the provider retries).
+    #[error("verification keys unavailable: {0}")]
+    Unavailable(String),
 }
 
 /// An invoice provider. See the module docs for the rules adapters follow.
@@ -192,7 +201,8 @@ pub trait Provider: Send + Sync {
 
     /// The provider's view of an invoice it made; `Ok(None)` when it cannot be asked (no status
     /// endpoint, or the demo provider, whose state is the store). Called when a client polls a
-    /// pending invoice, once more at its deadline, and before a webhook's "paid" is believed.
+    /// pending invoice, once more at its deadline, and before a webhook's "paid" or "expired" is
+    /// believed (the answer decides, not the notification).
     fn lookup<'a>(
         &'a self,
         invoice: &'a Invoice,

@@ -8,8 +8,9 @@
 //!
 //! # One open invoice per order
 //! A partial unique index allows at most one `pending` row per `order_id`. [`Store::reserve`]
-//! runs in one `BEGIN IMMEDIATE` transaction: it returns the open invoice of the order, or marks
-//! an open-but-past-its-deadline one expired and inserts a new row.
+//! runs in one `BEGIN IMMEDIATE` transaction: it refuses an order that already has a paid invoice,
+//! returns the open invoice of the order, or marks an open-but-past-its-deadline one expired and
+//! inserts a new row.
 //!
 //! # Reserve, then complete
 //! A row is inserted (with its provider idempotency key) *before* the provider is called, and
@@ -211,6 +212,8 @@ pub enum Reserved {
     Open(Invoice),
     /// The order has an open invoice for a different amount.
     Conflict(Invoice),
+    /// The order already has a paid invoice: no new one may be made (double-pay risk).
+    Paid(Invoice),
 }
 
 /// The provider's answer, stored by [`Store::complete`].
@@ -374,6 +377,20 @@ impl Store {
         let mut conn = lock(&self.writer);
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         if let Some(order_id) = r.order_id {
+            let paid = tx
+                .query_row(
+                    &format!(
+                        "SELECT {COLUMNS} FROM invoices WHERE order_id = ?1 AND status = 'paid' \
+                         ORDER BY paid_at LIMIT 1"
+                    ),
+                    params![order_id],
+                    read_row,
+                )
+                .optional()?
+                .transpose()?;
+            if let Some(paid) = paid {
+                return Ok(Reserved::Paid(paid));
+            }
             let open = tx
                 .query_row(
                     &format!(

@@ -27,6 +27,9 @@ async fn invoice_matches_the_request_and_is_signed_by_the_node_key() {
     let inv = Bolt11Invoice::from_str(pr).expect("decodes");
     assert!(inv.check_signature().is_ok());
     assert_eq!(inv.recover_payee_pub_key(), node_id(&app));
+    // The `n` field carries the node key, and the signature verifies against it.
+    assert_eq!(inv.payee_pub_key(), Some(&node_id(&app)));
+    assert_eq!(inv.get_payee_pub_key(), node_id(&app));
     assert_eq!(inv.currency(), Currency::Regtest);
     assert_eq!(inv.amount_milli_satoshis(), Some(250_000_000));
     assert_eq!(

@@ -88,14 +88,25 @@ async fn expired_order_gets_a_new_invoice() {
 }
 
 #[tokio::test]
-async fn paid_order_gets_a_new_invoice() {
-    // Paid is not open: the shop decides what a second checkout for a paid order means.
+async fn paid_order_is_never_invoiced_again() {
+    // A second invoice for a paid order could be paid too: refuse it, whatever the amount, and
+    // even once the paid invoice's deadline has passed.
     let app = TestApp::new();
-    let body = r#"{"amount_sat": 5, "order_id": "o"}"#;
+    let body = r#"{"amount_sat": 5, "order_id": "o", "expiry_secs": 60}"#;
     let first = app.create_ok(body).await;
     assert_eq!(app.pay(&id_of(&first)).await.status, StatusCode::OK);
-    let second = app.create_ok(body).await;
-    assert_ne!(second["id"], first["id"]);
+    for body in [body, r#"{"amount_sat": 6, "order_id": "o"}"#] {
+        let a = app.create(body).await;
+        assert_eq!(a.status, StatusCode::CONFLICT);
+        assert_eq!(a.code(), "order_paid");
+        assert_eq!(a.json()["error"]["message"], "This order has already been paid.");
+    }
+    app.clock.advance(3600);
+    let a = app.create(body).await;
+    assert_eq!((a.status, a.code().as_str()), (StatusCode::CONFLICT, "order_paid"));
+    assert_eq!(app.state.store().invoices_for_order("o").unwrap().len(), 1);
+    // Other orders are unaffected.
+    app.create_ok(r#"{"amount_sat": 5, "order_id": "o2"}"#).await;
 }
 
 trait Now {

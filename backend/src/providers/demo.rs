@@ -3,7 +3,9 @@
 //! A secp256k1 node key is generated at first start into `DATA_DIR/node_key` (hex, mode 0600)
 //! and reused afterwards, so invoices keep one payee across restarts. Each invoice gets a random
 //! preimage (kept in the store), `payment_hash = sha256(preimage)`, a random payment secret,
-//! `min_final_cltv_expiry_delta` 18, and the configured network's currency. Nothing ever pays
+//! `min_final_cltv_expiry_delta` 18, the payee node key in the `n` field (so decoders that do
+//! not recover keys can still check the signature against it), and the configured network's
+//! currency. Nothing ever pays
 //! these invoices on a real network: they settle only through `POST /api/dev/invoices/{id}/pay`.
 
 use std::fmt;
@@ -112,6 +114,7 @@ impl DemoProvider {
         let payment_hash = sha256::Hash::hash(&preimage);
         let invoice = InvoiceBuilder::new(self.currency.clone())
             .description(req.description.clone())
+            .payee_pub_key(self.node_id)
             .payment_hash(payment_hash)
             .payment_secret(PaymentSecret(secret))
             .duration_since_epoch(Duration::from_secs(req.now))

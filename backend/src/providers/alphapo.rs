@@ -1,0 +1,238 @@
+//! AlphaPo (the CoinsPaid / CryptoProcessing "X-Processing" API), Lightning as `BTCLN`.
+//!
+//! * `POST /api/v2/addresses/take` with `{"currency":"BTCLN","foreign_id","end_user_reference",
+//!   "amount"}`: the amount is a JSON number of BTC with at most 8 decimals, written from whole
+//!   sat by integer arithmetic (never a float); the invoice comes back in `data.address`.
+//! * Signed with `X-Processing-Key` and `X-Processing-Signature` = hex HMAC-SHA512 of the exact
+//!   body bytes sent.
+//! * No status endpoint: a verified callback with `status: "confirmed"` settles the invoice; the
+//!   deadline is the earlier of the invoice's own and 15 minutes (AlphaPo's fixed expiry).
+//! * At most 0.045 BTC (4 500 000 sat), refused before any call.
+
+use std::fmt;
+use std::str::FromStr;
+
+use axum::http::HeaderMap;
+use lightning_invoice::Bolt11Invoice;
+use reqwest::Method;
+use serde_json::Value;
+use subtle::ConstantTimeEq;
+
+use super::http::{status_error, HttpClient, TlsTrust};
+use super::units::{btc_to_msat, sat_to_btc, whole_sat};
+use super::{header, hmac_hex, json_str, verify_hmac, Env, HmacSha512};
+use crate::config::{ConfigError, Secret};
+use crate::provider::{
+    BoxFuture, CreatedInvoice, NewInvoice, Provider, ProviderError, ProviderStatus, WebhookError,
+    WebhookEvent,
+};
+use crate::store::{Invoice, InvoiceKey};
+
+/// Default API host.
+pub const DEFAULT_URL: &str = "https://app.alphapo.net";
+/// AlphaPo's Lightning ceiling: 0.045 BTC.
+pub const MAX_AMOUNT_SAT: u64 = 4_500_000;
+/// AlphaPo Lightning invoices expire after 15 minutes.
+pub const EXPIRY_SECS: u64 = 900;
+const WHO: &str = "AlphaPo";
+const PATH: &str = "/api/v2/addresses/take";
+
+/// `ALPHAPO_*` settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `ALPHAPO_URL`: the host, without `/api/v2`.
+    pub url: String,
+    /// `ALPHAPO_KEY`: the public key, sent as `X-Processing-Key` and expected on callbacks.
+    pub key: Secret,
+    /// `ALPHAPO_SECRET`: signs requests and verifies callbacks.
+    pub secret: Secret,
+}
+
+impl Settings {
+    /// Read them.
+    pub fn from_env(env: &Env<'_>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            url: env.url("ALPHAPO_URL", Some(DEFAULT_URL))?,
+            key: env.secret("ALPHAPO_KEY")?,
+            secret: env.secret("ALPHAPO_SECRET")?,
+        })
+    }
+}
+
+/// The adapter.
+pub struct Alphapo {
+    s: Settings,
+    http: HttpClient,
+}
+
+impl fmt::Debug for Alphapo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Alphapo").field("settings", &self.s).finish()
+    }
+}
+
+/// `X-Processing-Signature` of a body.
+pub fn sign(secret: &str, body: &[u8]) -> String {
+    hmac_hex::<HmacSha512>(secret.as_bytes(), body)
+}
+
+/// The exact `addresses/take` body for a BTCLN invoice (key order as documented).
+pub fn take_body(foreign_id: &str, end_user_reference: &str, amount_sat: u64) -> String {
+    format!(
+        r#"{{"currency":"BTCLN","foreign_id":{},"end_user_reference":{},"amount":{}}}"#,
+        json_str(foreign_id),
+        json_str(end_user_reference),
+        sat_to_btc(amount_sat)
+    )
+}
+
+impl Alphapo {
+    /// An adapter with these settings.
+    pub fn new(s: Settings) -> Result<Self, String> {
+        Ok(Self {
+            http: HttpClient::new(&TlsTrust::WebPki)?,
+            s,
+        })
+    }
+}
+
+impl Provider for Alphapo {
+    fn name(&self) -> &'static str {
+        "alphapo"
+    }
+
+    fn max_amount_sat(&self) -> Option<u64> {
+        Some(MAX_AMOUNT_SAT)
+    }
+
+    fn create_invoice<'a>(
+        &'a self,
+        req: &'a NewInvoice,
+    ) -> BoxFuture<'a, Result<CreatedInvoice, ProviderError>> {
+        Box::pin(async move {
+            let sat = whole_sat(req.amount_msat);
+            if sat > MAX_AMOUNT_SAT {
+                return Err(ProviderError::Unsupported(
+                    "AlphaPo takes at most 0.045 BTC over Lightning".into(),
+                ));
+            }
+            // foreign_id: our invoice id (unique, no personal data); end_user_reference: the
+            // shop's order id when there is one.
+            let user = req.order_id.as_deref().unwrap_or(&req.invoice_id);
+            let body = take_body(&req.invoice_id, user, sat);
+            let signature = sign(self.s.secret.expose(), body.as_bytes());
+            let http_req = self
+                .http
+                .request(Method::POST, &format!("{}{PATH}", self.s.url))
+                .header("content-type", "application/json")
+                .header("x-processing-key", self.s.key.expose())
+                .header("x-processing-signature", signature)
+                .body(body);
+            let reply = self.http.send(http_req, WHO).await?;
+            if !reply.ok() {
+                return Err(status_error(WHO, reply.status));
+            }
+            let v = reply.json(WHO)?;
+            let data = &v["data"];
+            let address = data["address"].as_str().ok_or_else(|| {
+                ProviderError::BadResponse("AlphaPo: no data.address".into())
+            })?;
+            let reference = match &data["id"] {
+                Value::Number(n) => Some(n.to_string()),
+                Value::String(s) => Some(s.clone()),
+                _ => None,
+            };
+            Ok(CreatedInvoice {
+                payment_request: Some(address.to_owned()),
+                provider_ref: reference,
+                // The expiry field's name is not documented: 15 minutes from now, or the
+                // invoice's own deadline if earlier.
+                expires_at: Some(req.now.saturating_add(EXPIRY_SECS)),
+                ..CreatedInvoice::default()
+            })
+        })
+    }
+
+    fn lookup<'a>(
+        &'a self,
+        _invoice: &'a Invoice,
+    ) -> BoxFuture<'a, Result<Option<ProviderStatus>, ProviderError>> {
+        // No documented status endpoint for deposits: callbacks only.
+        Box::pin(async { Ok(None) })
+    }
+
+    fn verify_webhook<'a>(
+        &'a self,
+        body: &'a [u8],
+        headers: &'a HeaderMap,
+        _now: u64,
+    ) -> BoxFuture<'a, Result<Option<WebhookEvent>, WebhookError>> {
+        let result = verify(&self.s.key, &self.s.secret, body, headers);
+        Box::pin(async move { result })
+    }
+}
+
+/// Check a callback (our key in `X-Processing-Key`, HMAC-SHA512 of the raw body) and read it.
+pub fn verify(
+    key: &Secret,
+    secret: &Secret,
+    body: &[u8],
+    headers: &HeaderMap,
+) -> Result<Option<WebhookEvent>, WebhookError> {
+    if key.expose().is_empty() || secret.expose().is_empty() {
+        return Err(WebhookError::NotConfigured);
+    }
+    let their_key = header(headers, "x-processing-key")
+        .ok_or(WebhookError::MissingSignature("x-processing-key"))?;
+    let sig = header(headers, "x-processing-signature")
+        .ok_or(WebhookError::MissingSignature("x-processing-signature"))?;
+    let key_ok: bool = their_key.as_bytes().ct_eq(key.expose().as_bytes()).into();
+    let sig_ok = verify_hmac::<HmacSha512>(secret.expose().as_bytes(), &[body], sig);
+    if !key_ok || sig_ok.is_err() {
+        return Err(WebhookError::BadSignature);
+    }
+    let v: Value =
+        serde_json::from_slice(body).map_err(|_| WebhookError::Malformed("not JSON".into()))?;
+    if v["type"].as_str().is_some_and(|t| t != "deposit") {
+        return Ok(None);
+    }
+    let addr = &v["crypto_address"];
+    let invoice = if let Some(hash) = addr["address"]
+        .as_str()
+        .and_then(|a| Bolt11Invoice::from_str(a.trim()).ok())
+        .map(|i| {
+            use bitcoin::hashes::Hash;
+            i.payment_hash().to_byte_array()
+        }) {
+        InvoiceKey::PaymentHash(hash)
+    } else if let Some(f) = addr["foreign_id"].as_str() {
+        InvoiceKey::Id(f.to_owned())
+    } else {
+        return Ok(None);
+    };
+    let status = v["status"]
+        .as_str()
+        .ok_or_else(|| WebhookError::Malformed("no status".into()))?;
+    let status = match status {
+        "confirmed" => ProviderStatus::Paid {
+            preimage: None,
+            amount_paid_msat: v["currency_sent"]["amount"]
+                .as_str()
+                .and_then(btc_to_msat),
+            paid_at: None,
+        },
+        "cancelled" => ProviderStatus::Expired,
+        _ => ProviderStatus::Pending,
+    };
+    let id = match &v["id"] {
+        Value::Number(n) => Some(n.to_string()),
+        Value::String(s) => Some(s.clone()),
+        _ => None,
+    };
+    Ok(Some(WebhookEvent {
+        // One transaction may be reported `not_confirmed`, then `confirmed`: both count.
+        event_id: id.map(|id| format!("{id}:{}", v["status"].as_str().unwrap_or_default())),
+        invoice,
+        status,
+    }))
+}

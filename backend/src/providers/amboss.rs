@@ -1,0 +1,232 @@
+//! Amboss Payments ("Rails"), GraphQL: `create_receive` with our idempotency key (a replay
+//! returns the original invoice), `find_one` for status, `payment.*` webhooks signed with
+//! HMAC-SHA256 over `timestamp + "." + raw body`, accepted within ±300 s.
+
+use std::fmt;
+
+use axum::http::HeaderMap;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use super::http::{status_error, HttpClient, TlsTrust};
+use super::units::{json_u64, parse_rfc3339, whole_sat};
+use super::{hash_from_hex, header, verify_hmac, Env, HmacSha256};
+use crate::config::{ConfigError, Secret};
+use crate::provider::{
+    BoxFuture, CreatedInvoice, NewInvoice, Provider, ProviderError, ProviderStatus, WebhookError,
+    WebhookEvent,
+};
+use crate::store::{Invoice, InvoiceKey};
+
+/// Default GraphQL endpoint.
+pub const DEFAULT_URL: &str = "https://rails.amboss.tech/graphql";
+/// How far a webhook's timestamp may be from our clock.
+pub const TOLERANCE_SECS: u64 = 300;
+const WHO: &str = "Amboss";
+
+const CREATE: &str = "mutation($input: CreateReceiveTransactionInput!) { payment { transaction { create_receive(input: $input) { id status payment_request payment_hash expires_at amount_sats idempotency_key } } } }";
+const FIND: &str = "query($id: String!) { payment { transaction { find_one(id: $id) { id status settled_at payment_hash amount_sats } } } }";
+
+/// `AMBOSS_*` settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `AMBOSS_URL`: the GraphQL endpoint itself.
+    pub url: String,
+    /// `AMBOSS_API_KEY`, sent as `x-api-key`.
+    pub api_key: Secret,
+    /// `AMBOSS_WALLET_ID`.
+    pub wallet_id: String,
+    /// `AMBOSS_WEBHOOK_SECRET` (`whsec_…`); without it webhooks are refused.
+    pub webhook_secret: Option<Secret>,
+}
+
+impl Settings {
+    /// Read them.
+    pub fn from_env(env: &Env<'_>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            url: env.url("AMBOSS_URL", Some(DEFAULT_URL))?,
+            api_key: env.secret("AMBOSS_API_KEY")?,
+            wallet_id: env.req("AMBOSS_WALLET_ID")?,
+            webhook_secret: env.opt_secret("AMBOSS_WEBHOOK_SECRET"),
+        })
+    }
+}
+
+/// The adapter.
+pub struct Amboss {
+    s: Settings,
+    http: HttpClient,
+}
+
+impl fmt::Debug for Amboss {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Amboss").field("settings", &self.s).finish()
+    }
+}
+
+impl Amboss {
+    /// An adapter with these settings.
+    pub fn new(s: Settings) -> Result<Self, String> {
+        Ok(Self {
+            http: HttpClient::new(&TlsTrust::WebPki)?,
+            s,
+        })
+    }
+
+    async fn graphql(&self, query: &str, variables: Value) -> Result<Value, ProviderError> {
+        let body = json!({ "query": query, "variables": variables });
+        let req = self
+            .http
+            .request(Method::POST, &self.s.url)
+            .header("x-api-key", self.s.api_key.expose())
+            .header("content-type", "application/json")
+            .body(body.to_string());
+        let reply = self.http.send(req, WHO).await?;
+        if !reply.ok() {
+            return Err(status_error(WHO, reply.status));
+        }
+        let v = reply.json(WHO)?;
+        if v["errors"].as_array().is_some_and(|e| !e.is_empty()) {
+            return Err(ProviderError::Rejected(
+                "Amboss answered a GraphQL error".into(),
+            ));
+        }
+        Ok(v)
+    }
+}
+
+fn status_of(s: &str, settled_at: Option<u64>, amount_sats: Option<u64>) -> ProviderStatus {
+    match s.to_ascii_uppercase().as_str() {
+        "COMPLETED" => ProviderStatus::Paid {
+            preimage: None,
+            amount_paid_msat: amount_sats.and_then(|a| a.checked_mul(1000)),
+            paid_at: settled_at,
+        },
+        "EXPIRED" | "FAILED" => ProviderStatus::Expired,
+        _ => ProviderStatus::Pending,
+    }
+}
+
+impl Provider for Amboss {
+    fn name(&self) -> &'static str {
+        "amboss"
+    }
+
+    fn create_invoice<'a>(
+        &'a self,
+        req: &'a NewInvoice,
+    ) -> BoxFuture<'a, Result<CreatedInvoice, ProviderError>> {
+        Box::pin(async move {
+            let metadata = json!({ "invoice_id": req.invoice_id, "order_id": req.order_id });
+            let input = json!({
+                "wallet_id": self.s.wallet_id,
+                "amount": whole_sat(req.amount_msat).to_string(),
+                "description": req.description,
+                "expires_in_seconds": req.expiry_secs,
+                "idempotency_key": hex::encode(req.idempotency_key),
+                "metadata": metadata.to_string(),
+            });
+            let v = self.graphql(CREATE, json!({ "input": input })).await?;
+            let t = &v["data"]["payment"]["transaction"]["create_receive"];
+            let bad = |m: &str| ProviderError::BadResponse(format!("Amboss: {m}"));
+            let pr = t["payment_request"]
+                .as_str()
+                .ok_or_else(|| bad("no payment_request"))?;
+            let id = t["id"].as_str().ok_or_else(|| bad("no id"))?;
+            let hash = match t["payment_hash"].as_str() {
+                Some(h) => Some(hash_from_hex(h).ok_or_else(|| bad("bad payment_hash"))?),
+                None => None,
+            };
+            Ok(CreatedInvoice {
+                payment_request: Some(pr.to_owned()),
+                payment_hash: hash,
+                provider_ref: Some(id.to_owned()),
+                expires_at: t["expires_at"].as_str().and_then(parse_rfc3339),
+                ..CreatedInvoice::default()
+            })
+        })
+    }
+
+    fn lookup<'a>(
+        &'a self,
+        invoice: &'a Invoice,
+    ) -> BoxFuture<'a, Result<Option<ProviderStatus>, ProviderError>> {
+        Box::pin(async move {
+            let Some(id) = &invoice.provider_ref else {
+                return Ok(None);
+            };
+            let v = self.graphql(FIND, json!({ "id": id })).await?;
+            let t = &v["data"]["payment"]["transaction"]["find_one"];
+            let status = t["status"].as_str().ok_or_else(|| {
+                ProviderError::BadResponse("Amboss: find_one without status".into())
+            })?;
+            Ok(Some(status_of(
+                status,
+                t["settled_at"].as_str().and_then(parse_rfc3339),
+                json_u64(&t["amount_sats"]),
+            )))
+        })
+    }
+
+    fn verify_webhook<'a>(
+        &'a self,
+        body: &'a [u8],
+        headers: &'a HeaderMap,
+        now: u64,
+    ) -> BoxFuture<'a, Result<Option<WebhookEvent>, WebhookError>> {
+        let result = verify(self.s.webhook_secret.as_ref(), body, headers, now);
+        Box::pin(async move { result })
+    }
+}
+
+/// Check an Amboss webhook (signature first, then the timestamp window) and read it.
+pub fn verify(
+    secret: Option<&Secret>,
+    body: &[u8],
+    headers: &HeaderMap,
+    now: u64,
+) -> Result<Option<WebhookEvent>, WebhookError> {
+    let secret = secret.ok_or(WebhookError::NotConfigured)?;
+    let sig = header(headers, "x-webhook-signature")
+        .ok_or(WebhookError::MissingSignature("x-webhook-signature"))?;
+    let ts = header(headers, "x-webhook-timestamp")
+        .ok_or(WebhookError::MissingSignature("x-webhook-timestamp"))?;
+    verify_hmac::<HmacSha256>(
+        secret.expose().as_bytes(),
+        &[ts.as_bytes(), b".", body],
+        sig,
+    )?;
+    let ts: u64 = ts.parse().map_err(|_| WebhookError::StaleTimestamp)?;
+    if ts.abs_diff(now) > TOLERANCE_SECS {
+        return Err(WebhookError::StaleTimestamp);
+    }
+    let v: Value =
+        serde_json::from_slice(body).map_err(|_| WebhookError::Malformed("not JSON".into()))?;
+    let data = &v["data"];
+    if data["direction"]
+        .as_str()
+        .is_some_and(|d| !d.eq_ignore_ascii_case("receive"))
+    {
+        return Ok(None);
+    }
+    let Some(tx) = data["id"].as_str() else {
+        return Err(WebhookError::Malformed("no data.id".into()));
+    };
+    let status = data["status"]
+        .as_str()
+        .or_else(|| {
+            v["event_type"]
+                .as_str()
+                .and_then(|e| e.strip_prefix("payment."))
+        })
+        .ok_or_else(|| WebhookError::Malformed("no status".into()))?;
+    Ok(Some(WebhookEvent {
+        event_id: v["id"].as_str().map(|e| format!("amboss:{e}")),
+        invoice: InvoiceKey::ProviderRef(tx.to_owned()),
+        status: status_of(
+            status,
+            data["settled_at"].as_str().and_then(parse_rfc3339),
+            None,
+        ),
+    }))
+}

@@ -1,0 +1,214 @@
+//! BTCPay Server Greenfield: store-scoped invoices with `Authorization: token …`; the BOLT 11 in
+//! the `BTC-LN` payment method's `destination`; webhooks serialized indented and signed
+//! `BTCPay-Sig: sha256=<hex HMAC-SHA256>`.
+
+use axum::response::Response;
+use serde_json::{json, Value};
+
+use super::{hmac256_hex, positive_int, random_hex, random_id, Req};
+use crate::creds::{BTCPAY_API_KEY, BTCPAY_STORE_ID, BTCPAY_WEBHOOK_SECRET};
+use crate::{json_response, msat_to_btc, Event, FakeInvoice, FakeStatus, Shared, Webhook};
+
+fn problem(shared: &Shared, reason: &str, status: u16, code: &str, message: &str) -> Response {
+    shared.reject(
+        format!("btcpay: {reason}"),
+        status,
+        &json!({"code": code, "message": message}),
+    )
+}
+
+fn validation(shared: &Shared, path: &str, message: &str) -> Response {
+    shared.reject(
+        format!("btcpay: {path}: {message}"),
+        400,
+        &json!([{"path": path, "message": message}]),
+    )
+}
+
+fn status_word(i: &FakeInvoice) -> &'static str {
+    match i.status {
+        FakeStatus::Paid => "Settled",
+        FakeStatus::Expired => "Expired",
+        _ => "New",
+    }
+}
+
+fn invoice_json(shared: &Shared, i: &FakeInvoice) -> Value {
+    json!({
+        "id": i.handle,
+        "storeId": BTCPAY_STORE_ID,
+        "amount": (i.amount_msat / 1000).to_string(),
+        "paidAmount": if i.status == FakeStatus::Paid { (i.amount_msat / 1000).to_string() } else { "0".into() },
+        "currency": "SATS",
+        "type": "Standard",
+        "checkoutLink": format!("{}/i/{}", shared.url(), i.handle),
+        "createdTime": i.created_at,
+        "expirationTime": i.expires_at,
+        "monitoringExpiration": i.expires_at + 3600,
+        "status": status_word(i),
+        "additionalStatus": "None",
+        "archived": false,
+        "metadata": i.extra["metadata"],
+        "checkout": i.extra["checkout"],
+    })
+}
+
+pub fn handle(shared: &Shared, req: Req) -> Response {
+    let auth = req.header("authorization");
+    if auth != Some(format!("token {BTCPAY_API_KEY}").as_str()) {
+        return problem(
+            shared,
+            "bad or missing Authorization: token",
+            401,
+            "unauthenticated",
+            "Authentication is required for accessing this endpoint",
+        );
+    }
+    let Some(rest) = req.path.strip_prefix("/api/v1/stores/") else {
+        return problem(shared, &format!("{} {}", req.method, req.path), 404, "not-found", "Not found");
+    };
+    let (store, rest) = rest.split_once('/').unwrap_or((rest, ""));
+    if store != BTCPAY_STORE_ID {
+        return problem(shared, "wrong store id", 403, "missing-permission", "Forbidden");
+    }
+    let parts: Vec<&str> = rest.split('/').collect();
+    match (req.method.as_str(), parts.as_slice()) {
+        ("POST", ["invoices"]) => create(shared, &req),
+        ("GET", ["invoices", id]) => with_invoice(shared, id, |i| invoice_json(shared, i)),
+        ("GET", ["invoices", id, "payment-methods"]) => with_invoice(shared, id, |i| {
+            json!([{
+                "paymentMethodId": "BTC-LN",
+                "currency": "BTC",
+                "destination": i.bolt11,
+                "paymentLink": i.bolt11.as_ref().map(|b| format!("lightning:{}", b.to_lowercase())),
+                "rate": "1",
+                "paymentMethodPaid": if i.status == FakeStatus::Paid { msat_to_btc(i.amount_msat) } else { "0".into() },
+                "totalPaid": if i.status == FakeStatus::Paid { msat_to_btc(i.amount_msat) } else { "0".into() },
+                "due": if i.status == FakeStatus::Paid { "0".into() } else { msat_to_btc(i.amount_msat) },
+                "amount": msat_to_btc(i.amount_msat),
+                "paymentMethodFee": "0",
+                "payments": [],
+                "activated": true,
+                "additionalData": {
+                    "paymentHash": i.payment_hash.map(hex::encode),
+                    "preimage": null,
+                    "invoiceId": i.handle,
+                    "nodeInfo": "fake@127.0.0.1:9735",
+                },
+            }])
+        }),
+        _ => problem(shared, &format!("{} {}", req.method, req.path), 404, "not-found", "Not found"),
+    }
+}
+
+fn with_invoice(shared: &Shared, id: &str, f: impl FnOnce(&FakeInvoice) -> Value) -> Response {
+    let g = shared.inner.lock().unwrap();
+    match g.invoices.iter().find(|i| i.handle == id) {
+        Some(i) => json_response(200, &f(i)),
+        None => {
+            drop(g);
+            problem(shared, "unknown invoice id", 404, "invoice-not-found", "The invoice was not found")
+        }
+    }
+}
+
+fn create(shared: &Shared, req: &Req) -> Response {
+    if !req.is_json() {
+        return validation(shared, "body", "content-type must be application/json");
+    }
+    let Some(body) = req.json() else {
+        return validation(shared, "body", "not JSON");
+    };
+    if body["currency"] != "SATS" {
+        return validation(shared, "currency", "expected SATS");
+    }
+    // A decimal string; in SATS it must be a whole positive number.
+    let Some(sat) = body["amount"].as_str().and_then(positive_int) else {
+        return validation(shared, "amount", "must be a decimal string of whole sats");
+    };
+    let methods = body["checkout"]["paymentMethods"].as_array();
+    if !methods.is_some_and(|m| m.iter().any(|x| x == "BTC-LN")) {
+        return validation(shared, "checkout.paymentMethods", "must include BTC-LN");
+    }
+    if !body["metadata"].is_object() {
+        return validation(shared, "metadata", "must be an object");
+    }
+    let minutes = match &body["checkout"]["expirationMinutes"] {
+        Value::Null => 15,
+        v => match v.as_u64().filter(|m| *m > 0) {
+            Some(m) => m,
+            None => return validation(shared, "checkout.expirationMinutes", "must be a positive integer"),
+        },
+    };
+    let lose = {
+        shared.inner.lock().unwrap().create_calls += 1;
+        shared.lose_answer()
+    };
+    let now = shared.now();
+    let desc = body["metadata"]["itemDesc"].as_str().unwrap_or_default().to_owned();
+    let (bolt11, hash, preimage) = match shared.issue_bolt11(sat * 1000, &desc, minutes * 60) {
+        Ok(v) => v,
+        Err(e) => return validation(shared, "amount", &e),
+    };
+    let inv = FakeInvoice {
+        handle: random_id(22),
+        key: body["metadata"]["orderId"].as_str().map(str::to_owned),
+        payment_hash: Some(hash),
+        preimage: Some(preimage),
+        bolt11: Some(bolt11),
+        amount_msat: sat * 1000,
+        description: desc,
+        status: FakeStatus::Pending,
+        created_at: now,
+        expires_at: now + minutes * 60,
+        paid_at: None,
+        webhook_url: None,
+        extra: json!({"metadata": body["metadata"], "checkout": body["checkout"]}),
+        seq: shared.next_seq(),
+    };
+    let answer = invoice_json(shared, &inv);
+    shared.inner.lock().unwrap().invoices.push(inv);
+    if lose {
+        return json_response(502, &json!({"code": "bad-gateway", "message": "Bad gateway"}));
+    }
+    json_response(200, &answer)
+}
+
+pub fn webhook(inv: &FakeInvoice, event: Event) -> Webhook {
+    let delivery = random_hex(11);
+    let mut body = json!({
+        "deliveryId": delivery,
+        "webhookId": "fakewebhook1",
+        "originalDeliveryId": delivery,
+        "isRedelivery": false,
+        "timestamp": inv.paid_at.unwrap_or(inv.expires_at),
+        "storeId": BTCPAY_STORE_ID,
+        "invoiceId": inv.handle,
+        "metadata": inv.extra["metadata"],
+    });
+    match event {
+        Event::Paid => {
+            body["type"] = json!("InvoiceSettled");
+            body["manuallyMarked"] = json!(false);
+            body["overPaid"] = json!(false);
+        }
+        Event::Expired => {
+            body["type"] = json!("InvoiceExpired");
+            body["partiallyPaid"] = json!(false);
+        }
+    }
+    // Indented, as BTCPay (Newtonsoft Formatting.Indented) sends it.
+    let body = serde_json::to_vec_pretty(&body).expect("JSON");
+    let sig = format!(
+        "sha256={}",
+        hmac256_hex(BTCPAY_WEBHOOK_SECRET.as_bytes(), &[&body])
+    );
+    Webhook {
+        body,
+        headers: vec![
+            ("content-type".into(), "application/json".into()),
+            ("btcpay-sig".into(), sig),
+        ],
+        url: None,
+    }
+}

@@ -1,0 +1,676 @@
+//! The checkout state machine, driven natively with invented times: every payer-protecting
+//! rule (one request in flight, stale replies dropped, paid is final, preimage checked, final
+//! check at expiry, backoff, reload recovery) without a browser or a clock.
+
+mod common;
+
+use common::{make, Spec, NOW_SECS};
+use lightning_checkout::amount::Bounds;
+use lightning_checkout::contract::{Created, Payable, Status, StatusReply};
+use lightning_checkout::invoice::Network;
+use lightning_checkout::state::*;
+use lightning_invoice::Currency;
+
+const T0: u64 = NOW_SECS * 1000;
+const HASH: [u8; 32] = [0x11; 32];
+
+fn opts() -> Options {
+    Options {
+        fixed_amount_sat: None,
+        bounds: Bounds::default(),
+        network: Network::Regtest,
+        description: Some("Coffee".into()),
+        order_id: None,
+        expiry_secs: Some(900),
+    }
+}
+
+fn created(amount_sat: u64) -> Created {
+    let pr = make(&Spec {
+        currency: Currency::Regtest,
+        amount_msat: Some(amount_sat * 1000),
+        payment_hash: HASH,
+        timestamp_secs: NOW_SECS,
+        expiry_secs: Some(900),
+        ..Spec::default()
+    });
+    Created {
+        id: "inv_test1".into(),
+        payable: Payable::Bolt11 {
+            payment_request: pr,
+            payment_hash: HASH,
+        },
+        amount_sat,
+        expires_at: NOW_SECS + 900,
+    }
+}
+
+fn reply(status: Status, preimage: Option<&str>) -> StatusReply {
+    StatusReply {
+        id: "inv_test1".into(),
+        status,
+        preimage: preimage.map(String::from),
+    }
+}
+
+fn started(o: Options) -> Checkout {
+    let mut c = Checkout::new(o);
+    let fx = c.handle(
+        Event::Start {
+            restored: None,
+            fresh_id: "wc_a".into(),
+        },
+        T0,
+    );
+    assert!(fx.is_empty() || matches!(fx[0], Effect::Create { .. }));
+    c
+}
+
+fn create_seq(fx: &[Effect]) -> (u64, lightning_checkout::contract::CreateRequest) {
+    fx.iter()
+        .find_map(|e| match e {
+            Effect::Create { seq, request } => Some((*seq, request.clone())),
+            _ => None,
+        })
+        .expect("a Create effect")
+}
+
+fn fetch_seq(fx: &[Effect]) -> Option<u64> {
+    fx.iter().find_map(|e| match e {
+        Effect::FetchStatus { seq, .. } => Some(*seq),
+        _ => None,
+    })
+}
+
+fn emitted(fx: &[Effect]) -> Vec<&Emit> {
+    fx.iter()
+        .filter_map(|e| match e {
+            Effect::Emit(x) => Some(x),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A checkout showing an invoice for 2,500 sat, polled once already at T0 + 2 s (answer pending).
+fn open() -> Checkout {
+    let mut c = started(opts());
+    let fx = c.handle(
+        Event::Submit {
+            amount_text: "2500".into(),
+            fresh_id: "wc_a".into(),
+        },
+        T0,
+    );
+    let (seq, _) = create_seq(&fx);
+    c.handle(
+        Event::Created {
+            seq,
+            result: Ok(created(2500)),
+        },
+        T0 + 100,
+    );
+    assert_eq!(c.phase(), &Phase::Open);
+    c
+}
+
+#[test]
+fn submit_checks_the_amount_before_any_request() {
+    let mut c = started(Options {
+        bounds: Bounds::new(100, 10_000).unwrap(),
+        ..opts()
+    });
+    for bad in ["", "abc", "1.5", "99", "10001", "-5"] {
+        let fx = c.handle(
+            Event::Submit {
+                amount_text: bad.into(),
+                fresh_id: "wc_a".into(),
+            },
+            T0,
+        );
+        assert!(
+            !fx.iter().any(|e| matches!(e, Effect::Create { .. })),
+            "{bad:?} requested"
+        );
+        assert!(c.view(T0).form_error.is_some(), "{bad:?} has no message");
+        assert_eq!(c.phase(), &Phase::Form);
+    }
+    let fx = c.handle(
+        Event::Submit {
+            amount_text: " 2,500 ".into(),
+            fresh_id: "wc_a".into(),
+        },
+        T0,
+    );
+    let (_, req) = create_seq(&fx);
+    assert_eq!(req.amount_sat, 2500);
+    assert_eq!(req.order_id.as_deref(), Some("wc_a"));
+    assert_eq!(req.description.as_deref(), Some("Coffee"));
+    assert_eq!(req.expiry_secs, Some(900));
+}
+
+#[test]
+fn created_invoice_is_shown_saved_and_announced_then_polled() {
+    let mut c = started(opts());
+    let fx = c.handle(
+        Event::Submit {
+            amount_text: "2500".into(),
+            fresh_id: "wc_a".into(),
+        },
+        T0,
+    );
+    let (seq, _) = create_seq(&fx);
+    assert!(c.view(T0).busy);
+    let fx = c.handle(
+        Event::Created {
+            seq,
+            result: Ok(created(2500)),
+        },
+        T0 + 100,
+    );
+    assert!(fx.iter().any(|e| matches!(e, Effect::Save(_, Some(o)) if o == "wc_a")));
+    assert!(matches!(emitted(&fx)[..], [Emit::Invoice { amount_sat: 2500, .. }]));
+    let vm = c.view(T0 + 100);
+    let inv = vm.invoice.expect("invoice shown");
+    assert!(inv.qr_payload.unwrap().starts_with("LIGHTNING:LNBCRT25U1"));
+    assert!(inv.text.starts_with("lnbcrt25u1"));
+    assert_eq!(inv.action_href, format!("lightning:{}", inv.text));
+    assert_eq!(inv.countdown.as_deref(), Some("15:00"));
+    assert_eq!(inv.amount, "2,500 sat");
+    // The first poll comes after the poll interval, not at once.
+    assert_eq!(c.next_wake(T0 + 100), Some(T0 + 1000));
+    assert_eq!(fetch_seq(&c.handle(Event::Tick, T0 + 1000)), None);
+    assert!(fetch_seq(&c.handle(Event::Tick, T0 + 100 + POLL_INTERVAL_MS)).is_some());
+}
+
+#[test]
+fn never_two_requests_in_flight_and_stale_replies_are_dropped() {
+    let mut c = open();
+    let s1 = fetch_seq(&c.handle(Event::Tick, T0 + 3000)).unwrap();
+    // Ticks and "page visible" while a poll is out do not start another.
+    assert_eq!(fetch_seq(&c.handle(Event::Tick, T0 + 9000)), None);
+    assert_eq!(fetch_seq(&c.handle(Event::PageVisible, T0 + 9000)), None);
+    // A reply to a request that is not the one in flight is ignored.
+    c.handle(
+        Event::Status {
+            seq: s1 + 99,
+            result: Ok(reply(Status::Paid, None)),
+        },
+        T0 + 9100,
+    );
+    assert_eq!(c.phase(), &Phase::Open);
+    c.handle(
+        Event::Status {
+            seq: s1,
+            result: Ok(reply(Status::Pending, None)),
+        },
+        T0 + 9200,
+    );
+    assert!(!c.busy());
+}
+
+#[test]
+fn paid_is_final() {
+    let mut c = open();
+    let s = fetch_seq(&c.handle(Event::Tick, T0 + 3000)).unwrap();
+    let fx = c.handle(
+        Event::Status {
+            seq: s,
+            result: Ok(reply(Status::Paid, None)),
+        },
+        T0 + 3100,
+    );
+    assert_eq!(c.phase(), &Phase::Paid);
+    assert!(matches!(emitted(&fx)[..], [Emit::Paid { preimage: None, .. }]));
+    // Nothing brings it back: no more polls, a late "pending" or "expired" is dropped.
+    assert_eq!(c.next_wake(T0 + 3100), None);
+    for status in [Status::Pending, Status::Expired] {
+        c.handle(
+            Event::Status {
+                seq: s,
+                result: Ok(reply(status, None)),
+            },
+            T0 + 4000,
+        );
+        assert_eq!(c.phase(), &Phase::Paid);
+    }
+    assert!(fetch_seq(&c.handle(Event::Tick, T0 + 901_000)).is_none());
+    let vm = c.view(T0 + 5000);
+    assert!(vm.paid);
+    assert_eq!(vm.status, "Paid 2,500 sat. Thank you!");
+    assert!(vm.invoice.unwrap().qr_payload.is_none(), "nothing payable after paid");
+}
+
+#[test]
+fn a_preimage_must_hash_to_the_payment_hash() {
+    let preimage = "00".repeat(32); // hashes to 66687aad…, not 1111…
+    let mut c = open();
+    let s = fetch_seq(&c.handle(Event::Tick, T0 + 3000)).unwrap();
+    let fx = c.handle(
+        Event::Status {
+            seq: s,
+            result: Ok(reply(Status::Paid, Some(&preimage))),
+        },
+        T0 + 3100,
+    );
+    assert_eq!(c.phase(), &Phase::Open, "not claimed paid");
+    assert!(matches!(emitted(&fx)[..], [Emit::Error(f)] if f.code == "preimage_mismatch"));
+    assert!(c.view(T0 + 3100).invoice.unwrap().payable);
+
+    // With the real preimage it is paid, and the preimage is passed on.
+    use bitcoin::hashes::{sha256, Hash};
+    let pre = [7u8; 32];
+    let hash = sha256::Hash::hash(&pre).to_byte_array();
+    let mut c = started(opts());
+    let fx = c.handle(
+        Event::Submit {
+            amount_text: "2500".into(),
+            fresh_id: "wc_b".into(),
+        },
+        T0,
+    );
+    let (seq, _) = create_seq(&fx);
+    let mut cr = created(2500);
+    let pr = make(&Spec {
+        currency: Currency::Regtest,
+        payment_hash: hash,
+        ..Spec::default()
+    });
+    cr.payable = Payable::Bolt11 {
+        payment_request: pr,
+        payment_hash: hash,
+    };
+    c.handle(Event::Created { seq, result: Ok(cr) }, T0);
+    let s = fetch_seq(&c.handle(Event::Tick, T0 + 3000)).unwrap();
+    let hex_pre = "07".repeat(32);
+    let fx = c.handle(
+        Event::Status {
+            seq: s,
+            result: Ok(reply(Status::Paid, Some(&hex_pre))),
+        },
+        T0 + 3100,
+    );
+    assert_eq!(c.phase(), &Phase::Paid);
+    assert!(
+        matches!(emitted(&fx)[..], [Emit::Paid { preimage: Some(p), .. }] if *p == hex_pre)
+    );
+}
+
+#[test]
+fn failed_polls_back_off_and_honour_retry_after() {
+    let mut c = open();
+    let mut t = T0 + 2100;
+    let mut waits = Vec::new();
+    for i in 0..7 {
+        let s = fetch_seq(&c.handle(Event::Tick, t)).expect("poll");
+        let mut f = Failure::new("backend_unreachable", "down");
+        if i == 6 {
+            f.retry_after_secs = Some(60);
+        }
+        c.handle(Event::Status { seq: s, result: Err(f) }, t);
+        let next = c.next_wake(t).unwrap();
+        // next_wake also wakes for the countdown: find the next poll by ticking.
+        let mut probe = t;
+        let poll_at = loop {
+            probe = c.next_wake(probe).unwrap();
+            let mut cc = c.clone();
+            if fetch_seq(&cc.handle(Event::Tick, probe)).is_some() {
+                break probe;
+            }
+            c.handle(Event::Tick, probe);
+        };
+        assert!(next <= poll_at);
+        waits.push(poll_at - t);
+        t = poll_at;
+    }
+    assert_eq!(
+        waits,
+        vec![4000, 8000, 16000, 30000, 30000, 30000, 60000],
+        "exponential, capped at 30 s, Retry-After wins"
+    );
+    assert!(c.view(t).status.contains("connection problems"));
+    // One good answer resets the backoff.
+    let s = fetch_seq(&c.handle(Event::Tick, t)).unwrap();
+    c.handle(
+        Event::Status {
+            seq: s,
+            result: Ok(reply(Status::Pending, None)),
+        },
+        t,
+    );
+    assert!(fetch_seq(&c.handle(Event::Tick, t + POLL_INTERVAL_MS)).is_some());
+}
+
+#[test]
+fn at_expiry_a_final_check_catches_a_late_payment() {
+    let expiry = T0 + 900_000;
+    // Unpaid: the final check says pending -> expired, announced once.
+    let mut c = open();
+    let s = fetch_seq(&c.handle(Event::Tick, expiry)).expect("final check at expiry");
+    let fx = c.handle(
+        Event::Status {
+            seq: s,
+            result: Ok(reply(Status::Pending, None)),
+        },
+        expiry + 50,
+    );
+    assert_eq!(c.phase(), &Phase::Expired);
+    assert!(matches!(emitted(&fx)[..], [Emit::Expired { .. }]));
+    assert!(fx.contains(&Effect::Forget));
+    let vm = c.view(expiry + 50);
+    assert!(vm.new_invoice);
+    assert!(vm.invoice.unwrap().qr_payload.is_none(), "QR hidden at expiry");
+
+    // Paid in the last seconds: the final check sees it.
+    let mut c = open();
+    let s = fetch_seq(&c.handle(Event::Tick, expiry)).unwrap();
+    c.handle(
+        Event::Status {
+            seq: s,
+            result: Ok(reply(Status::Paid, None)),
+        },
+        expiry + 50,
+    );
+    assert_eq!(c.phase(), &Phase::Paid);
+
+    // Network down at expiry: retried, then expired.
+    let mut c = open();
+    let mut t = expiry;
+    let mut checks = 0;
+    while c.phase() == &Phase::Open {
+        if let Some(s) = fetch_seq(&c.handle(Event::Tick, t)) {
+            checks += 1;
+            c.handle(
+                Event::Status {
+                    seq: s,
+                    result: Err(Failure::new("backend_unreachable", "down")),
+                },
+                t,
+            );
+        }
+        t += FINAL_CHECK_RETRY_MS;
+        assert!(t < expiry + 60_000, "stuck");
+    }
+    assert_eq!(checks, FINAL_CHECK_ATTEMPTS);
+    assert_eq!(c.phase(), &Phase::Expired);
+}
+
+#[test]
+fn refused_invoices_are_failures_with_a_retry_that_reuses_the_order_id() {
+    let mut c = started(opts());
+    let fx = c.handle(
+        Event::Submit {
+            amount_text: "2500".into(),
+            fresh_id: "wc_a".into(),
+        },
+        T0,
+    );
+    let (seq, req) = create_seq(&fx);
+    // The backend answers an invoice for 2,501 sat.
+    let fx = c.handle(
+        Event::Created {
+            seq,
+            result: Ok(created(2501)),
+        },
+        T0,
+    );
+    assert!(matches!(c.phase(), Phase::Failed { amount_sat: 2500 }));
+    assert!(matches!(emitted(&fx)[..], [Emit::Error(f)] if f.code == "invoice_wrong_amount"));
+    let vm = c.view(T0);
+    assert!(vm.retry && vm.invoice.is_none() && vm.error.is_some());
+    // Try again: the same order id, so a lost first answer cannot make a second invoice.
+    let (_, again) = create_seq(&c.handle(Event::Retry, T0 + 10));
+    assert_eq!(again.order_id, req.order_id);
+    assert_eq!(again.amount_sat, 2500);
+}
+
+#[test]
+fn wrong_network_and_expired_invoices_are_refused() {
+    for (o, inv, code) in [
+        (
+            Options {
+                network: Network::Bitcoin,
+                ..opts()
+            },
+            created(2500),
+            "invoice_wrong_network",
+        ),
+        (opts(), {
+            let mut cr = created(2500);
+            cr.payable = Payable::Bolt11 {
+                payment_request: make(&Spec {
+                    currency: Currency::Regtest,
+                    timestamp_secs: NOW_SECS - 1000,
+                    ..Spec::default()
+                }),
+                payment_hash: HASH,
+            };
+            cr
+        }, "invoice_expired"),
+        (opts(), {
+            let mut cr = created(2500);
+            if let Payable::Bolt11 { payment_hash, .. } = &mut cr.payable {
+                payment_hash[0] ^= 1;
+            }
+            cr
+        }, "invoice_hash_mismatch"),
+    ] {
+        let mut c = started(o);
+        let (seq, _) = create_seq(&c.handle(
+            Event::Submit {
+                amount_text: "2500".into(),
+                fresh_id: "wc".into(),
+            },
+            T0,
+        ));
+        let fx = c.handle(Event::Created { seq, result: Ok(inv) }, T0);
+        assert!(
+            matches!(emitted(&fx)[..], [Emit::Error(f)] if f.code == code),
+            "{code}: {fx:?}"
+        );
+        assert!(c.view(T0).invoice.is_none());
+    }
+}
+
+#[test]
+fn a_stale_create_answer_is_ignored_after_change_amount() {
+    let mut c = started(opts());
+    let (seq, _) = create_seq(&c.handle(
+        Event::Submit {
+            amount_text: "2500".into(),
+            fresh_id: "wc_a".into(),
+        },
+        T0,
+    ));
+    // The payer cannot change the amount while creating; after a failure they can.
+    c.handle(
+        Event::Created {
+            seq,
+            result: Err(Failure::new("backend_error", "x")),
+        },
+        T0,
+    );
+    let fx = c.handle(Event::ChangeAmount, T0);
+    assert!(fx.contains(&Effect::Forget));
+    assert_eq!(c.phase(), &Phase::Form);
+    c.handle(
+        Event::Created {
+            seq,
+            result: Ok(created(2500)),
+        },
+        T0,
+    );
+    assert_eq!(c.phase(), &Phase::Form, "an answer to an abandoned request changes nothing");
+    // A new amount is a new attempt with a new order id.
+    let (_, req) = create_seq(&c.handle(
+        Event::Submit {
+            amount_text: "3000".into(),
+            fresh_id: "wc_b".into(),
+        },
+        T0,
+    ));
+    assert_eq!(req.order_id.as_deref(), Some("wc_b"));
+}
+
+#[test]
+fn fixed_amount_requests_at_once_with_the_shop_order_id() {
+    let mut c = Checkout::new(Options {
+        fixed_amount_sat: Some(1234),
+        order_id: Some("order-42".into()),
+        ..opts()
+    });
+    let fx = c.handle(
+        Event::Start {
+            restored: None,
+            fresh_id: "wc_x".into(),
+        },
+        T0,
+    );
+    let (_, req) = create_seq(&fx);
+    assert_eq!(req.amount_sat, 1234);
+    assert_eq!(req.order_id.as_deref(), Some("order-42"));
+    let vm = c.view(T0);
+    assert!(!vm.form, "no form for a fixed amount");
+    assert!(!vm.change_amount);
+}
+
+#[test]
+fn reload_shows_the_kept_invoice_and_checks_its_status_at_once() {
+    let mut c = Checkout::new(opts());
+    let fx = c.handle(
+        Event::Start {
+            restored: Some((created(2500), Some("wc_a".into()))),
+            fresh_id: "wc_new".into(),
+        },
+        T0 + 5000,
+    );
+    assert_eq!(c.phase(), &Phase::Open);
+    assert!(fetch_seq(&fx).is_some(), "status checked at once");
+    assert!(!fx.iter().any(|e| matches!(e, Effect::Create { .. })), "no new invoice");
+
+    // Kept but expired meanwhile: the check decides (paid shows paid).
+    let mut c = Checkout::new(opts());
+    let fx = c.handle(
+        Event::Start {
+            restored: Some((created(2500), None)),
+            fresh_id: "wc_new".into(),
+        },
+        T0 + 2_000_000,
+    );
+    let s = fetch_seq(&fx).expect("final check");
+    c.handle(
+        Event::Status {
+            seq: s,
+            result: Ok(reply(Status::Paid, None)),
+        },
+        T0 + 2_000_100,
+    );
+    assert_eq!(c.phase(), &Phase::Paid);
+
+    // A kept invoice that no longer passes the checks is forgotten.
+    let mut c = Checkout::new(Options {
+        network: Network::Bitcoin,
+        ..opts()
+    });
+    let fx = c.handle(
+        Event::Start {
+            restored: Some((created(2500), None)),
+            fresh_id: "wc_new".into(),
+        },
+        T0,
+    );
+    assert!(fx.contains(&Effect::Forget));
+    assert_eq!(c.phase(), &Phase::Form);
+}
+
+#[test]
+fn new_invoice_after_expiry_is_a_new_attempt() {
+    let mut c = open();
+    let expiry = T0 + 900_000;
+    let s = fetch_seq(&c.handle(Event::Tick, expiry)).unwrap();
+    c.handle(
+        Event::Status {
+            seq: s,
+            result: Ok(reply(Status::Expired, None)),
+        },
+        expiry,
+    );
+    let fx = c.handle(
+        Event::NewInvoice {
+            fresh_id: "wc_b".into(),
+        },
+        expiry + 10,
+    );
+    let (_, req) = create_seq(&fx);
+    assert_eq!(req.amount_sat, 2500);
+    assert_eq!(req.order_id.as_deref(), Some("wc_b"));
+}
+
+#[test]
+fn copy_and_open_wallet_feedback() {
+    let mut c = open();
+    let fx = c.handle(Event::Copy, T0 + 500);
+    let text = match &fx[..] {
+        [Effect::Copy(t)] => t.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert!(text.starts_with("lnbcrt"), "plain lower-case invoice, no prefix");
+    c.handle(Event::CopyDone { ok: true }, T0 + 600);
+    assert!(c.view(T0 + 700).invoice.unwrap().copied);
+    assert!(!c.view(T0 + 600 + COPIED_MS).invoice.unwrap().copied);
+
+    // Open wallet; the page stays visible -> hint after the check delay.
+    c.handle(Event::OpenWallet, T0 + 1000);
+    assert!(c.next_wake(T0 + 1000).unwrap() <= T0 + 1000 + WALLET_CHECK_MS);
+    c.handle(Event::Tick, T0 + 1000 + WALLET_CHECK_MS);
+    assert!(c.view(T0 + 1000 + WALLET_CHECK_MS).invoice.unwrap().wallet_hint);
+    // The page was hidden (a wallet app opened): no hint.
+    let mut c = open();
+    c.handle(Event::OpenWallet, T0 + 1000);
+    c.handle(Event::PageHidden, T0 + 1500);
+    c.handle(Event::Tick, T0 + 1000 + WALLET_CHECK_MS);
+    assert!(!c.view(T0 + 4000).invoice.unwrap().wallet_hint);
+}
+
+#[test]
+fn pay_links_show_a_link_and_need_no_hash() {
+    let mut c = started(opts());
+    let (seq, _) = create_seq(&c.handle(
+        Event::Submit {
+            amount_text: "10000".into(),
+            fresh_id: "wc".into(),
+        },
+        T0,
+    ));
+    let link = Created {
+        id: "inv_test1".into(),
+        payable: Payable::Link {
+            url: "https://pay.kraken.com/r/abc".into(),
+        },
+        amount_sat: 10_000,
+        expires_at: NOW_SECS + 600,
+    };
+    c.handle(Event::Created { seq, result: Ok(link) }, T0);
+    let inv = c.view(T0).invoice.unwrap();
+    assert_eq!(inv.qr_payload.as_deref(), Some("https://pay.kraken.com/r/abc"));
+    assert_eq!(inv.action_label, "Pay with Kraken");
+    assert_eq!(inv.countdown.as_deref(), Some("10:00"));
+    let s = fetch_seq(&c.handle(Event::Tick, T0 + 2000)).unwrap();
+    let fx = c.handle(
+        Event::Status {
+            seq: s,
+            result: Ok(reply(Status::Paid, None)),
+        },
+        T0 + 2100,
+    );
+    assert!(matches!(emitted(&fx)[..], [Emit::Paid { payment_hash: None, .. }]));
+}
+
+#[test]
+fn countdown_format() {
+    assert_eq!(countdown(0), "00:00");
+    assert_eq!(countdown(1), "00:01");
+    assert_eq!(countdown(59_001), "01:00");
+    assert_eq!(countdown(900_000), "15:00");
+    assert_eq!(countdown(3_600_000), "1:00:00");
+    assert_eq!(countdown(86_400_000), "24:00:00");
+}
