@@ -39,6 +39,8 @@ pub mod state;
 
 #[cfg(target_arch = "wasm32")]
 pub mod api;
+#[cfg(all(target_arch = "wasm32", feature = "bench"))]
+pub mod bench;
 #[cfg(target_arch = "wasm32")]
 pub mod embed;
 #[cfg(target_arch = "wasm32")]

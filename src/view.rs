@@ -381,17 +381,17 @@ impl View {
         }
     }
 
-    /// Moves keyboard focus after a change the payer caused (`user_driven`: they pressed a
-    /// control of this widget), or when focus is already inside the widget; never at page load,
-    /// so the widget never scrolls the shop's page or steals focus from it.
-    pub fn focus(&self, target: FocusTarget, user_driven: bool) {
+    /// Moves keyboard focus once the payer has used this widget (`engaged`), or when focus is
+    /// already inside it; never at page load, so the widget never scrolls the shop's page or
+    /// steals focus from it.
+    pub fn focus(&self, target: FocusTarget, engaged: bool) {
         let e = match target {
             FocusTarget::AmountInput => self.input.clone().unchecked_into::<HtmlElement>(),
             FocusTarget::Copy => self.copy.clone(),
             FocusTarget::NewInvoice => self.new_invoice.clone(),
             FocusTarget::Retry => self.retry.clone(),
         };
-        if user_driven || self.root.active_element().is_some() {
+        if engaged || self.root.active_element().is_some() {
             e.focus().ok();
         }
     }

@@ -65,6 +65,10 @@ struct Inner {
     request: Option<InFlight>,
     listeners: Vec<Listener>,
     alive: bool,
+    /// The payer has used this widget's controls: from then on focus may follow the checkout
+    /// (to Copy when the invoice arrives, to "New invoice" at expiry). Never before, so a widget
+    /// that starts by itself never scrolls the page or steals focus.
+    engaged: bool,
 }
 
 /// A mounted checkout. Dropping it (or [`Widget::destroy`]) removes every listener and timer
@@ -148,6 +152,7 @@ impl Widget {
             request: None,
             listeners: Vec::new(),
             alive: true,
+            engaged: false,
         }));
         let weak = Rc::downgrade(&inner);
         let mut listeners = Vec::new();
@@ -234,6 +239,7 @@ impl Widget {
             request: None,
             listeners: Vec::new(),
             alive: true,
+            engaged: false,
         }));
         Ok(Widget { inner })
     }
@@ -276,6 +282,7 @@ fn send(weak: &Weak<RefCell<Inner>>, event: Event, user_driven: bool) {
 /// Runs one event through the machine, then its effects, the render and the timer. No
 /// `RefCell` borrow is held while host-page code runs (events, clipboard), so a host listener
 /// may call `destroy()` safely.
+/// `user_driven`: the payer pressed one of this widget's controls.
 fn dispatch(rc: &Rc<RefCell<Inner>>, event: Event, user_driven: bool) {
     let now = now_ms();
     let effects = {
@@ -283,6 +290,7 @@ fn dispatch(rc: &Rc<RefCell<Inner>>, event: Event, user_driven: bool) {
         if !inner.alive {
             return;
         }
+        inner.engaged |= user_driven;
         inner.machine.handle(event, now)
     };
     let mut later = Vec::new();
@@ -333,7 +341,7 @@ fn dispatch(rc: &Rc<RefCell<Inner>>, event: Event, user_driven: bool) {
             Effect::Emit(emit) => emit_event(&host, emit),
             Effect::Focus(target) => {
                 if let Ok(inner) = rc.try_borrow() {
-                    inner.view.focus(target, user_driven);
+                    inner.view.focus(target, inner.engaged);
                 }
             }
             _ => {}

@@ -171,7 +171,8 @@ fn created_invoice_is_shown_saved_and_announced_then_polled() {
     assert!(matches!(emitted(&fx)[..], [Emit::Invoice { amount_sat: 2500, .. }]));
     let vm = c.view(T0 + 100);
     let inv = vm.invoice.expect("invoice shown");
-    assert!(inv.qr_payload.unwrap().starts_with("LIGHTNING:LNBCRT25U1"));
+    let qr = inv.qr_payload.unwrap();
+    assert!(qr.starts_with("lightning:LNBCRT25U1"), "{qr}");
     assert!(inv.text.starts_with("lnbcrt25u1"));
     assert_eq!(inv.action_href, format!("lightning:{}", inv.text));
     assert_eq!(inv.countdown.as_deref(), Some("15:00"));

@@ -99,14 +99,21 @@ async fn paid_order_is_never_invoiced_again() {
         let a = app.create(body).await;
         assert_eq!(a.status, StatusCode::CONFLICT);
         assert_eq!(a.code(), "order_paid");
-        assert_eq!(a.json()["error"]["message"], "This order has already been paid.");
+        assert_eq!(
+            a.json()["error"]["message"],
+            "This order has already been paid."
+        );
     }
     app.clock.advance(3600);
     let a = app.create(body).await;
-    assert_eq!((a.status, a.code().as_str()), (StatusCode::CONFLICT, "order_paid"));
+    assert_eq!(
+        (a.status, a.code().as_str()),
+        (StatusCode::CONFLICT, "order_paid")
+    );
     assert_eq!(app.state.store().invoices_for_order("o").unwrap().len(), 1);
     // Other orders are unaffected.
-    app.create_ok(r#"{"amount_sat": 5, "order_id": "o2"}"#).await;
+    app.create_ok(r#"{"amount_sat": 5, "order_id": "o2"}"#)
+        .await;
 }
 
 trait Now {

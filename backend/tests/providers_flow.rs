@@ -11,7 +11,8 @@ use axum::http::StatusCode;
 use bitcoin::hashes::{sha256, Hash};
 use common::T0;
 use lightning_invoice::{Bolt11Invoice, Currency};
-use provider_support::{setup, Setup};
+use provider_support::{setup, setup_with};
+use testkit::{Fake, TlsMode};
 use testkit::{FakeStatus, Kind};
 
 /// Extra env each provider needs for its webhook to be accepted in the flow.
@@ -120,8 +121,11 @@ async fn lnbits_without_webhook_settles_by_polling() {
     let s = setup(Kind::Lnbits, &[]).await;
     let (id, _) = s.create(r#"{"amount_sat": 1}"#).await;
     let d = s.fake.settle(None).await;
+    // Without LNBITS_WEBHOOK_URL the backend takes no LNbits webhooks at all (fail closed).
     assert_eq!(d.len(), 1);
-    assert_eq!(d[0].status, 0, "no webhook URL was given to LNbits");
+    assert_eq!(d[0].status, 503, "{d:?}");
+    assert!(d[0].answer.contains("webhook_not_configured"));
+    assert_eq!(s.row(&id).status.as_str(), "pending");
     assert_eq!(s.status(&id).await["status"], "paid");
     s.assert_no_rejections();
 }
@@ -156,9 +160,7 @@ async fn alphapo_ceiling_is_refused_before_any_call() {
 #[tokio::test]
 async fn alphapo_deadline_is_at_most_15_minutes() {
     let s = setup(Kind::Alphapo, &[]).await;
-    let (id, v) = s
-        .create(r#"{"amount_sat": 10, "expiry_secs": 3600}"#)
-        .await;
+    let (id, v) = s.create(r#"{"amount_sat": 10, "expiry_secs": 3600}"#).await;
     assert_eq!(v["expires_at"], T0 + 900);
     s.advance(900);
     assert_eq!(s.status(&id).await["status"], "expired");
@@ -210,7 +212,11 @@ async fn lost_answer_is_one_invoice(kind: Kind) {
     assert_eq!(s.fake.invoices().len(), 1, "the first call did create");
     let (id, v) = s.create(body).await;
     assert_eq!(s.fake.create_calls(), 2, "{kind:?}");
-    assert_eq!(s.fake.invoices().len(), 1, "{kind:?}: one invoice at the provider");
+    assert_eq!(
+        s.fake.invoices().len(),
+        1,
+        "{kind:?}: one invoice at the provider"
+    );
     assert_eq!(
         s.fake.invoices()[0].bolt11.as_deref(),
         v["payment_request"].as_str()
@@ -257,7 +263,12 @@ async fn kraken_lost_answer_never_makes_a_second_request() {
     let all = s.fake.invoices();
     assert_eq!(all.len(), 2);
     assert_ne!(all[0].handle, all[1].handle);
-    assert_eq!(all.iter().filter(|i| i.status == FakeStatus::Pending).count(), 1);
+    assert_eq!(
+        all.iter()
+            .filter(|i| i.status == FakeStatus::Pending)
+            .count(),
+        1
+    );
     s.fake.settle(None).await;
     assert_eq!(s.status(&id).await["status"], "paid");
 }
@@ -299,7 +310,10 @@ async fn provider_refusals_and_outages_are_502_without_details() {
         assert_eq!(a.status, StatusCode::BAD_GATEWAY, "{kind:?}");
         assert_eq!(a.code(), "provider_error");
         let text = String::from_utf8_lossy(&a.bytes).to_string();
-        assert!(!text.contains(wrong) && !text.contains(&s.fake.url()), "{text}");
+        assert!(
+            !text.contains(wrong) && !text.contains(&s.fake.url()),
+            "{text}"
+        );
         assert_eq!(s.fake.rejections().len(), 1, "{kind:?}");
         assert!(s.fake.invoices().is_empty());
     }
@@ -307,4 +321,57 @@ async fn provider_refusals_and_outages_are_502_without_details() {
     let s = setup(Kind::Lnd, &[("LND_URL", "http://127.0.0.1:9")]).await;
     let a = s.app.create(r#"{"amount_sat": 5}"#).await;
     assert_eq!(a.status, StatusCode::BAD_GATEWAY);
+}
+
+/// LND serves HTTPS with its own self-signed (CA-flagged) `tls.cert`: pinned, it works; any other
+/// certificate, or the web PKI, is refused before a request is sent.
+#[tokio::test]
+async fn lnd_over_https_with_a_pinned_certificate() {
+    let files = tempfile::tempdir().unwrap();
+    let (fake, pem) = Fake::start_tls(Kind::Lnd, TlsMode::SelfSigned).await;
+    assert!(fake.url().starts_with("https://127.0.0.1:"));
+    let cert = files.path().join("tls.cert");
+    std::fs::write(&cert, &pem).unwrap();
+    let s = setup_with(fake, &[("LND_TLS_CERT_PATH", cert.to_str().unwrap())]).await;
+    let (id, _) = s.create(r#"{"amount_sat": 2500}"#).await;
+    s.fake.settle(None).await;
+    assert_eq!(s.status(&id).await["status"], "paid");
+    s.assert_no_rejections();
+
+    // Pinned to another certificate, or trusting only the web PKI: nothing reaches the node.
+    let (_, other_pem) = Fake::start_tls(Kind::Lnd, TlsMode::SelfSigned).await;
+    let other = files.path().join("other.cert");
+    std::fs::write(&other, &other_pem).unwrap();
+    for extra in [vec![("LND_TLS_CERT_PATH", other.to_str().unwrap())], vec![]] {
+        let (fake, _) = Fake::start_tls(Kind::Lnd, TlsMode::SelfSigned).await;
+        let s = setup_with(fake, &extra).await;
+        let a = s.app.create(r#"{"amount_sat": 2500}"#).await;
+        assert_eq!(a.status, StatusCode::BAD_GATEWAY, "{extra:?}");
+        assert_eq!(s.fake.create_calls(), 0);
+        assert!(s.fake.rejections().is_empty());
+    }
+}
+
+/// clnrest's certificate is issued by its own CA: that CA as the only root, names checked.
+#[tokio::test]
+async fn cln_over_https_with_its_own_ca() {
+    let files = tempfile::tempdir().unwrap();
+    let (fake, ca) = Fake::start_tls(Kind::Cln, TlsMode::CaSigned).await;
+    assert!(fake.url().starts_with("https://localhost:"));
+    let ca_path = files.path().join("ca.pem");
+    std::fs::write(&ca_path, &ca).unwrap();
+    let s = setup_with(fake, &[("CLN_TLS_CA_PATH", ca_path.to_str().unwrap())]).await;
+    let (id, _) = s.create(r#"{"amount_sat": 2500}"#).await;
+    s.fake.settle(None).await;
+    assert_eq!(s.status(&id).await["status"], "paid");
+    s.assert_no_rejections();
+
+    // Another CA: refused.
+    let (fake, _) = Fake::start_tls(Kind::Cln, TlsMode::CaSigned).await;
+    let s = setup_with(fake, &[("CLN_TLS_CA_PATH", ca_path.to_str().unwrap())]).await;
+    assert_eq!(
+        s.app.create(r#"{"amount_sat": 1}"#).await.status,
+        StatusCode::BAD_GATEWAY
+    );
+    assert_eq!(s.fake.create_calls(), 0);
 }

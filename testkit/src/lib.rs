@@ -22,7 +22,10 @@
 //! BOLT 11.
 
 mod fakes;
+mod tls;
 mod util;
+
+pub use tls::TlsMode;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -258,17 +261,41 @@ impl Fake {
 
     /// Start a fake of `kind` on `addr`.
     pub async fn start_on(kind: Kind, addr: &str) -> Fake {
+        Self::start_inner(kind, addr, None).await.0
+    }
+
+    /// Start a fake of `kind` serving HTTPS on `127.0.0.1:0`. `SelfSigned` mimics LND (one
+    /// self-signed CA-flagged certificate for `localhost`/`127.0.0.1`, URL with `127.0.0.1`);
+    /// `CaSigned` mimics clnrest (a server certificate for `localhost` issued by its own CA, URL
+    /// with `localhost`). Returns the PEM to trust: the certificate itself, or the CA.
+    pub async fn start_tls(kind: Kind, mode: TlsMode) -> (Fake, String) {
+        let (fake, pem) = Self::start_inner(kind, "127.0.0.1:0", Some(mode)).await;
+        (fake, pem.expect("TLS material"))
+    }
+
+    async fn start_inner(kind: Kind, addr: &str, tls: Option<TlsMode>) -> (Fake, Option<String>) {
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .expect("bind the fake");
         let addr = listener.local_addr().expect("local addr");
+        let (scheme_host, acceptor, pem) = match tls {
+            None => (format!("http://{addr}"), None, None),
+            Some(mode) => {
+                let (acceptor, pem) = tls::acceptor(mode);
+                let host = match mode {
+                    TlsMode::SelfSigned => format!("https://{addr}"),
+                    TlsMode::CaSigned => format!("https://localhost:{}", addr.port()),
+                };
+                (host, Some(acceptor), Some(pem))
+            }
+        };
         let mut node = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut node);
         let mut jwt = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut jwt);
         let shared = Arc::new(Shared {
             kind,
-            url: format!("http://{addr}"),
+            url: scheme_host,
             inner: Mutex::new(Inner::default()),
             now: AtomicU64::new(0),
             webhook_url: Mutex::new(None),
@@ -282,18 +309,24 @@ impl Fake {
                 .build()
                 .expect("client"),
         });
-        let app = Router::new()
-            .fallback(dispatch)
-            .with_state(shared.clone());
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        Fake { shared, addr, task }
+        let app = Router::new().fallback(dispatch).with_state(shared.clone());
+        let task = match acceptor {
+            None => tokio::spawn(async move {
+                let _ = axum::serve(listener, app).await;
+            }),
+            Some(acceptor) => tokio::spawn(tls::serve(listener, acceptor, app)),
+        };
+        (Fake { shared, addr, task }, pem)
     }
 
-    /// `http://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT` (or the `https://` URL of a TLS fake).
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.shared.url.clone()
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
     }
 
     /// The environment the backend needs to use this fake.
@@ -349,6 +382,19 @@ impl Fake {
     /// Settle matching pending invoices (`None`: all) and deliver their webhooks.
     pub async fn settle(&self, id: Option<&str>) -> Vec<Delivery> {
         self.shared.transition(id, FakeStatus::Paid).await
+    }
+
+    /// Set the status of matching invoices at the fake, sending nothing (tests then craft
+    /// webhooks themselves).
+    pub fn mark(&self, id: Option<&str>, status: FakeStatus) {
+        let now = self.shared.now();
+        let mut g = self.shared.inner.lock().unwrap();
+        for i in g.invoices.iter_mut().filter(|i| Shared::matches(i, id)) {
+            i.status = status;
+            if status == FakeStatus::Paid {
+                i.paid_at = Some(now);
+            }
+        }
     }
 
     /// LND: mark matching invoices ACCEPTED (held, not paid).

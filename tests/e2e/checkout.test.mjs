@@ -43,9 +43,9 @@ test('demo shop: type an amount, scan the QR, pay, see paid', async () => {
   await part(page, 'submit-button').click();
 
   const scanned = await readQr(page);
-  assert.match(scanned, /^LIGHTNING:LNBCRT25U1[0-9A-Z]+$/, 'QR is lightning: + the upper-case invoice');
+  assert.match(scanned, /^lightning:LNBCRT25U1[0-9A-Z]+$/, 'QR is lightning: + the upper-case invoice');
   const text = (await part(page, 'invoice').textContent()).trim();
-  assert.equal(scanned, `LIGHTNING:${text.toUpperCase()}`, 'QR and shown invoice are the same invoice');
+  assert.equal(scanned, `lightning:${text.toUpperCase()}`, 'QR and shown invoice are the same invoice');
   assert.equal(text, text.toLowerCase());
   assert.equal(await part(page, 'open-wallet').getAttribute('href'), `lightning:${text}`);
 
@@ -171,7 +171,7 @@ test('dark mode: the QR stays dark-on-light with its quiet zone and scans', asyn
   await page.goto(`${backend.url}/`);
   await part(page, 'amount-input').fill('4242');
   await part(page, 'submit-button').click();
-  assert.match(await readQr(page), /^LIGHTNING:LNBCRT42420N1/);
+  assert.match(await readQr(page), /^lightning:LNBCRT42420N1/);
   const bg = await page.evaluate(() => getComputedStyle(document.querySelector('lightning-checkout').shadowRoot.querySelector('.lc')).backgroundColor);
   assert.notEqual(bg, 'rgb(255, 255, 255)', 'the widget itself is dark');
   await page.context().close();
@@ -211,7 +211,7 @@ test('embedded from another origin with a strict CSP', async () => {
     const csp = [];
     page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) csp.push(m.text()); });
     await page.goto(shopUrl);
-    assert.match(await readQr(page), /^LIGHTNING:LNBCRT50U1/);
+    assert.match(await readQr(page), /^lightning:LNBCRT50U1/);
     assert.deepEqual(csp, [], 'no CSP violation with the documented directives');
     await page.context().close();
 

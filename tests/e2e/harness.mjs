@@ -90,7 +90,7 @@ export async function newPage(browser, { colorScheme = 'light', viewport = { wid
 }
 
 /** The widget's shadow-DOM parts (Playwright's CSS locators pierce open shadow roots). */
-export const part = (page, name, host = 'lightning-checkout') => page.locator(`${host} [part~="${name}"]`);
+export const part = (page, name, host = 'lightning-checkout') => page.locator(`${host} [part="${name}"]`);
 
 /** Waits until the status line contains `text`. */
 export async function waitForStatus(page, text, { timeout = 15_000, host } = {}) {

@@ -67,7 +67,9 @@ pub struct Alphapo {
 
 impl fmt::Debug for Alphapo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Alphapo").field("settings", &self.s).finish()
+        f.debug_struct("Alphapo")
+            .field("settings", &self.s)
+            .finish()
     }
 }
 
@@ -134,9 +136,9 @@ impl Provider for Alphapo {
             }
             let v = reply.json(WHO)?;
             let data = &v["data"];
-            let address = data["address"].as_str().ok_or_else(|| {
-                ProviderError::BadResponse("AlphaPo: no data.address".into())
-            })?;
+            let address = data["address"]
+                .as_str()
+                .ok_or_else(|| ProviderError::BadResponse("AlphaPo: no data.address".into()))?;
             let reference = match &data["id"] {
                 Value::Number(n) => Some(n.to_string()),
                 Value::String(s) => Some(s.clone()),
@@ -216,9 +218,7 @@ pub fn verify(
     let status = match status {
         "confirmed" => ProviderStatus::Paid {
             preimage: None,
-            amount_paid_msat: v["currency_sent"]["amount"]
-                .as_str()
-                .and_then(btc_to_msat),
+            amount_paid_msat: v["currency_sent"]["amount"].as_str().and_then(btc_to_msat),
             paid_at: None,
         },
         "cancelled" => ProviderStatus::Expired,

@@ -42,7 +42,10 @@ impl Settings {
     /// Read them.
     pub fn from_env(env: &Env<'_>) -> Result<Self, ConfigError> {
         let store_id = env.req("BTCPAY_STORE_ID")?;
-        if !store_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+        if !store_id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
             return Err(ConfigError::new("BTCPAY_STORE_ID", "is not a store id"));
         }
         Ok(Self {
@@ -86,12 +89,14 @@ impl Btcpay {
         body: Option<Value>,
     ) -> Result<Value, ProviderError> {
         let url = format!("{}/api/v1/stores/{}{path}", self.s.url, self.s.store_id);
-        let mut r = self
-            .http
-            .request(method, &url)
-            .header("authorization", format!("token {}", self.s.api_key.expose()));
+        let mut r = self.http.request(method, &url).header(
+            "authorization",
+            format!("token {}", self.s.api_key.expose()),
+        );
         if let Some(b) = body {
-            r = r.header("content-type", "application/json").body(b.to_string());
+            r = r
+                .header("content-type", "application/json")
+                .body(b.to_string());
         }
         let reply = self.http.send(r, WHO).await?;
         if !reply.ok() {
@@ -131,7 +136,11 @@ impl Provider for Btcpay {
                 .filter(|i| is_invoice_id(i))
                 .ok_or_else(|| bad("no invoice id"))?;
             let methods = self
-                .call(Method::GET, &format!("/invoices/{id}/payment-methods"), None)
+                .call(
+                    Method::GET,
+                    &format!("/invoices/{id}/payment-methods"),
+                    None,
+                )
                 .await?;
             let ln = methods
                 .as_array()

@@ -81,9 +81,7 @@ impl Cln {
     }
 
     async fn by_label(&self, label: &str) -> Result<Option<Value>, ProviderError> {
-        let reply = self
-            .call("listinvoices", json!({ "label": label }))
-            .await?;
+        let reply = self.call("listinvoices", json!({ "label": label })).await?;
         if !reply.ok() {
             return Err(status_error(WHO, reply.status));
         }

@@ -94,7 +94,10 @@ impl HttpClient {
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(REQUEST_TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("lightning-checkout-backend/", env!("CARGO_PKG_VERSION")));
+            .user_agent(concat!(
+                "lightning-checkout-backend/",
+                env!("CARGO_PKG_VERSION")
+            ));
         let builder = match trust {
             TlsTrust::WebPki => builder.use_rustls_tls(),
             TlsTrust::ExtraRoot(der) => {

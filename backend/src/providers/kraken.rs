@@ -95,8 +95,9 @@ impl Settings {
             ));
         }
         let jwks = match env.opt("KRAKEN_JWKS") {
-            Some(text) => parse_jwks(text.as_bytes())
-                .map_err(|e| ConfigError::new("KRAKEN_JWKS", format!("is not a usable JWKS: {e}")))?,
+            Some(text) => parse_jwks(text.as_bytes()).map_err(|e| {
+                ConfigError::new("KRAKEN_JWKS", format!("is not a usable JWKS: {e}"))
+            })?,
             None => Vec::new(),
         };
         let jwks_url = match (env.opt("KRAKEN_JWKS_URL"), jwks.is_empty()) {
@@ -286,9 +287,7 @@ impl Kraken {
                     "Kraken answered a temporary error".into(),
                 ));
             }
-            return Err(ProviderError::Rejected(
-                "Kraken refused the request".into(),
-            ));
+            return Err(ProviderError::Rejected("Kraken refused the request".into()));
         }
         if !reply.ok() {
             return Err(status_error(WHO, reply.status));
@@ -369,9 +368,9 @@ impl Provider for Kraken {
                 }
                 other => other?,
             };
-            let link = v["result"]["view_link"].as_str().ok_or_else(|| {
-                ProviderError::BadResponse("Kraken: no result.view_link".into())
-            })?;
+            let link = v["result"]["view_link"]
+                .as_str()
+                .ok_or_else(|| ProviderError::BadResponse("Kraken: no result.view_link".into()))?;
             Ok(CreatedInvoice {
                 pay_url: Some(link.to_owned()),
                 provider_ref: Some(ext),
@@ -436,11 +435,16 @@ fn read_token(body: &[u8]) -> Result<String, WebhookError> {
 /// Split a compact JWT and check its header: `alg` must be exactly `ES256`.
 fn split_jwt(token: &str) -> Result<(Value, Value, Vec<u8>), WebhookError> {
     let mut parts = token.split('.');
-    let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(h), Some(p), Some(s), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err(WebhookError::BadSignature);
     };
-    let decode = |x: &str| URL_SAFE_NO_PAD.decode(x).map_err(|_| WebhookError::BadSignature);
+    let decode = |x: &str| {
+        URL_SAFE_NO_PAD
+            .decode(x)
+            .map_err(|_| WebhookError::BadSignature)
+    };
     let header: Value =
         serde_json::from_slice(&decode(h)?).map_err(|_| WebhookError::BadSignature)?;
     if header["alg"] != "ES256" {

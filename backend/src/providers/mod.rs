@@ -163,7 +163,9 @@ fn check_url(v: &str, insecure_ok: bool) -> Result<String, String> {
     };
     let host_port = rest.split('/').next().unwrap_or_default();
     if host_port.is_empty() || host_port.contains('@') || v.contains('?') || v.contains('#') {
-        return Err("must be a base URL: scheme://host[:port][/path], no user info or query".into());
+        return Err(
+            "must be a base URL: scheme://host[:port][/path], no user info or query".into(),
+        );
     }
     if v.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err("must not contain spaces".into());
@@ -190,7 +192,10 @@ fn check_url(v: &str, insecure_ok: bool) -> Result<String, String> {
 
 /// A header's value as text, if present and ASCII.
 pub(crate) fn header<'h>(headers: &'h HeaderMap, name: &'static str) -> Option<&'h str> {
-    headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim)
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
 }
 
 /// Check a hex HMAC (any case) over `parts` in constant time.
@@ -204,7 +209,8 @@ where
     for p in parts {
         mac.update(p);
     }
-    mac.verify_slice(&sig).map_err(|_| WebhookError::BadSignature)
+    mac.verify_slice(&sig)
+        .map_err(|_| WebhookError::BadSignature)
 }
 
 /// HMAC-SHA256.

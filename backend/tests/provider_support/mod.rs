@@ -29,15 +29,29 @@ impl Drop for Setup {
 
 /// The fake's environment plus `extra` (an empty value removes a variable).
 pub async fn setup(kind: Kind, extra: &[(&str, &str)]) -> Setup {
-    let fake = Fake::start(kind).await;
+    setup_with(Fake::start(kind).await, extra).await
+}
+
+/// As [`setup`], with a fake already started (e.g. an HTTPS one).
+pub async fn setup_with(fake: Fake, extra: &[(&str, &str)]) -> Setup {
+    let kind = fake.shared.kind;
     fake.set_now(T0);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let dir = tempfile::tempdir().unwrap();
     let mut env: HashMap<String, String> = fake.env().into_iter().collect();
-    env.insert("DATA_DIR".into(), dir.path().join("data").display().to_string());
-    env.insert("WWW_DIR".into(), dir.path().join("www").display().to_string());
-    env.insert("PKG_DIR".into(), dir.path().join("pkg").display().to_string());
+    env.insert(
+        "DATA_DIR".into(),
+        dir.path().join("data").display().to_string(),
+    );
+    env.insert(
+        "WWW_DIR".into(),
+        dir.path().join("www").display().to_string(),
+    );
+    env.insert(
+        "PKG_DIR".into(),
+        dir.path().join("pkg").display().to_string(),
+    );
     for (k, v) in extra {
         env.insert((*k).to_owned(), v.replace("{base}", &base));
     }

@@ -47,8 +47,8 @@ async fn main() -> ExitCode {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM");
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM");
         tokio::select! {
             _ = ctrl_c => {},
             _ = term.recv() => {},

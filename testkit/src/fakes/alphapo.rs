@@ -3,8 +3,8 @@
 
 use axum::response::Response;
 use serde::Deserialize;
-use serde_json::value::RawValue;
 use serde_json::json;
+use serde_json::value::RawValue;
 
 use super::{hmac512, Req};
 use crate::creds::{ALPHAPO_KEY, ALPHAPO_SECRET};
@@ -67,7 +67,11 @@ pub fn handle(shared: &Shared, req: Req) -> Response {
         return field_error(shared, "foreign_id", "The foreign id field is required.");
     };
     let Some(user) = take.end_user_reference.filter(|f| !f.is_empty()) else {
-        return field_error(shared, "end_user_reference", "The end user reference field is required.");
+        return field_error(
+            shared,
+            "end_user_reference",
+            "The end user reference field is required.",
+        );
     };
     // A JSON number (not a string), up to 8 decimals, no exponent.
     let Some(raw) = take.amount.map(RawValue::get) else {
@@ -77,10 +81,18 @@ pub fn handle(shared: &Shared, req: Req) -> Response {
         return field_error(shared, "amount", "The amount must be a number.");
     }
     let Some(msat) = btc_to_msat(raw).filter(|m| *m > 0) else {
-        return field_error(shared, "amount", "The amount must be a positive number with at most 8 decimals.");
+        return field_error(
+            shared,
+            "amount",
+            "The amount must be a positive number with at most 8 decimals.",
+        );
     };
     if msat > MAX_MSAT {
-        return field_error(shared, "amount", "The amount may not be greater than 0.045.");
+        return field_error(
+            shared,
+            "amount",
+            "The amount may not be greater than 0.045.",
+        );
     }
     let lose = {
         shared.inner.lock().unwrap().create_calls += 1;
@@ -111,7 +123,10 @@ pub fn handle(shared: &Shared, req: Req) -> Response {
     };
     shared.inner.lock().unwrap().invoices.push(inv);
     if lose {
-        return json_response(500, &json!({"error": "Server error", "code": "server_error"}));
+        return json_response(
+            500,
+            &json!({"error": "Server error", "code": "server_error"}),
+        );
     }
     json_response(
         201,
@@ -155,4 +170,3 @@ pub fn webhook(inv: &FakeInvoice, event: Event) -> Option<Webhook> {
         url: None,
     })
 }
-

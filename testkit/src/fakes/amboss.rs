@@ -41,7 +41,12 @@ fn tx_json(i: &FakeInvoice) -> Value {
 
 pub fn handle(shared: &Shared, req: Req) -> Response {
     if req.method != "POST" || req.path != "/graphql" {
-        return gql_error(shared, &format!("{} {}", req.method, req.path), 404, "Not found");
+        return gql_error(
+            shared,
+            &format!("{} {}", req.method, req.path),
+            404,
+            "Not found",
+        );
     }
     if req.header("x-api-key") != Some(AMBOSS_API_KEY) {
         return shared.reject(
@@ -51,7 +56,12 @@ pub fn handle(shared: &Shared, req: Req) -> Response {
         );
     }
     if req.header("authorization").is_some() {
-        return gql_error(shared, "Authorization header sent (the key goes in x-api-key)", 400, "Use x-api-key");
+        return gql_error(
+            shared,
+            "Authorization header sent (the key goes in x-api-key)",
+            400,
+            "Use x-api-key",
+        );
     }
     if !req.is_json() {
         return gql_error(shared, "content-type is not JSON", 400, "Bad content type");
@@ -72,7 +82,12 @@ pub fn handle(shared: &Shared, req: Req) -> Response {
             ),
             None => {
                 drop(g);
-                gql_error(shared, "find_one of an unknown id", 200, "Transaction not found")
+                gql_error(
+                    shared,
+                    "find_one of an unknown id",
+                    200,
+                    "Transaction not found",
+                )
             }
         }
     } else {
@@ -96,22 +111,44 @@ fn create(shared: &Shared, input: &Value) -> Response {
         .as_str()
         .filter(|k| (1..=255).contains(&k.len()))
     else {
-        return gql_error(shared, "idempotency_key missing or too long", 200, "idempotency_key");
+        return gql_error(
+            shared,
+            "idempotency_key missing or too long",
+            200,
+            "idempotency_key",
+        );
     };
     let expiry = match &input["expires_in_seconds"] {
         Value::Null => 600,
         v => match v.as_u64().filter(|e| (1..=2_592_000).contains(e)) {
             Some(e) => e,
-            None => return gql_error(shared, "expires_in_seconds out of range", 200, "expires_in_seconds"),
+            None => {
+                return gql_error(
+                    shared,
+                    "expires_in_seconds out of range",
+                    200,
+                    "expires_in_seconds",
+                )
+            }
         },
     };
     let description = input["description"].as_str().unwrap_or_default();
     if description.chars().count() > 640 {
-        return gql_error(shared, "description over 640 characters", 200, "description");
+        return gql_error(
+            shared,
+            "description over 640 characters",
+            200,
+            "description",
+        );
     }
     if let Some(m) = input["metadata"].as_str() {
         if m.len() > 2048 || serde_json::from_str::<Value>(m).is_err() {
-            return gql_error(shared, "metadata is not a JSON string of at most 2048", 200, "metadata");
+            return gql_error(
+                shared,
+                "metadata is not a JSON string of at most 2048",
+                200,
+                "metadata",
+            );
         }
     } else if !input["metadata"].is_null() {
         return gql_error(shared, "metadata is not a string", 200, "metadata");

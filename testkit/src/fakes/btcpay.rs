@@ -65,11 +65,23 @@ pub fn handle(shared: &Shared, req: Req) -> Response {
         );
     }
     let Some(rest) = req.path.strip_prefix("/api/v1/stores/") else {
-        return problem(shared, &format!("{} {}", req.method, req.path), 404, "not-found", "Not found");
+        return problem(
+            shared,
+            &format!("{} {}", req.method, req.path),
+            404,
+            "not-found",
+            "Not found",
+        );
     };
     let (store, rest) = rest.split_once('/').unwrap_or((rest, ""));
     if store != BTCPAY_STORE_ID {
-        return problem(shared, "wrong store id", 403, "missing-permission", "Forbidden");
+        return problem(
+            shared,
+            "wrong store id",
+            403,
+            "missing-permission",
+            "Forbidden",
+        );
     }
     let parts: Vec<&str> = rest.split('/').collect();
     match (req.method.as_str(), parts.as_slice()) {
@@ -97,7 +109,13 @@ pub fn handle(shared: &Shared, req: Req) -> Response {
                 },
             }])
         }),
-        _ => problem(shared, &format!("{} {}", req.method, req.path), 404, "not-found", "Not found"),
+        _ => problem(
+            shared,
+            &format!("{} {}", req.method, req.path),
+            404,
+            "not-found",
+            "Not found",
+        ),
     }
 }
 
@@ -107,7 +125,13 @@ fn with_invoice(shared: &Shared, id: &str, f: impl FnOnce(&FakeInvoice) -> Value
         Some(i) => json_response(200, &f(i)),
         None => {
             drop(g);
-            problem(shared, "unknown invoice id", 404, "invoice-not-found", "The invoice was not found")
+            problem(
+                shared,
+                "unknown invoice id",
+                404,
+                "invoice-not-found",
+                "The invoice was not found",
+            )
         }
     }
 }
@@ -137,7 +161,13 @@ fn create(shared: &Shared, req: &Req) -> Response {
         Value::Null => 15,
         v => match v.as_u64().filter(|m| *m > 0) {
             Some(m) => m,
-            None => return validation(shared, "checkout.expirationMinutes", "must be a positive integer"),
+            None => {
+                return validation(
+                    shared,
+                    "checkout.expirationMinutes",
+                    "must be a positive integer",
+                )
+            }
         },
     };
     let lose = {
@@ -145,7 +175,10 @@ fn create(shared: &Shared, req: &Req) -> Response {
         shared.lose_answer()
     };
     let now = shared.now();
-    let desc = body["metadata"]["itemDesc"].as_str().unwrap_or_default().to_owned();
+    let desc = body["metadata"]["itemDesc"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     let (bolt11, hash, preimage) = match shared.issue_bolt11(sat * 1000, &desc, minutes * 60) {
         Ok(v) => v,
         Err(e) => return validation(shared, "amount", &e),
@@ -169,7 +202,10 @@ fn create(shared: &Shared, req: &Req) -> Response {
     let answer = invoice_json(shared, &inv);
     shared.inner.lock().unwrap().invoices.push(inv);
     if lose {
-        return json_response(502, &json!({"code": "bad-gateway", "message": "Bad gateway"}));
+        return json_response(
+            502,
+            &json!({"code": "bad-gateway", "message": "Bad gateway"}),
+        );
     }
     json_response(200, &answer)
 }

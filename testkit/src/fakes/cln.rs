@@ -26,13 +26,31 @@ pub fn handle(shared: &Shared, req: Req) -> Response {
         Some(_) => {}
     }
     if req.method != "POST" {
-        return rpc_error(shared, &format!("{} {}", req.method, req.path), 405, -32601, "Method not allowed");
+        return rpc_error(
+            shared,
+            &format!("{} {}", req.method, req.path),
+            405,
+            -32601,
+            "Method not allowed",
+        );
     }
     if !req.is_json() {
-        return rpc_error(shared, "content-type is not JSON", 500, -32602, "bad content type");
+        return rpc_error(
+            shared,
+            "content-type is not JSON",
+            500,
+            -32602,
+            "bad content type",
+        );
     }
     let Some(body) = req.json().filter(Value::is_object) else {
-        return rpc_error(shared, "body is not a JSON object", 500, -32602, "params must be an object");
+        return rpc_error(
+            shared,
+            "body is not a JSON object",
+            500,
+            -32602,
+            "params must be an object",
+        );
     };
     match req.path.as_str() {
         "/v1/invoice" => create(shared, &body),
@@ -48,26 +66,52 @@ pub fn handle(shared: &Shared, req: Req) -> Response {
                 .collect();
             json_response(201, &json!({"invoices": list}))
         }
-        other => rpc_error(shared, &format!("unknown method {other}"), 404, -32601, "Unknown command"),
+        other => rpc_error(
+            shared,
+            &format!("unknown method {other}"),
+            404,
+            -32601,
+            "Unknown command",
+        ),
     }
 }
 
 fn create(shared: &Shared, body: &Value) -> Response {
     // Our adapter sends an integer number of msat.
     let Some(msat) = body["amount_msat"].as_u64().filter(|m| *m > 0) else {
-        return rpc_error(shared, "amount_msat is not a positive integer (msat)", 500, -32602, "amount_msat: should be a millisatoshi amount");
+        return rpc_error(
+            shared,
+            "amount_msat is not a positive integer (msat)",
+            500,
+            -32602,
+            "amount_msat: should be a millisatoshi amount",
+        );
     };
     let Some(label) = body["label"].as_str().filter(|l| !l.is_empty()) else {
         return rpc_error(shared, "no label", 500, -32602, "label: should be a string");
     };
     let Some(description) = body["description"].as_str() else {
-        return rpc_error(shared, "no description", 500, -32602, "description: should be a string");
+        return rpc_error(
+            shared,
+            "no description",
+            500,
+            -32602,
+            "description: should be a string",
+        );
     };
     let expiry = match &body["expiry"] {
         Value::Null => 604_800,
         v => match v.as_u64().filter(|e| *e > 0) {
             Some(e) => e,
-            None => return rpc_error(shared, "expiry not a positive integer", 500, -32602, "expiry: should be an integer"),
+            None => {
+                return rpc_error(
+                    shared,
+                    "expiry not a positive integer",
+                    500,
+                    -32602,
+                    "expiry: should be an integer",
+                )
+            }
         },
     };
     let lose = {
@@ -75,7 +119,13 @@ fn create(shared: &Shared, body: &Value) -> Response {
         g.create_calls += 1;
         if g.invoices.iter().any(|i| i.key.as_deref() == Some(label)) {
             drop(g);
-            return rpc_error(shared, "duplicate label", 500, 900, &format!("Duplicate label '{label}'"));
+            return rpc_error(
+                shared,
+                "duplicate label",
+                500,
+                900,
+                &format!("Duplicate label '{label}'"),
+            );
         }
         drop(g);
         shared.lose_answer()

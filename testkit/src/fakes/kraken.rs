@@ -66,19 +66,34 @@ pub fn handle(shared: &Shared, req: Req) -> Response {
         }
     }
     if req.method != "POST" || (req.path != CREATE && req.path != CANCEL) {
-        return spot_error(shared, &format!("{} {}", req.method, req.path), "EGeneral:Unknown method");
+        return spot_error(
+            shared,
+            &format!("{} {}", req.method, req.path),
+            "EGeneral:Unknown method",
+        );
     }
     if req.header("api-key") != Some(KRAKEN_API_KEY) {
         return spot_error(shared, "bad or missing API-Key", "EAPI:Invalid key");
     }
     if !req.is_json() {
-        return spot_error(shared, "content-type is not JSON", "EGeneral:Invalid arguments");
+        return spot_error(
+            shared,
+            "content-type is not JSON",
+            "EGeneral:Invalid arguments",
+        );
     }
     let Some(body) = req.json() else {
         return spot_error(shared, "body is not JSON", "EGeneral:Invalid arguments");
     };
-    let Some(nonce) = body["nonce"].as_str().filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())) else {
-        return spot_error(shared, "nonce missing or not a decimal string", "EAPI:Invalid nonce");
+    let Some(nonce) = body["nonce"]
+        .as_str()
+        .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    else {
+        return spot_error(
+            shared,
+            "nonce missing or not a decimal string",
+            "EAPI:Invalid nonce",
+        );
     };
     let expected = api_sign(&req.path, nonce, &req.body);
     if req.header("api-sign") != Some(expected.as_str()) {
@@ -97,11 +112,25 @@ pub fn handle(shared: &Shared, req: Req) -> Response {
         g.kraken_nonce = nonce;
     }
     let Some(ext) = body["external_id"].as_str() else {
-        return pay_error(shared, "no external_id", "EGeneral", "external_id is required");
+        return pay_error(
+            shared,
+            "no external_id",
+            "EGeneral",
+            "external_id is required",
+        );
     };
-    let decoded = if ext.contains('=') { None } else { STANDARD_NO_PAD.decode(ext).ok() };
+    let decoded = if ext.contains('=') {
+        None
+    } else {
+        STANDARD_NO_PAD.decode(ext).ok()
+    };
     if !decoded.is_some_and(|d| (1..=16).contains(&d.len())) {
-        return pay_error(shared, "external_id is not 1-16 bytes of unpadded base64", "EGeneral", "invalid external_id");
+        return pay_error(
+            shared,
+            "external_id is not 1-16 bytes of unpadded base64",
+            "EGeneral",
+            "invalid external_id",
+        );
     }
     if req.path == CANCEL {
         let mut g = shared.inner.lock().unwrap();
@@ -113,10 +142,24 @@ pub fn handle(shared: &Shared, req: Req) -> Response {
             return json_response(200, &json!({"error": [], "result": {}}));
         }
         drop(g);
-        return pay_error(shared, "cancel of an unknown external_id", "EGeneral", "unknown request");
+        return pay_error(
+            shared,
+            "cancel of an unknown external_id",
+            "EGeneral",
+            "unknown request",
+        );
     }
-    let Some(msat) = body["amount"].as_str().and_then(btc_to_msat).filter(|m| *m > 0) else {
-        return pay_error(shared, "amount is not a decimal string with at most 8 decimals", "EGeneral", "invalid amount");
+    let Some(msat) = body["amount"]
+        .as_str()
+        .and_then(btc_to_msat)
+        .filter(|m| *m > 0)
+    else {
+        return pay_error(
+            shared,
+            "amount is not a decimal string with at most 8 decimals",
+            "EGeneral",
+            "invalid amount",
+        );
     };
     if body["asset"] != "BTC" {
         return pay_error(shared, "asset is not BTC", "EGeneral", "invalid asset");
@@ -125,7 +168,14 @@ pub fn handle(shared: &Shared, req: Req) -> Response {
         Value::Null => 900,
         v => match v.as_u64().filter(|e| *e > 0) {
             Some(e) => e,
-            None => return pay_error(shared, "expire_after_seconds not a positive integer", "EGeneral", "invalid expire_after_seconds"),
+            None => {
+                return pay_error(
+                    shared,
+                    "expire_after_seconds not a positive integer",
+                    "EGeneral",
+                    "invalid expire_after_seconds",
+                )
+            }
         },
     };
     if !body["note"].is_null() && !body["note"].is_string() {
@@ -136,7 +186,12 @@ pub fn handle(shared: &Shared, req: Req) -> Response {
         g.create_calls += 1;
         if g.invoices.iter().any(|i| i.handle == ext) {
             drop(g);
-            return pay_error(shared, "external_id already used", "EGeneral", "external_id already used");
+            return pay_error(
+                shared,
+                "external_id already used",
+                "EGeneral",
+                "external_id already used",
+            );
         }
         drop(g);
         shared.lose_answer()
@@ -160,7 +215,10 @@ pub fn handle(shared: &Shared, req: Req) -> Response {
     };
     shared.inner.lock().unwrap().invoices.push(inv);
     if lose {
-        return json_response(503, &json!({"error": ["EService:Unavailable"], "result": null}));
+        return json_response(
+            503,
+            &json!({"error": ["EService:Unavailable"], "result": null}),
+        );
     }
     json_response(
         200,

@@ -10,13 +10,19 @@ use crate::creds::LNBITS_API_KEY;
 use crate::{json_response, rfc3339, Event, FakeInvoice, FakeStatus, Shared, Webhook};
 
 fn detail(shared: &Shared, reason: &str, status: u16, message: &str) -> Response {
-    shared.reject(format!("lnbits: {reason}"), status, &json!({"detail": message}))
+    shared.reject(
+        format!("lnbits: {reason}"),
+        status,
+        &json!({"detail": message}),
+    )
 }
 
 pub fn handle(shared: &Shared, req: Req) -> Response {
     match req.header("x-api-key") {
         None => return detail(shared, "no X-Api-Key", 401, "Missing api key."),
-        Some(k) if k != LNBITS_API_KEY => return detail(shared, "wrong X-Api-Key", 401, "Invalid key."),
+        Some(k) if k != LNBITS_API_KEY => {
+            return detail(shared, "wrong X-Api-Key", 401, "Invalid key.")
+        }
         Some(_) => {}
     }
     if req.method == "POST" && req.path == "/api/v1/payments" {
@@ -27,7 +33,12 @@ pub fn handle(shared: &Shared, req: Req) -> Response {
             let g = shared.inner.lock().unwrap();
             let Some(i) = g.invoices.iter().find(|i| i.handle == h) else {
                 drop(g);
-                return detail(shared, "unknown payment hash", 404, "Payment does not exist.");
+                return detail(
+                    shared,
+                    "unknown payment hash",
+                    404,
+                    "Payment does not exist.",
+                );
             };
             let paid = i.status == FakeStatus::Paid;
             let status = match i.status {
@@ -43,7 +54,12 @@ pub fn handle(shared: &Shared, req: Req) -> Response {
             );
         }
     }
-    detail(shared, &format!("{} {}", req.method, req.path), 404, "Not Found")
+    detail(
+        shared,
+        &format!("{} {}", req.method, req.path),
+        404,
+        "Not Found",
+    )
 }
 
 fn create(shared: &Shared, req: &Req) -> Response {
@@ -54,13 +70,23 @@ fn create(shared: &Shared, req: &Req) -> Response {
         return detail(shared, "body is not JSON", 400, "invalid JSON");
     };
     if body["out"] != false {
-        return detail(shared, "out is not false (an outgoing payment was asked)", 400, "out must be false to create an invoice");
+        return detail(
+            shared,
+            "out is not false (an outgoing payment was asked)",
+            400,
+            "out must be false to create an invoice",
+        );
     }
     if body["unit"] != "sat" {
         return detail(shared, "unit is not sat", 400, "unit must be sat");
     }
     let Some(sat) = body["amount"].as_u64().filter(|a| *a > 0) else {
-        return detail(shared, "amount is not a positive whole number of sat", 400, "invalid amount");
+        return detail(
+            shared,
+            "amount is not a positive whole number of sat",
+            400,
+            "invalid amount",
+        );
     };
     let memo = body["memo"].as_str().unwrap_or_default().to_owned();
     if memo.chars().count() > 640 {
@@ -70,7 +96,14 @@ fn create(shared: &Shared, req: &Req) -> Response {
         Value::Null => 3600,
         v => match v.as_u64().filter(|e| *e > 0) {
             Some(e) => e,
-            None => return detail(shared, "expiry not a positive integer", 400, "invalid expiry"),
+            None => {
+                return detail(
+                    shared,
+                    "expiry not a positive integer",
+                    400,
+                    "invalid expiry",
+                )
+            }
         },
     };
     let webhook = match &body["webhook"] {

@@ -50,34 +50,76 @@ pub fn handle(shared: &Shared, req: Req) -> Response {
                 return rpc_error(shared, "r_hash_str is not 64 hex", 400, 3, "invalid hash");
             }
             let g = shared.inner.lock().unwrap();
-            if let Some(i) = g.invoices.iter().find(|i| i.handle == h.to_ascii_lowercase()) {
+            if let Some(i) = g
+                .invoices
+                .iter()
+                .find(|i| i.handle == h.to_ascii_lowercase())
+            {
                 return json_response(200, &invoice_json(i));
             }
             drop(g);
-            return rpc_error(shared, "unknown invoice", 404, 5, "unable to locate invoice");
+            return rpc_error(
+                shared,
+                "unknown invoice",
+                404,
+                5,
+                "unable to locate invoice",
+            );
         }
     }
-    rpc_error(shared, &format!("{} {}", req.method, req.path), 404, 5, "Not Found")
+    rpc_error(
+        shared,
+        &format!("{} {}", req.method, req.path),
+        404,
+        5,
+        "Not Found",
+    )
 }
 
 fn create(shared: &Shared, req: &Req) -> Response {
     if !req.is_json() {
-        return rpc_error(shared, "content-type is not JSON", 400, 3, "bad content type");
+        return rpc_error(
+            shared,
+            "content-type is not JSON",
+            400,
+            3,
+            "bad content type",
+        );
     }
     let Some(body) = req.json() else {
         return rpc_error(shared, "body is not JSON", 400, 3, "invalid JSON");
     };
     if !body["value_msat"].is_null() && body["value_msat"] != "0" {
-        return rpc_error(shared, "value_msat sent (we send value in sat)", 400, 3, "value and value_msat are mutually exclusive");
+        return rpc_error(
+            shared,
+            "value_msat sent (we send value in sat)",
+            400,
+            3,
+            "value and value_msat are mutually exclusive",
+        );
     }
     let Some(sat) = body["value"].as_str().and_then(positive_int) else {
-        return rpc_error(shared, "value is not a JSON string of a positive integer of sat", 400, 3, "invalid value");
+        return rpc_error(
+            shared,
+            "value is not a JSON string of a positive integer of sat",
+            400,
+            3,
+            "invalid value",
+        );
     };
     let expiry = match &body["expiry"] {
         Value::Null => 86_400,
         v => match digits(v).filter(|e| *e > 0) {
             Some(e) => e,
-            None => return rpc_error(shared, "expiry is not a string of digits", 400, 3, "invalid expiry"),
+            None => {
+                return rpc_error(
+                    shared,
+                    "expiry is not a string of digits",
+                    400,
+                    3,
+                    "invalid expiry",
+                )
+            }
         },
     };
     let memo = body["memo"].as_str().unwrap_or_default().to_owned();
@@ -109,7 +151,10 @@ fn create(shared: &Shared, req: &Req) -> Response {
         seq,
     });
     if lose {
-        return json_response(503, &json!({"code": 14, "message": "unavailable", "details": []}));
+        return json_response(
+            503,
+            &json!({"code": 14, "message": "unavailable", "details": []}),
+        );
     }
     json_response(
         200,

@@ -103,3 +103,42 @@ pub fn positive_int(s: &str) -> Option<u64> {
     }
     s.parse().ok().filter(|v| *v > 0)
 }
+
+#[cfg(test)]
+mod tests {
+    //! The fakes sign and check with their own code: it must agree with providers.md's vectors.
+    use super::{hmac256_hex, hmac512};
+
+    #[test]
+    fn vectors() {
+        assert_eq!(
+            super::kraken::api_sign(
+                "/0/private/Pay/request/create",
+                "1767225600000",
+                br#"{"nonce":"1767225600000","amount":"0.0001","asset":"BTC","external_id":"AAECAwQFBgcICQoLDA0ODw","expire_after_seconds":900,"note":"Order 42"}"#
+            ),
+            "hlwtjtR+XFFHXw0ZlujrekWEpaeQYGC+/QaCD2Hqcphekw5/TItwv/orVLz8wR+bTzP91wEGL7eTYFKx8Fd4Cg=="
+        );
+        assert_eq!(
+            hex::encode(hmac512(
+                b"AbCdEfG123456",
+                &[br#"{"currency":"BTCLN","foreign_id":"order-42","end_user_reference":"user-7","amount":0.0001}"#]
+            )),
+            "275ca8e1feb192f8c6ca8f958f9a9ddd3b0f6be3ce1dbd955379ae7daf44eca529ba8f3f14cd92bd8ff27f0f2a94088a0fa23c2500b0f96cda37516906b9c1d2"
+        );
+        assert_eq!(
+            hmac256_hex(
+                b"whsec_test_secret",
+                &[b"1767225600", b".", br#"{"id":"evt_1","event_type":"payment.completed","wallet_id":"w1","data":{"id":"tx1","status":"completed","direction":"receive"}}"#]
+            ),
+            "754830fa4567c334f80bf4cecdfe6d320dc23816d8450b5af06837bfc0c4ae24"
+        );
+        assert_eq!(
+            hmac256_hex(
+                b"btcpay_test_secret",
+                &[br#"{"deliveryId":"d1","webhookId":"wh1","originalDeliveryId":"d1","isRedelivery":false,"type":"InvoiceSettled","timestamp":1767225600,"storeId":"S1","invoiceId":"I1","metadata":{"orderId":"42"},"manuallyMarked":false,"overPaid":false}"#]
+            ),
+            "4f8c1fd890f9d3babca684b927f7c152d4eeadf1177342ae703282e607d8e9d9"
+        );
+    }
+}
