@@ -29,9 +29,9 @@ impl InFlight {
     pub fn new() -> (InFlight, Option<web_sys::AbortSignal>) {
         let controller = AbortController::new().ok();
         let signal = controller.as_ref().map(AbortController::signal);
-        let timeout = controller.clone().map(|c| {
-            gloo_timers::callback::Timeout::new(REQUEST_TIMEOUT_MS, move || c.abort())
-        });
+        let timeout = controller
+            .clone()
+            .map(|c| gloo_timers::callback::Timeout::new(REQUEST_TIMEOUT_MS, move || c.abort()));
         (
             InFlight {
                 controller,
@@ -96,12 +96,10 @@ async fn send(req: Request, signal: Option<&web_sys::AbortSignal>) -> Result<JsV
                 "The shop's payment server did not answer in time. Try again.",
             ))
         }
-        Err(_) => {
-            return Err(Failure::new(
-                "backend_unreachable",
-                "The shop's payment server could not be reached. Check your connection and try again.",
-            ))
-        }
+        Err(_) => return Err(Failure::new(
+            "backend_unreachable",
+            "The shop's payment server could not be reached. Check your connection and try again.",
+        )),
     };
     let status = resp.status();
     let text = resp.text().await.map_err(|_| {
@@ -127,7 +125,9 @@ fn field_str(obj: &JsValue, key: &str) -> Result<Option<String>, ()> {
 
 /// Field `key` of `obj` as a whole non-negative JSON number (at most 2^53 - 1).
 fn field_u64(obj: &JsValue, key: &str) -> Option<u64> {
-    let n = js_sys::Reflect::get(obj, &JsValue::from_str(key)).ok()?.as_f64()?;
+    let n = js_sys::Reflect::get(obj, &JsValue::from_str(key))
+        .ok()?
+        .as_f64()?;
     (n.fract() == 0.0 && (0.0..=9_007_199_254_740_991.0).contains(&n)).then_some(n as u64)
 }
 
@@ -245,7 +245,9 @@ fn http_failure(status: u16, resp: &Response, text: &str) -> Failure {
         ),
         _ => Failure::new(
             "backend_error",
-            format!("The shop's payment server had a problem (HTTP {status}). Try again in a moment."),
+            format!(
+                "The shop's payment server had a problem (HTTP {status}). Try again in a moment."
+            ),
         ),
     };
     f.retry_after_secs = retry_after_secs;

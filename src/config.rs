@@ -55,7 +55,9 @@ pub fn parse(raw: &RawOptions) -> Result<Config, String> {
         }
         Some(e) => e.trim_end_matches('/'),
     };
-    if endpoint.chars().any(|c| c.is_whitespace() || c.is_control())
+    if endpoint
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control())
         || !(endpoint.starts_with('/')
             || endpoint.starts_with("https://")
             || endpoint.starts_with("http://"))
@@ -136,11 +138,9 @@ pub fn parse(raw: &RawOptions) -> Result<Config, String> {
     let expiry_secs = match whole("expiry-secs", &raw.expiry_secs)? {
         None => None,
         Some(s) if s <= u64::from(MAX_EXPIRY_SECS) => u32::try_from(s).ok(),
-        Some(_) => {
-            return Err(format!(
-                "The checkout is not set up: expiry-secs must be at most {MAX_EXPIRY_SECS} (one day)."
-            ))
-        }
+        Some(_) => return Err(format!(
+            "The checkout is not set up: expiry-secs must be at most {MAX_EXPIRY_SECS} (one day)."
+        )),
     };
     Ok(Config {
         endpoint: String::from(endpoint),

@@ -70,7 +70,9 @@ pub fn mount(element: HtmlElement, options: JsValue) -> Result<Handle, JsValue> 
     let widget = match config::parse(&raw) {
         Ok(cfg) => Widget::start(element, cfg)?,
         Err(message) => {
-            web_sys::console::error_1(&JsValue::from_str(&format!("lightning-checkout: {message}")));
+            web_sys::console::error_1(&JsValue::from_str(&format!(
+                "lightning-checkout: {message}"
+            )));
             let w = Widget::show_config_error(element.clone(), &message)?;
             let init = web_sys::CustomEventInit::new();
             init.set_bubbles(true);
@@ -91,4 +93,3 @@ pub fn mount(element: HtmlElement, options: JsValue) -> Result<Handle, JsValue> 
         widget: Some(widget),
     })
 }
-

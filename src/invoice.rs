@@ -706,7 +706,9 @@ pub fn parse_hash_hex(s: &str) -> Option<[u8; 32]> {
 /// the proof of payment. Anything else (wrong length, not hex, wrong hash) is false.
 pub fn preimage_matches(preimage_hex: &str, payment_hash: &[u8; 32]) -> bool {
     match parse_hash_hex(preimage_hex) {
-        Some(preimage) => bitcoin_hashes::sha256::Hash::hash(&preimage).to_byte_array() == *payment_hash,
+        Some(preimage) => {
+            bitcoin_hashes::sha256::Hash::hash(&preimage).to_byte_array() == *payment_hash
+        }
         None => false,
     }
 }

@@ -482,7 +482,10 @@ impl Checkout {
             busy: self.in_flight.is_some() && matches!(self.phase, Phase::Creating { .. }),
             error: self.error.as_ref().map(|e| e.message.clone()),
             change_amount: self.can_change_amount()
-                && matches!(self.phase, Phase::Open | Phase::Expired | Phase::Failed { .. }),
+                && matches!(
+                    self.phase,
+                    Phase::Open | Phase::Expired | Phase::Failed { .. }
+                ),
             ..ViewModel::default()
         };
         match &self.phase {

@@ -129,7 +129,9 @@ impl View {
             .ok_or_else(|| JsValue::from_str("no document"))?;
         let root = match host.shadow_root() {
             Some(r) => r,
-            None => host.attach_shadow(&web_sys::ShadowRootInit::new(web_sys::ShadowRootMode::Open))?,
+            None => {
+                host.attach_shadow(&web_sys::ShadowRootInit::new(web_sys::ShadowRootMode::Open))?
+            }
         };
         root.set_text_content(None);
         install_css(&doc, &root)?;
@@ -154,18 +156,35 @@ impl View {
         )?
         .dyn_into::<HtmlInputElement>()
         .map_err(|_| JsValue::from_str("input"))?;
-        let submit = el(&doc, "button", &[("type", "submit"), ("part", "submit-button"), ("class", "primary")])?;
+        let submit = el(
+            &doc,
+            "button",
+            &[
+                ("type", "submit"),
+                ("part", "submit-button"),
+                ("class", "primary"),
+            ],
+        )?;
         submit.set_text_content(Some("Pay with Lightning"));
         let form_error = el(
             &doc,
             "p",
-            &[("id", "lc-form-error"), ("class", "form-error"), ("part", "error form-error"), ("role", "alert")],
+            &[
+                ("id", "lc-form-error"),
+                ("class", "form-error"),
+                ("part", "error form-error"),
+                ("role", "alert"),
+            ],
         )?;
         form_error.set_hidden(true);
         append(&row, &[&input, &submit])?;
         append(&form, &[&label, &row, &form_error])?;
 
-        let panel = el(&doc, "section", &[("class", "panel"), ("aria-label", "Lightning invoice")])?;
+        let panel = el(
+            &doc,
+            "section",
+            &[("class", "panel"), ("aria-label", "Lightning invoice")],
+        )?;
         panel.set_hidden(true);
         let amount = el(&doc, "p", &[("class", "amount")])?;
         let description = el(&doc, "p", &[("class", "description")])?;
@@ -173,47 +192,111 @@ impl View {
         let qr_svg = svg(
             &doc,
             "svg",
-            &[("part", "qr"), ("class", "qr"), ("role", "img"), ("shape-rendering", "crispEdges"), ("viewBox", "0 0 1 1")],
+            &[
+                ("part", "qr"),
+                ("class", "qr"),
+                ("role", "img"),
+                ("shape-rendering", "crispEdges"),
+                ("viewBox", "0 0 1 1"),
+            ],
         )?;
-        let qr_bg = svg(&doc, "rect", &[("width", "100%"), ("height", "100%"), ("fill", "#fff")])?;
+        let qr_bg = svg(
+            &doc,
+            "rect",
+            &[("width", "100%"), ("height", "100%"), ("fill", "#fff")],
+        )?;
         let qr_path = svg(&doc, "path", &[("fill", "#000"), ("d", "")])?;
         append(&qr_svg, &[&qr_bg, &qr_path])?;
         qr_box.append_child(&qr_svg)?;
         let countdown = el(
             &doc,
             "p",
-            &[("class", "countdown"), ("part", "countdown"), ("role", "timer"), ("aria-live", "off")],
+            &[
+                ("class", "countdown"),
+                ("part", "countdown"),
+                ("role", "timer"),
+                ("aria-live", "off"),
+            ],
         )?;
         let actions = el(&doc, "div", &[("class", "actions")])?;
-        let open_wallet = el(&doc, "a", &[("part", "open-wallet"), ("class", "open-wallet button")])?;
+        let open_wallet = el(
+            &doc,
+            "a",
+            &[("part", "open-wallet"), ("class", "open-wallet button")],
+        )?;
         open_wallet.set_text_content(Some("Open wallet"));
-        let copy = el(&doc, "button", &[("type", "button"), ("part", "copy-button"), ("class", "copy")])?;
+        let copy = el(
+            &doc,
+            "button",
+            &[
+                ("type", "button"),
+                ("part", "copy-button"),
+                ("class", "copy"),
+            ],
+        )?;
         copy.set_text_content(Some("Copy"));
         append(&actions, &[&open_wallet, &copy])?;
-        let wallet_hint = el(&doc, "p", &[("class", "wallet-hint"), ("aria-live", "polite")])?;
+        let wallet_hint = el(
+            &doc,
+            "p",
+            &[("class", "wallet-hint"), ("aria-live", "polite")],
+        )?;
         let invoice_text = el(&doc, "p", &[("class", "invoice-text"), ("part", "invoice")])?;
         append(
             &panel,
-            &[&amount, &description, &qr_box, &countdown, &actions, &wallet_hint, &invoice_text],
+            &[
+                &amount,
+                &description,
+                &qr_box,
+                &countdown,
+                &actions,
+                &wallet_hint,
+                &invoice_text,
+            ],
         )?;
 
         let status = el(
             &doc,
             "p",
-            &[("class", "status"), ("part", "status"), ("role", "status"), ("aria-live", "polite")],
+            &[
+                ("class", "status"),
+                ("part", "status"),
+                ("role", "status"),
+                ("aria-live", "polite"),
+            ],
         )?;
-        let error = el(&doc, "p", &[("class", "error"), ("part", "error"), ("role", "alert")])?;
+        let error = el(
+            &doc,
+            "p",
+            &[("class", "error"), ("part", "error"), ("role", "alert")],
+        )?;
         error.set_hidden(true);
         let buttons = el(&doc, "div", &[("class", "buttons")])?;
         let new_invoice = el(
             &doc,
             "button",
-            &[("type", "button"), ("part", "new-invoice-button"), ("class", "primary")],
+            &[
+                ("type", "button"),
+                ("part", "new-invoice-button"),
+                ("class", "primary"),
+            ],
         )?;
         new_invoice.set_text_content(Some("New invoice"));
-        let retry = el(&doc, "button", &[("type", "button"), ("part", "retry-button"), ("class", "primary")])?;
+        let retry = el(
+            &doc,
+            "button",
+            &[
+                ("type", "button"),
+                ("part", "retry-button"),
+                ("class", "primary"),
+            ],
+        )?;
         retry.set_text_content(Some("Try again"));
-        let change_amount = el(&doc, "button", &[("type", "button"), ("part", "change-amount-button")])?;
+        let change_amount = el(
+            &doc,
+            "button",
+            &[("type", "button"), ("part", "change-amount-button")],
+        )?;
         change_amount.set_text_content(Some("Change amount"));
         for b in [&new_invoice, &retry, &change_amount] {
             b.set_hidden(true);
@@ -276,7 +359,9 @@ impl View {
         }
         set_hidden(&self.form, !vm.form);
         self.input.set_disabled(vm.busy);
-        self.submit.toggle_attribute_with_force("disabled", vm.busy).ok();
+        self.submit
+            .toggle_attribute_with_force("disabled", vm.busy)
+            .ok();
         match &vm.form_error {
             Some(msg) => {
                 set_text(&self.form_error, msg);
@@ -296,7 +381,10 @@ impl View {
             None => set_hidden(&self.panel, true),
         }
         set_text(&self.status, &vm.status);
-        self.status.class_list().toggle_with_force("paid", vm.paid).ok();
+        self.status
+            .class_list()
+            .toggle_with_force("paid", vm.paid)
+            .ok();
         match &vm.error {
             Some(msg) => {
                 set_text(&self.error, msg);
@@ -333,7 +421,9 @@ impl View {
         set_hidden(&self.actions, !inv.payable);
         set_hidden(&self.invoice_text, !inv.payable);
         if self.open_wallet.get_attribute("href").as_deref() != Some(inv.action_href.as_str()) {
-            self.open_wallet.set_attribute("href", &inv.action_href).ok();
+            self.open_wallet
+                .set_attribute("href", &inv.action_href)
+                .ok();
         }
         set_text(&self.open_wallet, &inv.action_label);
         set_text(&self.copy, if inv.copied { "Copied" } else { "Copy" });
@@ -368,8 +458,11 @@ impl View {
         match qr::Qr::encode(payload) {
             Ok(code) => {
                 let size = code.view_box_size(QUIET_ZONE);
-                svg.set_attribute("viewBox", &format!("0 0 {size} {size}")).ok();
-                self.qr_path.set_attribute("d", &code.svg_path_data(QUIET_ZONE)).ok();
+                svg.set_attribute("viewBox", &format!("0 0 {size} {size}"))
+                    .ok();
+                self.qr_path
+                    .set_attribute("d", &code.svg_path_data(QUIET_ZONE))
+                    .ok();
                 svg.set_attribute("aria-label", label).ok();
                 svg.remove_attribute("hidden").ok();
             }

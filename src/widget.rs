@@ -123,8 +123,14 @@ fn save_kept(key: &str, created: &Created, order_id: Option<String>) {
     let kept = js_sys::Object::new();
     set(&kept, "v", JsValue::from_f64(1.0));
     set(&kept, "order_id", opt_str(&order_id));
-    set(&kept, "invoice", crate::api::created_to_js(&created.to_wire()));
-    let text = js_sys::JSON::stringify(&kept).ok().and_then(|s| s.as_string());
+    set(
+        &kept,
+        "invoice",
+        crate::api::created_to_js(&created.to_wire()),
+    );
+    let text = js_sys::JSON::stringify(&kept)
+        .ok()
+        .and_then(|s| s.as_string());
     if let (Some(storage), Some(text)) = (session_storage(), text) {
         // Private mode or a full quota: the checkout still works, only reload recovery is lost.
         storage.set_item(key, &text).ok();
@@ -267,7 +273,9 @@ fn storage_key(host: &HtmlElement, config: &Config) -> String {
         "lightning-checkout:v1|{}|{}|{}|{}|{}",
         config.endpoint,
         o.order_id.as_deref().unwrap_or(""),
-        o.fixed_amount_sat.map(|a| a.to_string()).unwrap_or_default(),
+        o.fixed_amount_sat
+            .map(|a| a.to_string())
+            .unwrap_or_default(),
         path,
         host.id()
     )

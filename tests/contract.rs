@@ -42,8 +42,7 @@ fn create_responses() {
     // What is kept across a reload reads back the same.
     assert_eq!(Created::from_wire(c.to_wire()).unwrap(), c);
 
-    let link: CreatedWire =
-        serde_json::from_str(&fixture("create_response_pay_url.json")).unwrap();
+    let link: CreatedWire = serde_json::from_str(&fixture("create_response_pay_url.json")).unwrap();
     let c = Created::from_wire(link).unwrap();
     assert!(matches!(c.payable, Payable::Link { ref url } if url.starts_with("https://")));
 }
@@ -95,7 +94,17 @@ fn ids_and_links_are_checked() {
     for ok in ["inv_abc", "a", "A-Z.0_9~"] {
         assert!(valid_id(ok), "{ok}");
     }
-    for bad in ["", ".", "..", "../admin", "a/b", "a b", "é", "a?b", &"x".repeat(129)] {
+    for bad in [
+        "",
+        ".",
+        "..",
+        "../admin",
+        "a/b",
+        "a b",
+        "é",
+        "a?b",
+        &"x".repeat(129),
+    ] {
         assert!(!valid_id(bad), "{bad}");
     }
     for ok in [

@@ -167,8 +167,16 @@ fn created_invoice_is_shown_saved_and_announced_then_polled() {
         },
         T0 + 100,
     );
-    assert!(fx.iter().any(|e| matches!(e, Effect::Save(_, Some(o)) if o == "wc_a")));
-    assert!(matches!(emitted(&fx)[..], [Emit::Invoice { amount_sat: 2500, .. }]));
+    assert!(fx
+        .iter()
+        .any(|e| matches!(e, Effect::Save(_, Some(o)) if o == "wc_a")));
+    assert!(matches!(
+        emitted(&fx)[..],
+        [Emit::Invoice {
+            amount_sat: 2500,
+            ..
+        }]
+    ));
     let vm = c.view(T0 + 100);
     let inv = vm.invoice.expect("invoice shown");
     let qr = inv.qr_payload.unwrap();
@@ -221,7 +229,10 @@ fn paid_is_final() {
         T0 + 3100,
     );
     assert_eq!(c.phase(), &Phase::Paid);
-    assert!(matches!(emitted(&fx)[..], [Emit::Paid { preimage: None, .. }]));
+    assert!(matches!(
+        emitted(&fx)[..],
+        [Emit::Paid { preimage: None, .. }]
+    ));
     // Nothing brings it back: no more polls, a late "pending" or "expired" is dropped.
     assert_eq!(c.next_wake(T0 + 3100), None);
     for status in [Status::Pending, Status::Expired] {
@@ -238,7 +249,10 @@ fn paid_is_final() {
     let vm = c.view(T0 + 5000);
     assert!(vm.paid);
     assert_eq!(vm.status, "Paid 2,500 sat. Thank you!");
-    assert!(vm.invoice.unwrap().qr_payload.is_none(), "nothing payable after paid");
+    assert!(
+        vm.invoice.unwrap().qr_payload.is_none(),
+        "nothing payable after paid"
+    );
 }
 
 #[test]
@@ -280,7 +294,13 @@ fn a_preimage_must_hash_to_the_payment_hash() {
         payment_request: pr,
         payment_hash: hash,
     };
-    c.handle(Event::Created { seq, result: Ok(cr) }, T0);
+    c.handle(
+        Event::Created {
+            seq,
+            result: Ok(cr),
+        },
+        T0,
+    );
     let s = fetch_seq(&c.handle(Event::Tick, T0 + 3000)).unwrap();
     let hex_pre = "07".repeat(32);
     let fx = c.handle(
@@ -291,9 +311,7 @@ fn a_preimage_must_hash_to_the_payment_hash() {
         T0 + 3100,
     );
     assert_eq!(c.phase(), &Phase::Paid);
-    assert!(
-        matches!(emitted(&fx)[..], [Emit::Paid { preimage: Some(p), .. }] if *p == hex_pre)
-    );
+    assert!(matches!(emitted(&fx)[..], [Emit::Paid { preimage: Some(p), .. }] if *p == hex_pre));
 }
 
 #[test]
@@ -307,7 +325,13 @@ fn failed_polls_back_off_and_honour_retry_after() {
         if i == 6 {
             f.retry_after_secs = Some(60);
         }
-        c.handle(Event::Status { seq: s, result: Err(f) }, t);
+        c.handle(
+            Event::Status {
+                seq: s,
+                result: Err(f),
+            },
+            t,
+        );
         let next = c.next_wake(t).unwrap();
         // next_wake also wakes for the countdown: find the next poll by ticking.
         let mut probe = t;
@@ -359,7 +383,10 @@ fn at_expiry_a_final_check_catches_a_late_payment() {
     assert!(fx.contains(&Effect::Forget));
     let vm = c.view(expiry + 50);
     assert!(vm.new_invoice);
-    assert!(vm.invoice.unwrap().qr_payload.is_none(), "QR hidden at expiry");
+    assert!(
+        vm.invoice.unwrap().qr_payload.is_none(),
+        "QR hidden at expiry"
+    );
 
     // Paid in the last seconds: the final check sees it.
     let mut c = open();
@@ -435,25 +462,33 @@ fn wrong_network_and_expired_invoices_are_refused() {
             created(2500),
             "invoice_wrong_network",
         ),
-        (opts(), {
-            let mut cr = created(2500);
-            cr.payable = Payable::Bolt11 {
-                payment_request: make(&Spec {
-                    currency: Currency::Regtest,
-                    timestamp_secs: NOW_SECS - 1000,
-                    ..Spec::default()
-                }),
-                payment_hash: HASH,
-            };
-            cr
-        }, "invoice_expired"),
-        (opts(), {
-            let mut cr = created(2500);
-            if let Payable::Bolt11 { payment_hash, .. } = &mut cr.payable {
-                payment_hash[0] ^= 1;
-            }
-            cr
-        }, "invoice_hash_mismatch"),
+        (
+            opts(),
+            {
+                let mut cr = created(2500);
+                cr.payable = Payable::Bolt11 {
+                    payment_request: make(&Spec {
+                        currency: Currency::Regtest,
+                        timestamp_secs: NOW_SECS - 1000,
+                        ..Spec::default()
+                    }),
+                    payment_hash: HASH,
+                };
+                cr
+            },
+            "invoice_expired",
+        ),
+        (
+            opts(),
+            {
+                let mut cr = created(2500);
+                if let Payable::Bolt11 { payment_hash, .. } = &mut cr.payable {
+                    payment_hash[0] ^= 1;
+                }
+                cr
+            },
+            "invoice_hash_mismatch",
+        ),
     ] {
         let mut c = started(o);
         let (seq, _) = create_seq(&c.handle(
@@ -463,7 +498,13 @@ fn wrong_network_and_expired_invoices_are_refused() {
             },
             T0,
         ));
-        let fx = c.handle(Event::Created { seq, result: Ok(inv) }, T0);
+        let fx = c.handle(
+            Event::Created {
+                seq,
+                result: Ok(inv),
+            },
+            T0,
+        );
         assert!(
             matches!(emitted(&fx)[..], [Emit::Error(f)] if f.code == code),
             "{code}: {fx:?}"
@@ -500,7 +541,11 @@ fn a_stale_create_answer_is_ignored_after_change_amount() {
         },
         T0,
     );
-    assert_eq!(c.phase(), &Phase::Form, "an answer to an abandoned request changes nothing");
+    assert_eq!(
+        c.phase(),
+        &Phase::Form,
+        "an answer to an abandoned request changes nothing"
+    );
     // A new amount is a new attempt with a new order id.
     let (_, req) = create_seq(&c.handle(
         Event::Submit {
@@ -546,7 +591,10 @@ fn reload_shows_the_kept_invoice_and_checks_its_status_at_once() {
     );
     assert_eq!(c.phase(), &Phase::Open);
     assert!(fetch_seq(&fx).is_some(), "status checked at once");
-    assert!(!fx.iter().any(|e| matches!(e, Effect::Create { .. })), "no new invoice");
+    assert!(
+        !fx.iter().any(|e| matches!(e, Effect::Create { .. })),
+        "no new invoice"
+    );
 
     // Kept but expired meanwhile: the check decides (paid shows paid).
     let mut c = Checkout::new(opts());
@@ -614,7 +662,10 @@ fn copy_and_open_wallet_feedback() {
         [Effect::Copy(t)] => t.clone(),
         other => panic!("{other:?}"),
     };
-    assert!(text.starts_with("lnbcrt"), "plain lower-case invoice, no prefix");
+    assert!(
+        text.starts_with("lnbcrt"),
+        "plain lower-case invoice, no prefix"
+    );
     c.handle(Event::CopyDone { ok: true }, T0 + 600);
     assert!(c.view(T0 + 700).invoice.unwrap().copied);
     assert!(!c.view(T0 + 600 + COPIED_MS).invoice.unwrap().copied);
@@ -623,7 +674,12 @@ fn copy_and_open_wallet_feedback() {
     c.handle(Event::OpenWallet, T0 + 1000);
     assert!(c.next_wake(T0 + 1000).unwrap() <= T0 + 1000 + WALLET_CHECK_MS);
     c.handle(Event::Tick, T0 + 1000 + WALLET_CHECK_MS);
-    assert!(c.view(T0 + 1000 + WALLET_CHECK_MS).invoice.unwrap().wallet_hint);
+    assert!(
+        c.view(T0 + 1000 + WALLET_CHECK_MS)
+            .invoice
+            .unwrap()
+            .wallet_hint
+    );
     // The page was hidden (a wallet app opened): no hint.
     let mut c = open();
     c.handle(Event::OpenWallet, T0 + 1000);
@@ -650,9 +706,18 @@ fn pay_links_show_a_link_and_need_no_hash() {
         amount_sat: 10_000,
         expires_at: NOW_SECS + 600,
     };
-    c.handle(Event::Created { seq, result: Ok(link) }, T0);
+    c.handle(
+        Event::Created {
+            seq,
+            result: Ok(link),
+        },
+        T0,
+    );
     let inv = c.view(T0).invoice.unwrap();
-    assert_eq!(inv.qr_payload.as_deref(), Some("https://pay.kraken.com/r/abc"));
+    assert_eq!(
+        inv.qr_payload.as_deref(),
+        Some("https://pay.kraken.com/r/abc")
+    );
     assert_eq!(inv.action_label, "Pay with Kraken");
     assert_eq!(inv.countdown.as_deref(), Some("10:00"));
     let s = fetch_seq(&c.handle(Event::Tick, T0 + 2000)).unwrap();
@@ -663,7 +728,13 @@ fn pay_links_show_a_link_and_need_no_hash() {
         },
         T0 + 2100,
     );
-    assert!(matches!(emitted(&fx)[..], [Emit::Paid { payment_hash: None, .. }]));
+    assert!(matches!(
+        emitted(&fx)[..],
+        [Emit::Paid {
+            payment_hash: None,
+            ..
+        }]
+    ));
 }
 
 #[test]

@@ -97,7 +97,10 @@ fn builds_every_part_in_an_open_shadow_root() {
     let qr = root.query_selector("[part~='qr']").unwrap().unwrap();
     assert_eq!(qr.get_attribute("role").as_deref(), Some("img"));
     let input = part(&root, "amount-input");
-    let label = root.query_selector("label[for='lc-amount']").unwrap().unwrap();
+    let label = root
+        .query_selector("label[for='lc-amount']")
+        .unwrap()
+        .unwrap();
     assert_eq!(input.id(), "lc-amount");
     assert!(!label.text_content().unwrap().is_empty());
 }
@@ -145,7 +148,10 @@ fn a_bad_configuration_is_one_sentence_and_no_form() {
             vec![("endpoint", "/api"), ("min-sat", "10"), ("max-sat", "5")],
             "min-sat",
         ),
-        (vec![("endpoint", "/api"), ("amount-sat", "1.5")], "amount-sat"),
+        (
+            vec![("endpoint", "/api"), ("amount-sat", "1.5")],
+            "amount-sat",
+        ),
         (vec![("endpoint", "javascript:alert(1)")], "endpoint"),
     ] {
         let h = host();
@@ -257,5 +263,9 @@ async fn the_heap_stops_growing_under_repeated_work() {
         // Yield, so the page stays responsive for the test driver.
         sleep(0).await;
     }
-    assert_eq!(memory_bytes(), warm, "the heap grew: freed memory is not reused");
+    assert_eq!(
+        memory_bytes(),
+        warm,
+        "the heap grew: freed memory is not reused"
+    );
 }
