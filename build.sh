@@ -131,7 +131,7 @@ test_all() {
   CHROMEDRIVER=$(command -v chromedriver) WASM_BINDGEN_TEST_TIMEOUT=120 \
     wasm-pack test --headless --chrome . >&2
   say "end-to-end tests (real backend, real Chromium, zbarimg)"
-  cargo build -p lightning-checkout-backend >&2
+  cargo build -p lightning-checkout-backend -p testkit >&2
   npm_ci tests/e2e
   (cd tests/e2e && node --test --test-concurrency=1 --test-reporter=spec)
 }

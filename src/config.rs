@@ -138,9 +138,11 @@ pub fn parse(raw: &RawOptions) -> Result<Config, String> {
     let expiry_secs = match whole("expiry-secs", &raw.expiry_secs)? {
         None => None,
         Some(s) if s <= u64::from(MAX_EXPIRY_SECS) => u32::try_from(s).ok(),
-        Some(_) => return Err(format!(
+        Some(_) => {
+            return Err(format!(
             "The checkout is not set up: expiry-secs must be at most {MAX_EXPIRY_SECS} (one day)."
-        )),
+        ))
+        }
     };
     Ok(Config {
         endpoint: String::from(endpoint),

@@ -5,10 +5,12 @@ const control = document.getElementById('demo-control');
 const button = document.getElementById('simulate-payment');
 const note = document.getElementById('demo-note');
 let invoiceId = null;
+// The control exists only while the backend runs its embedded demo provider.
+const demo = fetch('/api/health').then((r) => r.json()).then((h) => h.demo_payments === true).catch(() => false);
 
-checkout.addEventListener('lightning-checkout:invoice', (e) => {
+checkout.addEventListener('lightning-checkout:invoice', async (e) => {
   invoiceId = e.detail.id;
-  control.hidden = false;
+  control.hidden = !(await demo);
   button.disabled = false;
   note.textContent = '';
 });

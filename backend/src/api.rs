@@ -6,7 +6,7 @@
 //! | `GET /api/invoices/{id}` | 200 [`InvoiceStatusResponse`] |
 //! | `POST /api/dev/invoices/{id}/pay` | 200 [`InvoiceStatusResponse`], paid; only while the demo provider is active |
 //! | `POST /api/webhooks/{provider}` | the provider's acknowledgement |
-//! | `GET /api/health` | `{"status":"ok"}` |
+//! | `GET /api/health` | `{"status":"ok","provider":"demo","demo_payments":true}` (the provider's name; whether `/api/dev/…/pay` exists) |
 //!
 //! Every refusal is `{"error": {"code", "message"}}` ([`AppError`]); every answer carries
 //! `Cache-Control: no-store`.
@@ -219,8 +219,13 @@ fn cors_layer(origins: &CorsOrigins) -> Option<CorsLayer> {
     )
 }
 
-async fn health() -> Json<Value> {
-    Json(serde_json::json!({ "status": "ok" }))
+async fn health(State(state): State<AppState>) -> Json<Value> {
+    let provider = state.provider();
+    Json(serde_json::json!({
+        "status": "ok",
+        "provider": provider.name(),
+        "demo_payments": provider.simulates_payments(),
+    }))
 }
 
 async fn create_invoice(

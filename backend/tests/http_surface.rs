@@ -71,7 +71,10 @@ async fn health_and_no_store() {
     let app = TestApp::new();
     let a = app.get("/api/health").await;
     assert_eq!(a.status, StatusCode::OK);
-    assert_eq!(a.json(), serde_json::json!({"status": "ok"}));
+    assert_eq!(
+        a.json(),
+        serde_json::json!({"status": "ok", "provider": "demo", "demo_payments": true})
+    );
     assert_eq!(a.headers[header::CACHE_CONTROL], "no-store");
     let created = app.create(r#"{"amount_sat": 1}"#).await;
     assert_eq!(created.headers[header::CACHE_CONTROL], "no-store");

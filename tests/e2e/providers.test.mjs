@@ -87,6 +87,8 @@ for (const provider of PROVIDERS) {
       }
       const created = await waitForEvent(page, 'invoice');
       const id = created.detail.id;
+      // A real provider: no "simulate the payment" control on the demo page.
+      assert.equal(await page.locator('#demo-control').isVisible(), false);
       assert.match(id, /^inv_[a-z2-7]{26}$/);
       assert.equal((await backend.api('GET', `/invoices/${id}`)).body.status, 'pending');
 
