@@ -69,9 +69,27 @@ impl From<LibQrError> for QrError {
 }
 
 /// True when `payload` fits in some QR code (at level L). Only computes the bit stream,
-/// so it is much cheaper than [`Qr::encode`].
+/// Whether `payload` fits a QR code (version 40, level L), computed from the segment lengths
+/// instead of encoding: a byte-mode head and the alphanumeric tail, as the invoice payloads are.
+/// This split is never better than qrcode's optimal one, so the answer errs only towards "does
+/// not fit", within a few characters of the 4,296-character limit.
 pub fn fits(payload: &str) -> bool {
-    qrcode::bits::encode_auto(payload.as_bytes(), LibEcLevel::L).is_ok()
+    // Version 40-L holds 2,956 data codewords; character-count fields at versions 27-40 are
+    // 16 bits (byte mode) and 13 bits (alphanumeric).
+    const CAPACITY_BITS: usize = 2956 * 8;
+    let bytes = payload.as_bytes();
+    let is_alnum =
+        |b: &u8| b.is_ascii_digit() || b.is_ascii_uppercase() || b" $%*+-./:".contains(b);
+    let tail = bytes.iter().rev().take_while(|b| is_alnum(b)).count();
+    let head = bytes.len() - tail;
+    let mut bits = 0;
+    if head > 0 {
+        bits += 4 + 16 + 8 * head;
+    }
+    if tail > 0 {
+        bits += 4 + 13 + 11 * (tail / 2) + 6 * (tail % 2);
+    }
+    bits <= CAPACITY_BITS
 }
 
 /// A QR code symbol: a square of `width × width` modules, without quiet zone.

@@ -2,7 +2,8 @@
 // timestamps, in the page's own clock (performance.now(), 0 = navigation start),
 //  * the WebAssembly compile + instantiate call and its resolution,
 //  * the widget becoming interactive: its shadow root holds an enabled amount input,
-//  * a click on the submit button (capture phase on window, before the widget sees it),
+//  * a click on the submit button (capture phase on window, before the widget sees it), and the
+//    invoice the widget then shows (its lightning-checkout:invoice event),
 //  * the QR in the DOM (svg [part="qr"] visible with a non-empty path), and painted: the next
 //    animation frame, then the first task after it (the frame's paint has been done by then).
 // Each shadow root gets its own record in window.__bench.roots.
@@ -19,6 +20,8 @@
       return orig.apply(this, args).then((r) => { rec.end = performance.now(); return r; });
     };
   }
+
+  document.addEventListener('lightning-checkout:invoice', (ev) => { bench.invoice = ev.detail; });
 
   addEventListener('click', (ev) => {
     const target = ev.composedPath()[0];
