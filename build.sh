@@ -87,7 +87,11 @@ build() {
   # Built aside and swapped in whole: a failed build never leaves a half-made pkg/.
   local out=target/pkg.new
   rm -rf "$out"
-  wasm-pack build --profile wasm-release --target web --out-dir "$out" --out-name lightning_checkout --no-pack . >&2
+  # Panic-location strings name source files: drop this machine's paths from them (shorter
+  # wasm, and the same bytes whoever builds it).
+  local cargo_home="${CARGO_HOME:-$HOME/.cargo}"
+  RUSTFLAGS="--remap-path-prefix=$cargo_home/registry/src/=/ --remap-path-prefix=$ROOT/=/" \
+    wasm-pack build --profile wasm-release --target web --out-dir "$out" --out-name lightning_checkout --no-pack . >&2
   npm_ci tools
   say "optimising with wasm-opt -Oz (binaryen from npm, newer than Debian's)"
   tools/node_modules/.bin/wasm-opt -Oz --converge --enable-bulk-memory --enable-nontrapping-float-to-int \

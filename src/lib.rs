@@ -21,6 +21,7 @@
 //! - [`qr`]: the QR code and its SVG path.
 //! - [`contract`]: the backend JSON contract, parsed then validated.
 //! - [`config`]: attributes / `mount()` options, checked.
+//! - [`sha256`]: a compact SHA-256 for the preimage check.
 //! - [`state`]: the checkout state machine (`handle(event, now) -> effects`).
 //!
 //! Browser edge (wasm32 only):
@@ -35,6 +36,7 @@ pub mod config;
 pub mod contract;
 pub mod invoice;
 pub mod qr;
+pub mod sha256;
 pub mod state;
 
 #[cfg(target_arch = "wasm32")]

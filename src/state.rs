@@ -307,6 +307,10 @@ pub struct InvoiceView {
     pub copied: bool,
     /// The "no wallet opened?" hint.
     pub wallet_hint: bool,
+    /// The clipboard write failed (blocked by the page or the browser).
+    pub copy_failed: bool,
+    /// The main action opens a web page (a pay link): in a new tab, so this page stays.
+    pub new_tab: bool,
     /// The pay actions (QR, copy, open) are usable.
     pub payable: bool,
 }
@@ -564,6 +568,8 @@ impl Checkout {
             countdown: open.then(|| countdown(cur.expires_at_ms.saturating_sub(now_ms))),
             copied: open && self.copied_until > now_ms,
             wallet_hint: open && self.wallet_hint,
+            copy_failed: open && self.copy_failed,
+            new_tab: matches!(cur.shown, Shown::Link(_)),
             payable: open,
         }
     }

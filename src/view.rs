@@ -437,15 +437,24 @@ impl View {
                 },
             )
             .ok();
-        set_text(
-            &self.wallet_hint,
-            if inv.wallet_hint {
-                "No wallet app opened? Copy the invoice into your wallet, or scan the QR code with a wallet on another device."
-            } else {
-                ""
-            },
-        );
-        set_hidden(&self.wallet_hint, !inv.wallet_hint);
+        let hint = if inv.copy_failed {
+            "Copying is blocked here: select the invoice text below and copy it by hand."
+        } else if inv.wallet_hint {
+            "No wallet app opened? Copy the invoice into your wallet, or scan the QR code with a wallet on another device."
+        } else {
+            ""
+        };
+        set_text(&self.wallet_hint, hint);
+        set_hidden(&self.wallet_hint, hint.is_empty());
+        if inv.new_tab {
+            self.open_wallet.set_attribute("target", "_blank").ok();
+            self.open_wallet
+                .set_attribute("rel", "noopener noreferrer")
+                .ok();
+        } else {
+            self.open_wallet.remove_attribute("target").ok();
+            self.open_wallet.remove_attribute("rel").ok();
+        }
         set_text(&self.invoice_text, &inv.text);
     }
 

@@ -185,6 +185,10 @@ fn created_invoice_is_shown_saved_and_announced_then_polled() {
     assert_eq!(inv.action_href, format!("lightning:{}", inv.text));
     assert_eq!(inv.countdown.as_deref(), Some("15:00"));
     assert_eq!(inv.amount, "2,500 sat");
+    assert!(
+        !inv.new_tab,
+        "lightning: links open the wallet app, not a tab"
+    );
     // The first poll comes after the poll interval, not at once.
     assert_eq!(c.next_wake(T0 + 100), Some(T0 + 1000));
     assert_eq!(fetch_seq(&c.handle(Event::Tick, T0 + 1000)), None);
@@ -670,6 +674,15 @@ fn copy_and_open_wallet_feedback() {
     assert!(c.view(T0 + 700).invoice.unwrap().copied);
     assert!(!c.view(T0 + 600 + COPIED_MS).invoice.unwrap().copied);
 
+    // A blocked clipboard is said, with what to do instead.
+    c.handle(Event::Copy, T0 + 700);
+    c.handle(Event::CopyDone { ok: false }, T0 + 800);
+    let inv = c.view(T0 + 800).invoice.unwrap();
+    assert!(inv.copy_failed && !inv.copied);
+    c.handle(Event::Copy, T0 + 900);
+    c.handle(Event::CopyDone { ok: true }, T0 + 950);
+    assert!(!c.view(T0 + 950).invoice.unwrap().copy_failed);
+
     // Open wallet; the page stays visible -> hint after the check delay.
     c.handle(Event::OpenWallet, T0 + 1000);
     assert!(c.next_wake(T0 + 1000).unwrap() <= T0 + 1000 + WALLET_CHECK_MS);
@@ -719,6 +732,10 @@ fn pay_links_show_a_link_and_need_no_hash() {
         Some("https://pay.kraken.com/r/abc")
     );
     assert_eq!(inv.action_label, "Pay with Kraken");
+    assert!(
+        inv.new_tab,
+        "a pay link opens in a new tab; this page keeps polling"
+    );
     assert_eq!(inv.countdown.as_deref(), Some("10:00"));
     let s = fetch_seq(&c.handle(Event::Tick, T0 + 2000)).unwrap();
     let fx = c.handle(
