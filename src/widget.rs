@@ -304,33 +304,17 @@ fn dispatch(rc: &Rc<RefCell<Inner>>, event: Event, user_driven: bool) {
     let mut later = Vec::new();
     for effect in effects {
         match effect {
-            // These two arms are alike on purpose: one generic helper for both costs 373 bytes
-            // of gzip'd wasm (measured), and the size budget has less than 1 KB to spare.
             Effect::Create { seq, request } => {
-                let (flight, signal) = InFlight::new();
-                let endpoint = {
-                    let mut inner = rc.borrow_mut();
-                    inner.request = Some(flight);
-                    inner.endpoint.clone()
-                };
-                let weak = Rc::downgrade(rc);
-                wasm_bindgen_futures::spawn_local(async move {
+                spawn_request(rc, move |endpoint, signal| async move {
                     let result = api::create(&endpoint, &request, signal).await;
-                    send(&weak, Event::Created { seq, result }, false);
-                });
+                    Event::Created { seq, result }
+                })
             }
             Effect::FetchStatus { seq, id } => {
-                let (flight, signal) = InFlight::new();
-                let endpoint = {
-                    let mut inner = rc.borrow_mut();
-                    inner.request = Some(flight);
-                    inner.endpoint.clone()
-                };
-                let weak = Rc::downgrade(rc);
-                wasm_bindgen_futures::spawn_local(async move {
+                spawn_request(rc, move |endpoint, signal| async move {
                     let result = api::status(&endpoint, &id, signal).await;
-                    send(&weak, Event::Status { seq, result }, false);
-                });
+                    Event::Status { seq, result }
+                })
             }
             Effect::Save(created, order_id) => {
                 save_kept(&rc.borrow().storage_key, &created, order_id);
@@ -368,6 +352,26 @@ fn dispatch(rc: &Rc<RefCell<Inner>>, event: Event, user_driven: bool) {
         }
     }
     arm_timer(rc, now);
+}
+
+/// Starts the one request in flight (replacing, and so aborting, any earlier one); its answer
+/// comes back as the event `run` makes, unless the widget is gone by then.
+fn spawn_request<F, Fut>(rc: &Rc<RefCell<Inner>>, run: F)
+where
+    F: FnOnce(String, Option<web_sys::AbortSignal>) -> Fut + 'static,
+    Fut: std::future::Future<Output = Event> + 'static,
+{
+    let (flight, signal) = InFlight::new();
+    let endpoint = {
+        let mut inner = rc.borrow_mut();
+        inner.request = Some(flight);
+        inner.endpoint.clone()
+    };
+    let weak = Rc::downgrade(rc);
+    wasm_bindgen_futures::spawn_local(async move {
+        let event = run(endpoint, signal).await;
+        send(&weak, event, false);
+    });
 }
 
 fn arm_timer(rc: &Rc<RefCell<Inner>>, now: u64) {
