@@ -30,6 +30,13 @@ pub const FLAKY_AFTER_FAILURES: u32 = 3;
 pub const FINAL_CHECK_ATTEMPTS: u32 = 3;
 /// Delay between final checks that failed.
 pub const FINAL_CHECK_RETRY_MS: u64 = 1_500;
+/// After the invoice expired unpaid by our clock, its status is still checked this long: a
+/// payment made in the last seconds can be confirmed late (a provider's callback on its way,
+/// clocks a little apart), and a payer who paid must learn it. The backend keeps such invoices
+/// pending for as long (see backend PROVIDERS.md, "callback grace").
+pub const LATE_PAYMENT_WINDOW_MS: u64 = 120_000;
+/// Status check interval during that window.
+pub const LATE_POLL_INTERVAL_MS: u64 = 5_000;
 /// How long after "Open wallet" a still-visible page means no wallet app opened.
 pub const WALLET_CHECK_MS: u64 = 2_500;
 /// How long "Copied" stays on the button.
@@ -338,6 +345,8 @@ pub struct Checkout {
     wallet_check_at: Option<u64>,
     wallet_hint: bool,
     preimage_mismatch: bool,
+    /// Until when an invoice we declared expired is still checked for a late payment.
+    late_until: u64,
 }
 
 impl Checkout {
@@ -361,6 +370,7 @@ impl Checkout {
             wallet_check_at: None,
             wallet_hint: false,
             preimage_mismatch: false,
+            late_until: 0,
         }
     }
 
@@ -460,6 +470,9 @@ impl Checkout {
         }
         if let Some(t) = self.wallet_check_at {
             at(t);
+        }
+        if self.phase == Phase::Expired && self.in_flight.is_none() && now_ms < self.late_until {
+            at(self.next_poll_at.min(self.late_until));
         }
         if self.phase == Phase::Open {
             if let Some(cur) = &self.current {
@@ -653,6 +666,7 @@ impl Checkout {
         self.failures = 0;
         self.final_checks = 0;
         self.preimage_mismatch = false;
+        self.late_until = 0;
         self.wallet_check_at = None;
         self.wallet_hint = false;
         self.attempt_amount = Some(amount_sat);
@@ -762,13 +776,28 @@ impl Checkout {
                 self.wallet_hint = self.phase == Phase::Open;
             }
         }
+        if self.phase == Phase::Expired
+            && self.in_flight.is_none()
+            && now_ms < self.late_until
+            && now_ms >= self.next_poll_at
+        {
+            if let Some(cur) = &self.current {
+                self.seq += 1;
+                self.in_flight = Some(self.seq);
+                fx.push(Effect::FetchStatus {
+                    seq: self.seq,
+                    id: cur.id.clone(),
+                });
+            }
+            return;
+        }
         if self.phase != Phase::Open || self.in_flight.is_some() {
             return;
         }
         let Some(cur) = &self.current else { return };
         let expired = now_ms >= cur.expires_at_ms;
         if expired && self.final_checks >= FINAL_CHECK_ATTEMPTS {
-            self.expire(fx);
+            self.expire(now_ms, true, fx);
         } else if expired || now_ms >= self.next_poll_at {
             if expired {
                 self.final_checks += 1;
@@ -789,11 +818,35 @@ impl Checkout {
         now_ms: u64,
         fx: &mut Vec<Effect>,
     ) {
-        if self.in_flight != Some(seq) || self.phase != Phase::Open {
-            // A reply to an older request, or one that arrives after paid/expired/reset.
+        if self.in_flight != Some(seq) || !matches!(self.phase, Phase::Open | Phase::Expired) {
+            // A reply to an older request, or one that arrives after paid/reset.
             return;
         }
         self.in_flight = None;
+        if self.phase == Phase::Expired {
+            // A late check: only "paid" changes anything; "expired" from the backend ends them.
+            self.next_poll_at = now_ms + LATE_POLL_INTERVAL_MS;
+            match result {
+                Ok(r) if r.status == Status::Expired => self.late_until = 0,
+                Ok(r) if r.status == Status::Paid => {
+                    let believable = match (&self.current, &r.preimage) {
+                        (
+                            Some(Current {
+                                shown: Shown::Bolt11(inv),
+                                ..
+                            }),
+                            Some(pre),
+                        ) => preimage_matches(pre, &inv.payment_hash()),
+                        _ => true,
+                    };
+                    if believable {
+                        self.pay(r.preimage, fx);
+                    }
+                }
+                _ => {}
+            }
+            return;
+        }
         let Some(cur) = &self.current else { return };
         let expired = now_ms >= cur.expires_at_ms;
         match result {
@@ -818,14 +871,15 @@ impl Checkout {
                     }
                     self.pay(reply.preimage, fx);
                 }
-                Status::Expired => self.expire(fx),
+                // The backend's own decision: final.
+                Status::Expired => self.expire(now_ms, false, fx),
                 Status::Pending => {
                     self.failures = 0;
                     self.next_poll_at = now_ms + POLL_INTERVAL_MS;
                     if expired {
-                        // The backend decides expiry by its own clock; ours says the invoice
-                        // can no longer be paid, and a final check found it unpaid.
-                        self.expire(fx);
+                        // Our clock says the invoice can no longer be paid and a final check
+                        // found it unpaid: expired, but a late confirmation is still watched for.
+                        self.expire(now_ms, true, fx);
                     }
                 }
             },
@@ -834,7 +888,7 @@ impl Checkout {
                 if expired {
                     self.next_poll_at = now_ms + FINAL_CHECK_RETRY_MS;
                     if self.final_checks >= FINAL_CHECK_ATTEMPTS {
-                        self.expire(fx);
+                        self.expire(now_ms, true, fx);
                     }
                 }
             }
@@ -871,9 +925,17 @@ impl Checkout {
         }));
     }
 
-    fn expire(&mut self, fx: &mut Vec<Effect>) {
+    /// Declares the invoice expired; `watch_late`: keep checking for a late payment for
+    /// [`LATE_PAYMENT_WINDOW_MS`] (when our clock decided, not the backend).
+    fn expire(&mut self, now_ms: u64, watch_late: bool, fx: &mut Vec<Effect>) {
         let Some(cur) = &self.current else { return };
         self.phase = Phase::Expired;
+        self.late_until = if watch_late {
+            now_ms + LATE_PAYMENT_WINDOW_MS
+        } else {
+            0
+        };
+        self.next_poll_at = now_ms + LATE_POLL_INTERVAL_MS;
         self.wallet_check_at = None;
         self.wallet_hint = false;
         fx.push(Effect::Forget);

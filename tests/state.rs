@@ -763,3 +763,114 @@ fn countdown_format() {
     assert_eq!(countdown(3_600_000), "1:00:00");
     assert_eq!(countdown(86_400_000), "24:00:00");
 }
+
+#[test]
+fn a_payment_confirmed_after_expiry_is_still_shown_as_paid() {
+    let expiry = T0 + 900_000;
+    let mut c = open();
+    let s = fetch_seq(&c.handle(Event::Tick, expiry)).unwrap();
+    c.handle(
+        Event::Status {
+            seq: s,
+            result: Ok(reply(Status::Pending, None)),
+        },
+        expiry + 50,
+    );
+    assert_eq!(c.phase(), &Phase::Expired);
+    // Checks go on quietly, every few seconds, while the backend still says pending.
+    assert!(c.next_wake(expiry + 50).unwrap() <= expiry + 50 + LATE_POLL_INTERVAL_MS);
+    let s =
+        fetch_seq(&c.handle(Event::Tick, expiry + 50 + LATE_POLL_INTERVAL_MS)).expect("late check");
+    c.handle(
+        Event::Status {
+            seq: s,
+            result: Ok(reply(Status::Pending, None)),
+        },
+        expiry + 5_100,
+    );
+    assert_eq!(c.phase(), &Phase::Expired);
+    // The provider's confirmation lands: the payer learns that they paid.
+    let s = fetch_seq(&c.handle(Event::Tick, expiry + 10_100)).expect("late check");
+    let fx = c.handle(
+        Event::Status {
+            seq: s,
+            result: Ok(reply(Status::Paid, None)),
+        },
+        expiry + 10_200,
+    );
+    assert_eq!(c.phase(), &Phase::Paid);
+    assert!(matches!(emitted(&fx)[..], [Emit::Paid { .. }]));
+    assert!(c.view(expiry + 10_200).status.starts_with("Paid"));
+}
+
+#[test]
+fn late_checks_end_with_their_window_or_the_backends_word() {
+    let expiry = T0 + 900_000;
+    // The window ends: no more checks.
+    let mut c = open();
+    let s = fetch_seq(&c.handle(Event::Tick, expiry)).unwrap();
+    c.handle(
+        Event::Status {
+            seq: s,
+            result: Err(Failure::new("backend_unreachable", "down")),
+        },
+        expiry,
+    );
+    let mut t = expiry;
+    let mut checks = 0;
+    while let Some(w) = c.next_wake(t) {
+        t = w;
+        if let Some(s) = fetch_seq(&c.handle(Event::Tick, t)) {
+            checks += 1;
+            c.handle(
+                Event::Status {
+                    seq: s,
+                    result: Ok(reply(Status::Pending, None)),
+                },
+                t,
+            );
+        }
+        assert!(t < expiry + 10 * LATE_PAYMENT_WINDOW_MS, "never stops");
+    }
+    assert!(t <= expiry + 2 * FINAL_CHECK_RETRY_MS * 3 + LATE_PAYMENT_WINDOW_MS);
+    assert!(checks > 10, "{checks} checks");
+    assert_eq!(c.phase(), &Phase::Expired);
+
+    // The backend says expired: that is final, no late checks.
+    let mut c = open();
+    let s = fetch_seq(&c.handle(Event::Tick, expiry)).unwrap();
+    c.handle(
+        Event::Status {
+            seq: s,
+            result: Ok(reply(Status::Expired, None)),
+        },
+        expiry,
+    );
+    assert_eq!(c.next_wake(expiry), None);
+
+    // "New invoice" stops them too: a late answer about the old invoice is dropped.
+    let mut c = open();
+    let s = fetch_seq(&c.handle(Event::Tick, expiry)).unwrap();
+    c.handle(
+        Event::Status {
+            seq: s,
+            result: Ok(reply(Status::Pending, None)),
+        },
+        expiry,
+    );
+    let late = fetch_seq(&c.handle(Event::Tick, expiry + LATE_POLL_INTERVAL_MS)).unwrap();
+    c.handle(
+        Event::NewInvoice {
+            fresh_id: "wc_n".into(),
+        },
+        expiry + 5_100,
+    );
+    c.handle(
+        Event::Status {
+            seq: late,
+            result: Ok(reply(Status::Paid, None)),
+        },
+        expiry + 5_200,
+    );
+    assert!(matches!(c.phase(), Phase::Creating { .. }));
+}

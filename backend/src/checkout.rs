@@ -81,6 +81,7 @@ pub async fn create(state: &AppState, order: NewOrder) -> Result<(Invoice, bool)
     let id = new_invoice_id();
     let mut key = [0u8; 16];
     rand::rngs::OsRng.fill_bytes(&mut key);
+    let grace_secs = state.provider().callback_grace_secs();
     let reserved = {
         let order = order.clone();
         state
@@ -94,6 +95,7 @@ pub async fn create(state: &AppState, order: NewOrder) -> Result<(Invoice, bool)
                     idempotency_key: key,
                     provider,
                     now,
+                    grace_secs,
                 })
             })
             .await?
@@ -103,6 +105,12 @@ pub async fn create(state: &AppState, order: NewOrder) -> Result<(Invoice, bool)
             return Err(AppError::conflict(
                 "order_paid",
                 "This order has already been paid.",
+            ))
+        }
+        Reserved::Settling(_) => {
+            return Err(AppError::conflict(
+                "order_settling",
+                "The last invoice for this order has just expired and its payment may still be confirmed. Try again in two minutes.",
             ))
         }
         Reserved::Conflict(open) => {
@@ -250,7 +258,8 @@ async fn refresh(state: &AppState, mut inv: Invoice) -> Result<Invoice, AppError
         }
     }
     let now = state.now();
-    if inv.status == Status::Pending && now >= inv.expires_at {
+    let grace = state.provider().callback_grace_secs();
+    if inv.status == Status::Pending && now >= inv.expires_at.saturating_add(grace) {
         let id = inv.id.clone();
         if let Some(t) = state.with_store(move |s| s.expire_if_due(&id, now)).await? {
             inv = t.into_invoice();

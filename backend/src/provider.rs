@@ -227,4 +227,13 @@ pub trait Provider: Send + Sync {
     fn simulates_payments(&self) -> bool {
         false
     }
+
+    /// Seconds an invoice stays pending after its deadline, for providers that tell payments
+    /// only by callback (no status lookup): a payment made just before the deadline whose
+    /// callback arrives a little later is then still recorded as paid, and the widget, which
+    /// keeps checking for that long, shows "paid". No new invoice is made for the order meanwhile
+    /// (`409 order_settling`). Providers that can be asked need none (0).
+    fn callback_grace_secs(&self) -> u64 {
+        0
+    }
 }

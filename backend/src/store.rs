@@ -201,6 +201,8 @@ pub struct Reservation<'a> {
     pub provider: &'a str,
     /// Unix seconds.
     pub now: u64,
+    /// Seconds a past-deadline invoice stays pending (see `Provider::callback_grace_secs`).
+    pub grace_secs: u64,
 }
 
 /// The answer of [`Store::reserve`].
@@ -214,6 +216,9 @@ pub enum Reserved {
     Conflict(Invoice),
     /// The order already has a paid invoice: no new one may be made (double-pay risk).
     Paid(Invoice),
+    /// The order's invoice is past its deadline but within the provider's callback grace: its
+    /// payment may still be confirmed, so no new one is made yet.
+    Settling(Invoice),
 }
 
 /// The provider's answer, stored by [`Store::complete`].
@@ -402,6 +407,10 @@ impl Store {
                 .optional()?
                 .transpose()?;
             if let Some(open) = open {
+                if open.expires_at <= r.now && r.now < open.expires_at.saturating_add(r.grace_secs)
+                {
+                    return Ok(Reserved::Settling(open));
+                }
                 if open.expires_at <= r.now {
                     // Past its deadline but not yet marked: mark it, so the index lets a new one in.
                     tx.execute(

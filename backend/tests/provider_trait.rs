@@ -42,6 +42,8 @@ struct Fake {
     /// Preimages by provider_ref, as a node would keep them.
     preimages: Mutex<HashMap<String, [u8; 32]>>,
     settle_with_preimage: AtomicBool,
+    /// `callback_grace_secs`: as AlphaPo and Kraken Pay, known only by callback.
+    grace: u64,
 }
 
 impl Fake {
@@ -60,6 +62,7 @@ impl Fake {
             max_sat: None,
             preimages: Mutex::new(HashMap::new()),
             settle_with_preimage: AtomicBool::new(false),
+            grace: 0,
         }
     }
 }
@@ -175,6 +178,10 @@ impl Provider for Fake {
 
     fn webhook_ack(&self) -> serde_json::Value {
         serde_json::json!({ "code": "Success" })
+    }
+
+    fn callback_grace_secs(&self) -> u64 {
+        self.grace
     }
 }
 
@@ -455,5 +462,76 @@ async fn webhook_paid_is_refetched_applied_once_and_replays_change_nothing() {
             .await
             .status,
         StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn a_callback_just_after_the_deadline_still_settles_within_the_grace() {
+    // A provider known only by callback (no lookup), with a grace of 120 s.
+    let (app, _) = fake_app(Fake {
+        grace: 120,
+        ..Fake::new(Mode::Bolt11)
+    });
+    let v = app
+        .create_ok(r#"{"amount_sat": 2500, "order_id": "late-1", "expiry_secs": 60}"#)
+        .await;
+    let id = v["id"].as_str().unwrap().to_owned();
+    let reference = app
+        .state
+        .store()
+        .get(&id)
+        .unwrap()
+        .unwrap()
+        .provider_ref
+        .unwrap();
+
+    // Past the deadline, within the grace: still pending, and no new invoice for the order.
+    app.clock.advance(60 + 30);
+    assert_eq!(app.status(&id).await.json()["status"], "pending");
+    let again = app
+        .create(r#"{"amount_sat": 2500, "order_id": "late-1"}"#)
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    assert_eq!(again.json()["error"]["code"], "order_settling");
+
+    // The callback of a payment made before the deadline lands: paid, and the payer sees it.
+    let body = format!(r#"{{"event_id": "late", "ref": "{reference}", "status": "paid"}}"#);
+    assert_eq!(
+        hook(&app, Some("s3cret"), &body).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(app.status(&id).await.json()["status"], "paid");
+    // And the order stays paid.
+    let after = app
+        .create(r#"{"amount_sat": 2500, "order_id": "late-1"}"#)
+        .await;
+    assert_eq!(after.json()["error"]["code"], "order_paid");
+}
+
+#[tokio::test]
+async fn after_the_grace_the_invoice_expires_and_the_order_gets_a_new_one() {
+    let (app, _) = fake_app(Fake {
+        grace: 120,
+        ..Fake::new(Mode::Bolt11)
+    });
+    let v = app
+        .create_ok(r#"{"amount_sat": 2500, "order_id": "late-2", "expiry_secs": 60}"#)
+        .await;
+    let id = v["id"].as_str().unwrap().to_owned();
+    app.clock.advance(60 + 120);
+    assert_eq!(app.status(&id).await.json()["status"], "expired");
+    let fresh = app
+        .create_ok(r#"{"amount_sat": 2500, "order_id": "late-2"}"#)
+        .await;
+    assert_ne!(fresh["id"].as_str().unwrap(), id);
+    // Providers that can be asked have no grace: the demo provider expires on the second.
+    let demo = TestApp::new();
+    let d = demo
+        .create_ok(r#"{"amount_sat": 1, "expiry_secs": 60}"#)
+        .await;
+    demo.clock.advance(60);
+    assert_eq!(
+        demo.status(d["id"].as_str().unwrap()).await.json()["status"],
+        "expired"
     );
 }

@@ -35,6 +35,7 @@ use crate::provider::{
     BoxFuture, CreatedInvoice, NewInvoice, Provider, ProviderError, ProviderStatus, WebhookError,
     WebhookEvent,
 };
+use crate::providers::CALLBACK_GRACE_SECS;
 use crate::store::{Invoice, InvoiceKey};
 
 /// Default API host.
@@ -378,6 +379,11 @@ impl Provider for Kraken {
                 ..CreatedInvoice::default()
             })
         })
+    }
+
+    fn callback_grace_secs(&self) -> u64 {
+        // No status lookup: only the callback tells a payment (see Provider docs).
+        CALLBACK_GRACE_SECS
     }
 
     fn lookup<'a>(

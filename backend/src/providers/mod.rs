@@ -240,6 +240,11 @@ pub(crate) fn hash_from_hex(s: &str) -> Option<[u8; 32]> {
     hex::decode_to_slice(s, &mut out).ok().map(|()| out)
 }
 
+/// Grace after the deadline for providers known only by callback (AlphaPo, Kraken Pay): the
+/// first callback normally arrives within seconds; two minutes covers a slow one (AlphaPo's
+/// first retry comes after one minute).
+pub const CALLBACK_GRACE_SECS: u64 = 120;
+
 #[cfg(test)]
 mod tests {
     use super::check_url;
