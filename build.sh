@@ -136,11 +136,11 @@ test_all() {
   need_wasm_tools
   cargo clippy --workspace --all-targets --quiet -- -D warnings
   cargo clippy -p lightning-checkout --target wasm32-unknown-unknown --all-targets --quiet -- -D warnings
+  need_browser # before the native tests too: tests/qr.rs reads QR codes back with zbarimg
   say "native tests (widget core, contract, backend)"
   cargo test --workspace --quiet 2>&1 | tee target/native-tests.log
   build
   check_size_budget
-  need_browser
   say "browser tests (wasm-bindgen-test in headless Chromium)"
   CHROMEDRIVER=$(command -v chromedriver) WASM_BINDGEN_TEST_TIMEOUT=120 \
     wasm-pack test --headless --chrome . >&2

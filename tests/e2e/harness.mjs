@@ -106,7 +106,7 @@ export async function readQr(page, { host = 'lightning-checkout' } = {}) {
   try {
     // Include the page around the code, as a camera would see it.
     await page.locator(`${host} .qr-box`).screenshot({ path: file });
-    return execFileSync('zbarimg', ['--quiet', '--raw', file], { encoding: 'utf8' }).trim();
+    return execFileSync('zbarimg', ['--quiet', '--raw', '-Sdisable', '-Sqrcode.enable', file], { encoding: 'utf8' }).trim();
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
