@@ -279,3 +279,26 @@ test('mount() / destroy(): the JS API removes every listener, timer and request'
   assert.equal(requests, after, 'no request after destroy()');
   await page.context().close();
 });
+
+test('the wasm fails to load once: a sentence and an error event; the next element loads it', async () => {
+  const page = await newPage(browser);
+  await recordEvents(page);
+  const html = `<!doctype html><script type="module" src="/pkg/lightning-checkout.js"></script>
+    <lightning-checkout id="first" endpoint="/api" amount-sat="100" network="regtest"></lightning-checkout>`;
+  await page.route(`${backend.url}/shop/loader`, (r) => r.fulfill({ contentType: 'text/html', body: html }));
+  let failures = 1;
+  await page.route(/lightning_checkout_bg\.wasm/, (r) => (failures-- > 0 ? r.abort('connectionreset') : r.continue()));
+  await page.goto(`${backend.url}/shop/loader`);
+  await part(page, 'error', '#first').filter({ hasText: 'could not load' }).waitFor();
+  const err = await waitForEvent(page, 'error');
+  assert.equal(err.detail.code, 'load_failed');
+  // The failed load is forgotten: a new element tries again, and works.
+  await page.evaluate(() => {
+    const el = document.createElement('lightning-checkout');
+    el.id = 'second';
+    for (const [k, v] of Object.entries({ endpoint: '/api', 'amount-sat': '100', network: 'regtest' })) el.setAttribute(k, v);
+    document.body.append(el);
+  });
+  await part(page, 'qr', '#second').waitFor();
+  await page.context().close();
+});
