@@ -66,6 +66,27 @@ fn started(o: Options) -> Checkout {
     c
 }
 
+/// The payer submits `amount` (a new attempt gets order id `fresh_id`).
+fn submit(c: &mut Checkout, amount: &str, fresh_id: &str, now: u64) -> Vec<Effect> {
+    c.handle(
+        Event::Submit {
+            amount_text: amount.into(),
+            fresh_id: fresh_id.into(),
+        },
+        now,
+    )
+}
+
+/// The backend answers status request `seq`.
+fn answer(
+    c: &mut Checkout,
+    seq: u64,
+    result: Result<StatusReply, Failure>,
+    now: u64,
+) -> Vec<Effect> {
+    c.handle(Event::Status { seq, result }, now)
+}
+
 fn create_seq(fx: &[Effect]) -> (u64, lightning_checkout::contract::CreateRequest) {
     fx.iter()
         .find_map(|e| match e {
@@ -94,13 +115,7 @@ fn emitted(fx: &[Effect]) -> Vec<&Emit> {
 /// A checkout showing an invoice for 2,500 sat, polled once already at T0 + 2 s (answer pending).
 fn open() -> Checkout {
     let mut c = started(opts());
-    let fx = c.handle(
-        Event::Submit {
-            amount_text: "2500".into(),
-            fresh_id: "wc_a".into(),
-        },
-        T0,
-    );
+    let fx = submit(&mut c, "2500", "wc_a", T0);
     let (seq, _) = create_seq(&fx);
     c.handle(
         Event::Created {
@@ -134,13 +149,7 @@ fn submit_checks_the_amount_before_any_request() {
         assert!(c.view(T0).form_error.is_some(), "{bad:?} has no message");
         assert_eq!(c.phase(), &Phase::Form);
     }
-    let fx = c.handle(
-        Event::Submit {
-            amount_text: " 2,500 ".into(),
-            fresh_id: "wc_a".into(),
-        },
-        T0,
-    );
+    let fx = submit(&mut c, " 2,500 ", "wc_a", T0);
     let (_, req) = create_seq(&fx);
     assert_eq!(req.amount_sat, 2500);
     assert_eq!(req.order_id.as_deref(), Some("wc_a"));
@@ -151,13 +160,7 @@ fn submit_checks_the_amount_before_any_request() {
 #[test]
 fn created_invoice_is_shown_saved_and_announced_then_polled() {
     let mut c = started(opts());
-    let fx = c.handle(
-        Event::Submit {
-            amount_text: "2500".into(),
-            fresh_id: "wc_a".into(),
-        },
-        T0,
-    );
+    let fx = submit(&mut c, "2500", "wc_a", T0);
     let (seq, _) = create_seq(&fx);
     assert!(c.view(T0).busy);
     let fx = c.handle(
@@ -203,21 +206,9 @@ fn never_two_requests_in_flight_and_stale_replies_are_dropped() {
     assert_eq!(fetch_seq(&c.handle(Event::Tick, T0 + 9000)), None);
     assert_eq!(fetch_seq(&c.handle(Event::PageVisible, T0 + 9000)), None);
     // A reply to a request that is not the one in flight is ignored.
-    c.handle(
-        Event::Status {
-            seq: s1 + 99,
-            result: Ok(reply(Status::Paid, None)),
-        },
-        T0 + 9100,
-    );
+    answer(&mut c, s1 + 99, Ok(reply(Status::Paid, None)), T0 + 9100);
     assert_eq!(c.phase(), &Phase::Open);
-    c.handle(
-        Event::Status {
-            seq: s1,
-            result: Ok(reply(Status::Pending, None)),
-        },
-        T0 + 9200,
-    );
+    answer(&mut c, s1, Ok(reply(Status::Pending, None)), T0 + 9200);
     assert!(!c.busy());
 }
 
@@ -225,13 +216,7 @@ fn never_two_requests_in_flight_and_stale_replies_are_dropped() {
 fn paid_is_final() {
     let mut c = open();
     let s = fetch_seq(&c.handle(Event::Tick, T0 + 3000)).unwrap();
-    let fx = c.handle(
-        Event::Status {
-            seq: s,
-            result: Ok(reply(Status::Paid, None)),
-        },
-        T0 + 3100,
-    );
+    let fx = answer(&mut c, s, Ok(reply(Status::Paid, None)), T0 + 3100);
     assert_eq!(c.phase(), &Phase::Paid);
     assert!(matches!(
         emitted(&fx)[..],
@@ -240,13 +225,7 @@ fn paid_is_final() {
     // Nothing brings it back: no more polls, a late "pending" or "expired" is dropped.
     assert_eq!(c.next_wake(T0 + 3100), None);
     for status in [Status::Pending, Status::Expired] {
-        c.handle(
-            Event::Status {
-                seq: s,
-                result: Ok(reply(status, None)),
-            },
-            T0 + 4000,
-        );
+        answer(&mut c, s, Ok(reply(status, None)), T0 + 4000);
         assert_eq!(c.phase(), &Phase::Paid);
     }
     assert!(fetch_seq(&c.handle(Event::Tick, T0 + 901_000)).is_none());
@@ -264,11 +243,10 @@ fn a_preimage_must_hash_to_the_payment_hash() {
     let preimage = "00".repeat(32); // hashes to 66687aad…, not 1111…
     let mut c = open();
     let s = fetch_seq(&c.handle(Event::Tick, T0 + 3000)).unwrap();
-    let fx = c.handle(
-        Event::Status {
-            seq: s,
-            result: Ok(reply(Status::Paid, Some(&preimage))),
-        },
+    let fx = answer(
+        &mut c,
+        s,
+        Ok(reply(Status::Paid, Some(&preimage))),
         T0 + 3100,
     );
     assert_eq!(c.phase(), &Phase::Open, "not claimed paid");
@@ -280,13 +258,7 @@ fn a_preimage_must_hash_to_the_payment_hash() {
     let pre = [7u8; 32];
     let hash = sha256::Hash::hash(&pre).to_byte_array();
     let mut c = started(opts());
-    let fx = c.handle(
-        Event::Submit {
-            amount_text: "2500".into(),
-            fresh_id: "wc_b".into(),
-        },
-        T0,
-    );
+    let fx = submit(&mut c, "2500", "wc_b", T0);
     let (seq, _) = create_seq(&fx);
     let mut cr = created(2500);
     let pr = make(&Spec {
@@ -307,11 +279,10 @@ fn a_preimage_must_hash_to_the_payment_hash() {
     );
     let s = fetch_seq(&c.handle(Event::Tick, T0 + 3000)).unwrap();
     let hex_pre = "07".repeat(32);
-    let fx = c.handle(
-        Event::Status {
-            seq: s,
-            result: Ok(reply(Status::Paid, Some(&hex_pre))),
-        },
+    let fx = answer(
+        &mut c,
+        s,
+        Ok(reply(Status::Paid, Some(&hex_pre))),
         T0 + 3100,
     );
     assert_eq!(c.phase(), &Phase::Paid);
@@ -329,13 +300,7 @@ fn failed_polls_back_off_and_honour_retry_after() {
         if i == 6 {
             f.retry_after_secs = Some(60);
         }
-        c.handle(
-            Event::Status {
-                seq: s,
-                result: Err(f),
-            },
-            t,
-        );
+        answer(&mut c, s, Err(f), t);
         let next = c.next_wake(t).unwrap();
         // next_wake also wakes for the countdown: find the next poll by ticking.
         let mut probe = t;
@@ -359,13 +324,7 @@ fn failed_polls_back_off_and_honour_retry_after() {
     assert!(c.view(t).status.contains("connection problems"));
     // One good answer resets the backoff.
     let s = fetch_seq(&c.handle(Event::Tick, t)).unwrap();
-    c.handle(
-        Event::Status {
-            seq: s,
-            result: Ok(reply(Status::Pending, None)),
-        },
-        t,
-    );
+    answer(&mut c, s, Ok(reply(Status::Pending, None)), t);
     assert!(fetch_seq(&c.handle(Event::Tick, t + POLL_INTERVAL_MS)).is_some());
 }
 
@@ -375,13 +334,7 @@ fn at_expiry_a_final_check_catches_a_late_payment() {
     // Unpaid: the final check says pending -> expired, announced once.
     let mut c = open();
     let s = fetch_seq(&c.handle(Event::Tick, expiry)).expect("final check at expiry");
-    let fx = c.handle(
-        Event::Status {
-            seq: s,
-            result: Ok(reply(Status::Pending, None)),
-        },
-        expiry + 50,
-    );
+    let fx = answer(&mut c, s, Ok(reply(Status::Pending, None)), expiry + 50);
     assert_eq!(c.phase(), &Phase::Expired);
     assert!(matches!(emitted(&fx)[..], [Emit::Expired { .. }]));
     assert!(fx.contains(&Effect::Forget));
@@ -395,13 +348,7 @@ fn at_expiry_a_final_check_catches_a_late_payment() {
     // Paid in the last seconds: the final check sees it.
     let mut c = open();
     let s = fetch_seq(&c.handle(Event::Tick, expiry)).unwrap();
-    c.handle(
-        Event::Status {
-            seq: s,
-            result: Ok(reply(Status::Paid, None)),
-        },
-        expiry + 50,
-    );
+    answer(&mut c, s, Ok(reply(Status::Paid, None)), expiry + 50);
     assert_eq!(c.phase(), &Phase::Paid);
 
     // Network down at expiry: retried, then expired.
@@ -411,11 +358,10 @@ fn at_expiry_a_final_check_catches_a_late_payment() {
     while c.phase() == &Phase::Open {
         if let Some(s) = fetch_seq(&c.handle(Event::Tick, t)) {
             checks += 1;
-            c.handle(
-                Event::Status {
-                    seq: s,
-                    result: Err(Failure::new("backend_unreachable", "down")),
-                },
+            answer(
+                &mut c,
+                s,
+                Err(Failure::new("backend_unreachable", "down")),
                 t,
             );
         }
@@ -429,13 +375,7 @@ fn at_expiry_a_final_check_catches_a_late_payment() {
 #[test]
 fn refused_invoices_are_failures_with_a_retry_that_reuses_the_order_id() {
     let mut c = started(opts());
-    let fx = c.handle(
-        Event::Submit {
-            amount_text: "2500".into(),
-            fresh_id: "wc_a".into(),
-        },
-        T0,
-    );
+    let fx = submit(&mut c, "2500", "wc_a", T0);
     let (seq, req) = create_seq(&fx);
     // The backend answers an invoice for 2,501 sat.
     let fx = c.handle(
@@ -495,13 +435,7 @@ fn wrong_network_and_expired_invoices_are_refused() {
         ),
     ] {
         let mut c = started(o);
-        let (seq, _) = create_seq(&c.handle(
-            Event::Submit {
-                amount_text: "2500".into(),
-                fresh_id: "wc".into(),
-            },
-            T0,
-        ));
+        let (seq, _) = create_seq(&submit(&mut c, "2500", "wc", T0));
         let fx = c.handle(
             Event::Created {
                 seq,
@@ -520,13 +454,7 @@ fn wrong_network_and_expired_invoices_are_refused() {
 #[test]
 fn a_stale_create_answer_is_ignored_after_change_amount() {
     let mut c = started(opts());
-    let (seq, _) = create_seq(&c.handle(
-        Event::Submit {
-            amount_text: "2500".into(),
-            fresh_id: "wc_a".into(),
-        },
-        T0,
-    ));
+    let (seq, _) = create_seq(&submit(&mut c, "2500", "wc_a", T0));
     // The payer cannot change the amount while creating; after a failure they can.
     c.handle(
         Event::Created {
@@ -551,13 +479,7 @@ fn a_stale_create_answer_is_ignored_after_change_amount() {
         "an answer to an abandoned request changes nothing"
     );
     // A new amount is a new attempt with a new order id.
-    let (_, req) = create_seq(&c.handle(
-        Event::Submit {
-            amount_text: "3000".into(),
-            fresh_id: "wc_b".into(),
-        },
-        T0,
-    ));
+    let (_, req) = create_seq(&submit(&mut c, "3000", "wc_b", T0));
     assert_eq!(req.order_id.as_deref(), Some("wc_b"));
 }
 
@@ -610,13 +532,7 @@ fn reload_shows_the_kept_invoice_and_checks_its_status_at_once() {
         T0 + 2_000_000,
     );
     let s = fetch_seq(&fx).expect("final check");
-    c.handle(
-        Event::Status {
-            seq: s,
-            result: Ok(reply(Status::Paid, None)),
-        },
-        T0 + 2_000_100,
-    );
+    answer(&mut c, s, Ok(reply(Status::Paid, None)), T0 + 2_000_100);
     assert_eq!(c.phase(), &Phase::Paid);
 
     // A kept invoice that no longer passes the checks is forgotten.
@@ -640,13 +556,7 @@ fn new_invoice_after_expiry_is_a_new_attempt() {
     let mut c = open();
     let expiry = T0 + 900_000;
     let s = fetch_seq(&c.handle(Event::Tick, expiry)).unwrap();
-    c.handle(
-        Event::Status {
-            seq: s,
-            result: Ok(reply(Status::Expired, None)),
-        },
-        expiry,
-    );
+    answer(&mut c, s, Ok(reply(Status::Expired, None)), expiry);
     let fx = c.handle(
         Event::NewInvoice {
             fresh_id: "wc_b".into(),
@@ -704,13 +614,7 @@ fn copy_and_open_wallet_feedback() {
 #[test]
 fn pay_links_show_a_link_and_need_no_hash() {
     let mut c = started(opts());
-    let (seq, _) = create_seq(&c.handle(
-        Event::Submit {
-            amount_text: "10000".into(),
-            fresh_id: "wc".into(),
-        },
-        T0,
-    ));
+    let (seq, _) = create_seq(&submit(&mut c, "10000", "wc", T0));
     let link = Created {
         id: "inv_test1".into(),
         payable: Payable::Link {
@@ -738,13 +642,7 @@ fn pay_links_show_a_link_and_need_no_hash() {
     );
     assert_eq!(inv.countdown.as_deref(), Some("10:00"));
     let s = fetch_seq(&c.handle(Event::Tick, T0 + 2000)).unwrap();
-    let fx = c.handle(
-        Event::Status {
-            seq: s,
-            result: Ok(reply(Status::Paid, None)),
-        },
-        T0 + 2100,
-    );
+    let fx = answer(&mut c, s, Ok(reply(Status::Paid, None)), T0 + 2100);
     assert!(matches!(
         emitted(&fx)[..],
         [Emit::Paid {
@@ -769,35 +667,17 @@ fn a_payment_confirmed_after_expiry_is_still_shown_as_paid() {
     let expiry = T0 + 900_000;
     let mut c = open();
     let s = fetch_seq(&c.handle(Event::Tick, expiry)).unwrap();
-    c.handle(
-        Event::Status {
-            seq: s,
-            result: Ok(reply(Status::Pending, None)),
-        },
-        expiry + 50,
-    );
+    answer(&mut c, s, Ok(reply(Status::Pending, None)), expiry + 50);
     assert_eq!(c.phase(), &Phase::Expired);
     // Checks go on quietly, every few seconds, while the backend still says pending.
     assert!(c.next_wake(expiry + 50).unwrap() <= expiry + 50 + LATE_POLL_INTERVAL_MS);
     let s =
         fetch_seq(&c.handle(Event::Tick, expiry + 50 + LATE_POLL_INTERVAL_MS)).expect("late check");
-    c.handle(
-        Event::Status {
-            seq: s,
-            result: Ok(reply(Status::Pending, None)),
-        },
-        expiry + 5_100,
-    );
+    answer(&mut c, s, Ok(reply(Status::Pending, None)), expiry + 5_100);
     assert_eq!(c.phase(), &Phase::Expired);
     // The provider's confirmation lands: the payer learns that they paid.
     let s = fetch_seq(&c.handle(Event::Tick, expiry + 10_100)).expect("late check");
-    let fx = c.handle(
-        Event::Status {
-            seq: s,
-            result: Ok(reply(Status::Paid, None)),
-        },
-        expiry + 10_200,
-    );
+    let fx = answer(&mut c, s, Ok(reply(Status::Paid, None)), expiry + 10_200);
     assert_eq!(c.phase(), &Phase::Paid);
     assert!(matches!(emitted(&fx)[..], [Emit::Paid { .. }]));
     assert!(c.view(expiry + 10_200).status.starts_with("Paid"));
@@ -809,11 +689,10 @@ fn late_checks_end_with_their_window_or_the_backends_word() {
     // The window ends: no more checks.
     let mut c = open();
     let s = fetch_seq(&c.handle(Event::Tick, expiry)).unwrap();
-    c.handle(
-        Event::Status {
-            seq: s,
-            result: Err(Failure::new("backend_unreachable", "down")),
-        },
+    answer(
+        &mut c,
+        s,
+        Err(Failure::new("backend_unreachable", "down")),
         expiry,
     );
     let mut t = expiry;
@@ -822,13 +701,7 @@ fn late_checks_end_with_their_window_or_the_backends_word() {
         t = w;
         if let Some(s) = fetch_seq(&c.handle(Event::Tick, t)) {
             checks += 1;
-            c.handle(
-                Event::Status {
-                    seq: s,
-                    result: Ok(reply(Status::Pending, None)),
-                },
-                t,
-            );
+            answer(&mut c, s, Ok(reply(Status::Pending, None)), t);
         }
         assert!(t < expiry + 10 * LATE_PAYMENT_WINDOW_MS, "never stops");
     }
@@ -839,25 +712,13 @@ fn late_checks_end_with_their_window_or_the_backends_word() {
     // The backend says expired: that is final, no late checks.
     let mut c = open();
     let s = fetch_seq(&c.handle(Event::Tick, expiry)).unwrap();
-    c.handle(
-        Event::Status {
-            seq: s,
-            result: Ok(reply(Status::Expired, None)),
-        },
-        expiry,
-    );
+    answer(&mut c, s, Ok(reply(Status::Expired, None)), expiry);
     assert_eq!(c.next_wake(expiry), None);
 
     // "New invoice" stops them too: a late answer about the old invoice is dropped.
     let mut c = open();
     let s = fetch_seq(&c.handle(Event::Tick, expiry)).unwrap();
-    c.handle(
-        Event::Status {
-            seq: s,
-            result: Ok(reply(Status::Pending, None)),
-        },
-        expiry,
-    );
+    answer(&mut c, s, Ok(reply(Status::Pending, None)), expiry);
     let late = fetch_seq(&c.handle(Event::Tick, expiry + LATE_POLL_INTERVAL_MS)).unwrap();
     c.handle(
         Event::NewInvoice {
@@ -865,12 +726,6 @@ fn late_checks_end_with_their_window_or_the_backends_word() {
         },
         expiry + 5_100,
     );
-    c.handle(
-        Event::Status {
-            seq: late,
-            result: Ok(reply(Status::Paid, None)),
-        },
-        expiry + 5_200,
-    );
+    answer(&mut c, late, Ok(reply(Status::Paid, None)), expiry + 5_200);
     assert!(matches!(c.phase(), Phase::Creating { .. }));
 }
