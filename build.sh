@@ -10,7 +10,11 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$PWD
-export PATH="$HOME/.cargo/bin:$PATH"
+# Where `cargo install` puts the tools it builds (CARGO_INSTALL_ROOT, else CARGO_HOME, else
+# ~/.cargo): on PATH first, so a tool installed here is the one that runs.
+CARGO_HOME="${CARGO_HOME:-$HOME/.cargo}"
+TOOLS_ROOT="${CARGO_INSTALL_ROOT:-$CARGO_HOME}"
+export PATH="$TOOLS_ROOT/bin:$CARGO_HOME/bin:$HOME/.cargo/bin:$PATH"
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'build.sh: %s\n' "$*" >&2; exit 1; }
@@ -31,7 +35,8 @@ need_apt() {
 
 need_rust() {
   command -v cargo >/dev/null 2>&1 || die "cargo is missing: install Rust from https://rustup.rs."
-  if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+  # Asked of rustc, not rustup: a PATH may hold a toolchain's bin/ without rustup's proxies.
+  if [ ! -d "$(rustc --print sysroot)/lib/rustlib/wasm32-unknown-unknown" ]; then
     command -v rustup >/dev/null 2>&1 || die "the wasm32-unknown-unknown target is missing: install it with rustup."
     say "adding the wasm32-unknown-unknown target"
     rustup target add wasm32-unknown-unknown >&2
@@ -43,22 +48,47 @@ wasm_bindgen_version() {
   awk '/^name = "wasm-bindgen"$/ { getline; gsub(/[^0-9.]/, ""); print; exit }' Cargo.lock
 }
 
+# The versions of the tools that build.sh installs with `cargo install`. wasm-bindgen-cli's is
+# not here: it is the exact wasm-bindgen version of Cargo.lock.
+WASM_PACK_VERSION=0.15.1
+GECKODRIVER_VERSION=0.37.1
+
+# cargo_install CRATE VERSION: installs that exact version. `--locked` first (the lock file the
+# tool was published with); when a version it names cannot be had from the registry this
+# machine reaches (yanked, missing), one line says so and the same version is built without
+# --locked. Only when both fail does it stop, with one sentence.
+cargo_install() {
+  local crate=$1 version=$2 log
+  log=$(mktemp)
+  say "installing $crate $version (cargo install --locked, a few minutes)"
+  if cargo install --locked --force "$crate" --version "$version" ${CARGO_INSTALL_FLAGS:-} >"$log" 2>&1; then
+    rm -f "$log"; return 0
+  fi
+  local why; why=$(grep -m1 '^error' "$log" || tail -n1 "$log")
+  say "cargo install --locked $crate $version failed ($why); installing the same version without --locked"
+  if ! cargo install --force "$crate" --version "$version" ${CARGO_INSTALL_FLAGS:-} >"$log" 2>&1; then
+    tail -n 20 "$log" >&2; rm -f "$log"
+    die "could not install $crate $version with cargo: install it by hand (cargo install $crate --version $version) and run again."
+  fi
+  rm -f "$log"
+}
+
+# tool_version COMMAND: the version a tool prints (`name 1.2.3 ...` -> 1.2.3), empty if missing.
+tool_version() { "$1" --version 2>/dev/null | awk 'NR == 1 { print $2 }'; }
+
 need_wasm_tools() {
   need_rust
   need_apt clang clang          # secp256k1's C sources, compiled for wasm32
   need_apt llvm-ar llvm
   need_apt wasm-ld lld
   export CC_wasm32_unknown_unknown=clang AR_wasm32_unknown_unknown=llvm-ar
-  if ! command -v wasm-pack >/dev/null 2>&1; then
-    say "installing wasm-pack (cargo install, a few minutes)"
-    cargo install --locked wasm-pack >&2
-  fi
+  # Any wasm-pack will do (it only drives cargo and wasm-bindgen); a missing one is pinned.
+  command -v wasm-pack >/dev/null 2>&1 || cargo_install wasm-pack "$WASM_PACK_VERSION"
   local want; want=$(wasm_bindgen_version)
   [ -n "$want" ] || die "Cargo.lock names no wasm-bindgen version; run cargo generate-lockfile."
-  if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$want" ]; then
-    say "installing wasm-bindgen-cli $want (cargo install, a few minutes)"
-    cargo install --locked wasm-bindgen-cli --version "$want" --force >&2
-  fi
+  [ "$(tool_version wasm-bindgen)" = "$want" ] || cargo_install wasm-bindgen-cli "$want"
+  [ "$(tool_version wasm-bindgen)" = "$want" ] ||
+    die "wasm-bindgen on PATH is $(command -v wasm-bindgen) $(tool_version wasm-bindgen), not $want: remove it or put $TOOLS_ROOT/bin first."
 }
 
 need_node() {
