@@ -4,11 +4,13 @@
 #   serve  build, then run the demo shop with the embedded provider (HOST, PORT honoured)
 #   test   every test: Rust (native), the widget in headless Chromium, end to end
 #   bench  size, speed and backend throughput against the JavaScript alternatives
+#   tools  install what the others need, build nothing
+#   doctor prove the bare-machine install of the cargo-installed tools (see README, Tests)
 # Each installs what it needs and is missing (Debian packages, the wasm32 target, wasm-pack,
 # wasm-bindgen-cli, npm packages from the lock files), or stops with one sentence saying what to
 # install.
 set -euo pipefail
-cd "$(dirname "$0")"
+cd "$(dirname "${BASH_SOURCE[0]}")"
 ROOT=$PWD
 # Where `cargo install` puts the tools it builds (CARGO_INSTALL_ROOT, else CARGO_HOME, else
 # ~/.cargo): on PATH first, so a tool installed here is the one that runs.
@@ -57,16 +59,23 @@ GECKODRIVER_VERSION=0.37.1
 # tool was published with); when a version it names cannot be had from the registry this
 # machine reaches (yanked, missing), one line says so and the same version is built without
 # --locked. Only when both fail does it stop, with one sentence.
+# BUILD_SH_BREAK_LOCKED=1 points the --locked attempt at an unreachable registry, so that the
+# fallback can be proved on a machine where --locked would succeed (./build.sh doctor).
 cargo_install() {
   local crate=$1 version=$2 log
+  local -a locked=(--locked)
+  if [ "${BUILD_SH_BREAK_LOCKED:-0}" = 1 ]; then
+    locked+=(--config 'source.crates-io.replace-with="unreachable"'
+      --config 'source.unreachable.registry="sparse+http://127.0.0.1:9/index/"')
+  fi
   log=$(mktemp)
   say "installing $crate $version (cargo install --locked, a few minutes)"
-  if cargo install --locked --force "$crate" --version "$version" ${CARGO_INSTALL_FLAGS:-} >"$log" 2>&1; then
+  if cargo install "${locked[@]}" --force "$crate" --version "$version" >"$log" 2>&1; then
     rm -f "$log"; return 0
   fi
   local why; why=$(grep -m1 '^error' "$log" || tail -n1 "$log")
   say "cargo install --locked $crate $version failed ($why); installing the same version without --locked"
-  if ! cargo install --force "$crate" --version "$version" ${CARGO_INSTALL_FLAGS:-} >"$log" 2>&1; then
+  if ! cargo install --force "$crate" --version "$version" >"$log" 2>&1; then
     tail -n 20 "$log" >&2; rm -f "$log"
     die "could not install $crate $version with cargo: install it by hand (cargo install $crate --version $version) and run again."
   fi
@@ -161,6 +170,8 @@ serve() {
 }
 
 test_all() {
+  say "build.sh's install decisions (tests/build_sh.sh)"
+  bash tests/build_sh.sh
   say "formatting and lints"
   cargo fmt --all -- --check
   need_wasm_tools
@@ -210,10 +221,48 @@ bench() {
   node bench/run.mjs "$@"
 }
 
+# Everything `build`, `serve` and `test` install, without building anything.
+tools() {
+  need_wasm_tools
+  need_browser
+  npm_ci tools
+  npm_ci tests/e2e
+}
+
+# The bare-machine install, proved on a machine that has the tools already: a new HOME and
+# CARGO_HOME, a PATH with only the Rust toolchain's own bin/ and the system's directories (none
+# of the cargo-installed tools), and the --locked attempt made to fail. It installs wasm-pack
+# and wasm-bindgen-cli from source into a temporary root and checks their versions. For the
+# whole suite the same way, see "Tests" in the README.
+doctor() {
+  need_rust
+  local fresh sysbin start
+  fresh=$(mktemp -d "${TMPDIR:-/tmp}/lightning-checkout-doctor.XXXXXX")
+  sysbin="$(rustc --print sysroot)/bin"
+  start=$(date +%s)
+  say "installing the cargo-installed tools into $fresh (a new HOME and CARGO_HOME, --locked made to fail)"
+  env -i HOME="$fresh/home" CARGO_HOME="$fresh/cargo" TERM="${TERM:-dumb}" BUILD_SH_BREAK_LOCKED=1 \
+    PATH="$sysbin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
+    bash -c 'command -v wasm-pack wasm-bindgen >/dev/null 2>&1 && { echo "a cargo-installed tool is still on PATH" >&2; exit 1; }; ./build.sh tools' >&2
+  local want got_bg got_pack
+  want=$(wasm_bindgen_version)
+  got_bg=$("$fresh/cargo/bin/wasm-bindgen" --version | awk '{print $2}')
+  got_pack=$("$fresh/cargo/bin/wasm-pack" --version | awk '{print $2}')
+  [ "$got_bg" = "$want" ] || die "doctor: wasm-bindgen-cli is $got_bg, not $want."
+  [ "$got_pack" = "$WASM_PACK_VERSION" ] || die "doctor: wasm-pack is $got_pack, not $WASM_PACK_VERSION."
+  say "doctor: wasm-pack $got_pack and wasm-bindgen-cli $got_bg installed from nothing in $(( $(date +%s) - start )) s"
+  rm -rf "$fresh"
+}
+
+# Sourced (tests/build_sh.sh reads the functions): define, run nothing.
+[ "${BASH_SOURCE[0]}" = "$0" ] || return 0
+
 case "${1:-build}" in
   build) build ;;
   serve) serve ;;
   test) test_all ;;
   bench) shift; bench "$@" ;;
-  *) die "unknown command '$1': use build, serve, test or bench." ;;
+  tools) tools ;;
+  doctor) doctor ;;
+  *) die "unknown command '$1': use build, serve, test, bench, tools or doctor." ;;
 esac
