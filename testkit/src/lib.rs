@@ -236,6 +236,8 @@ pub struct Shared {
     node_key: SecretKey,
     secp: Secp256k1<bitcoin::secp256k1::All>,
     pub(crate) jwt_key: SigningKey,
+    /// Kraken: keys published after a rotation (kid, key), besides `jwt_key`.
+    pub(crate) rotated_jwt_keys: Mutex<Vec<(String, SigningKey)>>,
     http: reqwest::Client,
 }
 
@@ -303,6 +305,7 @@ impl Fake {
             node_key: SecretKey::from_slice(&node).expect("random key"),
             secp: Secp256k1::new(),
             jwt_key: SigningKey::from_slice(&jwt).expect("random P-256 key"),
+            rotated_jwt_keys: Mutex::new(Vec::new()),
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(30))
                 .redirect(reqwest::redirect::Policy::none())
@@ -418,9 +421,37 @@ impl Fake {
         fakes::kraken::sign_jwt(&self.shared.jwt_key, header, claims)
     }
 
-    /// Kraken: the fake's JWKS.
+    /// Kraken: the fake's JWKS (the first key, and any rotated in since).
     pub fn jwks(&self) -> Value {
-        fakes::kraken::jwks(&self.shared.jwt_key)
+        fakes::kraken::jwks_of(&self.shared)
+    }
+
+    /// Kraken: publish a new callback key under `kid` (a key rotation); sign with it through
+    /// [`Fake::sign_jwt_with`].
+    pub fn rotate_jwt_key(&self, kid: &str) {
+        let mut k = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut k);
+        let key = SigningKey::from_slice(&k).expect("random P-256 key");
+        self.shared
+            .rotated_jwt_keys
+            .lock()
+            .unwrap()
+            .push((kid.to_owned(), key));
+    }
+
+    /// Kraken: as [`Fake::sign_jwt`], with the key published under `kid` (the first key for
+    /// [`creds::KRAKEN_KID`]).
+    pub fn sign_jwt_with(&self, kid: &str, header: &Value, claims: &Value) -> String {
+        if kid == creds::KRAKEN_KID {
+            return self.sign_jwt(header, claims);
+        }
+        let keys = self.shared.rotated_jwt_keys.lock().unwrap();
+        let key = &keys
+            .iter()
+            .find(|(k, _)| k == kid)
+            .expect("a rotated-in kid")
+            .1;
+        fakes::kraken::sign_jwt(key, header, claims)
     }
 
     /// The public key that signs the fake's BOLT 11 invoices.
