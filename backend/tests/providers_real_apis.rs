@@ -106,3 +106,94 @@ async fn kraken_nbf_and_iat_are_checked() {
     );
     assert_eq!(s.row(&id).status.as_str(), "paid");
 }
+
+/// Create, settle by webhook and poll against a BTCPay of this version; the ids it was asked.
+async fn btcpay_flow(version: &str, lazy: bool) -> Vec<String> {
+    let s = setup(Kind::Btcpay, &[]).await;
+    s.fake.set_btcpay_mode(version, lazy);
+    let (id, v) = s
+        .create(r#"{"amount_sat": 2500, "order_id": "o-1", "description": "Order 1"}"#)
+        .await;
+    let inv = s.fake.invoices();
+    assert_eq!(inv.len(), 1, "{version}");
+    assert_eq!(inv[0].bolt11.as_deref(), v["payment_request"].as_str());
+    assert_eq!(
+        s.fake.activations(),
+        usize::from(lazy),
+        "{version} lazy={lazy}"
+    );
+    let d = s.fake.settle(None).await;
+    assert_eq!(d[0].status, 200, "{d:?}");
+    assert_eq!(s.row(&id).status.as_str(), "paid");
+    assert_eq!(s.status(&id).await["status"], "paid");
+    // A second invoice reuses the generation read once.
+    s.create(r#"{"amount_sat": 10}"#).await;
+    s.assert_no_rejections();
+    s.fake
+        .invoices()
+        .iter()
+        .map(|i| {
+            i.extra["checkout"]["paymentMethods"][0]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect()
+}
+
+/// Item 12: BTCPay 1.x refuses `BTC-LN` and answers `paymentMethod`; 2.x wants `BTC-LN`.
+#[tokio::test]
+async fn btcpay_1x_and_2x_servers() {
+    assert_eq!(
+        btcpay_flow("1.13.7", false).await,
+        ["BTC-LightningNetwork"; 2]
+    );
+    assert_eq!(
+        btcpay_flow("v1.12.5", false).await,
+        ["BTC-LightningNetwork"; 2]
+    );
+    assert_eq!(btcpay_flow("2.0.0", false).await, ["BTC-LN"; 2]);
+    assert_eq!(btcpay_flow("2.1.3-rc1", false).await, ["BTC-LN"; 2]);
+}
+
+/// Item 13: a store with lazy payment methods answers `destination: null` until the Lightning
+/// method is activated, on both generations.
+#[tokio::test]
+async fn btcpay_lazy_payment_methods_are_activated() {
+    btcpay_flow("2.0.0", true).await;
+    btcpay_flow("1.13.7", true).await;
+}
+
+/// Item 12: a server whose version cannot be read is refused before any invoice is made, with
+/// a reason in the error.
+#[tokio::test]
+async fn btcpay_unknown_version_makes_no_invoice() {
+    for version in ["", "0.21.0", "banana"] {
+        let s = setup(Kind::Btcpay, &[]).await;
+        s.fake.set_btcpay_mode(version, false);
+        let a = s.app.create(r#"{"amount_sat": 5}"#).await;
+        assert_eq!(a.status, StatusCode::BAD_GATEWAY, "{version}");
+        assert_eq!(s.fake.create_calls(), 0, "{version}");
+    }
+    let s = setup(Kind::Btcpay, &[]).await;
+    let adapter = btcpay_adapter(&s.fake, "banana").await;
+    let e = adapter.generation().await.unwrap_err().to_string();
+    assert!(e.contains("server/info"), "{e}");
+}
+
+async fn btcpay_adapter(
+    fake: &testkit::Fake,
+    version: &str,
+) -> lightning_checkout_backend::providers::btcpay::Btcpay {
+    use lightning_checkout_backend::providers::{btcpay, ProviderSettings};
+    fake.set_btcpay_mode(version, false);
+    let env: std::collections::HashMap<String, String> = fake.env().into_iter().collect();
+    let ProviderSettings::Btcpay(settings) = ProviderSettings::from_lookup(
+        lightning_checkout_backend::config::ProviderKind::Btcpay,
+        &|k| env.get(k).cloned(),
+    )
+    .unwrap() else {
+        unreachable!()
+    };
+    btcpay::Btcpay::new(settings).unwrap()
+}

@@ -13,7 +13,7 @@
 //! | --- | --- |
 //! | `GET /_test/env` | the environment the backend needs to use this fake (`PROVIDER`, URL, credentials) |
 //! | `GET /_test/state` | invoices, create calls, rejections, webhook deliveries |
-//! | `POST /_test/config` | `{"webhook_url"?, "now"?, "fail_next_creates"?}` |
+//! | `POST /_test/config` | `{"webhook_url"?, "now"?, "fail_next_creates"?, "btcpay_version"?, "btcpay_lazy_payment_methods"?}` |
 //! | `POST /_test/settle` | `{"id"?}`: mark paid (all pending without `id`) and deliver the signed webhook, for providers that send one |
 //! | `POST /_test/accept` | LND only: `ACCEPTED` (a held HTLC: not paid) |
 //! | `POST /_test/expire` | mark expired (and deliver the provider's expiry webhook, if it has one) |
@@ -218,6 +218,7 @@ pub(crate) struct Inner {
     pub invoices: Vec<FakeInvoice>,
     pub create_calls: usize,
     pub cancels: usize,
+    pub activations: usize,
     pub rejections: Vec<String>,
     pub deliveries: Vec<Delivery>,
     pub kraken_nonce: u64,
@@ -238,6 +239,8 @@ pub struct Shared {
     pub(crate) jwt_key: SigningKey,
     /// Kraken: keys published after a rotation (kid, key), besides `jwt_key`.
     pub(crate) rotated_jwt_keys: Mutex<Vec<(String, SigningKey)>>,
+    /// BTCPay: which server generation the fake plays, and lazy payment methods.
+    pub(crate) btcpay_mode: Mutex<fakes::btcpay::Mode>,
     http: reqwest::Client,
 }
 
@@ -306,6 +309,7 @@ impl Fake {
             secp: Secp256k1::new(),
             jwt_key: SigningKey::from_slice(&jwt).expect("random P-256 key"),
             rotated_jwt_keys: Mutex::new(Vec::new()),
+            btcpay_mode: Mutex::new(fakes::btcpay::Mode::default()),
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(30))
                 .redirect(reqwest::redirect::Policy::none())
@@ -419,6 +423,22 @@ impl Fake {
     /// Kraken: a compact ES256 JWT over `header` and `claims`, signed with the fake's key.
     pub fn sign_jwt(&self, header: &Value, claims: &Value) -> String {
         fakes::kraken::sign_jwt(&self.shared.jwt_key, header, claims)
+    }
+
+    /// BTCPay: play a server of this `version` (`GET /api/v1/server/info`; below 2.0 the 1.x
+    /// wire format: payment method ids `BTC-LightningNetwork`/`BTC_LightningLike`, refusing
+    /// `BTC-LN`, and `paymentMethod` instead of `paymentMethodId`), with or without "lazy
+    /// payment methods" (Lightning inactive, `destination: null`, until `…/activate`).
+    pub fn set_btcpay_mode(&self, version: &str, lazy_payment_methods: bool) {
+        *self.shared.btcpay_mode.lock().unwrap() = fakes::btcpay::Mode {
+            version: version.to_owned(),
+            lazy: lazy_payment_methods,
+        };
+    }
+
+    /// BTCPay: how many `…/payment-methods/{id}/activate` calls were served.
+    pub fn activations(&self) -> usize {
+        self.shared.inner.lock().unwrap().activations
     }
 
     /// Kraken: the fake's JWKS (the first key, and any rotated in since).
@@ -723,6 +743,12 @@ async fn control_endpoint(shared: &Shared, method: &Method, what: &str, body: &[
             }
             if let Some(t) = args["now"].as_u64() {
                 shared.now.store(t, Ordering::SeqCst);
+            }
+            if let Some(v) = args["btcpay_version"].as_str() {
+                shared.btcpay_mode.lock().unwrap().version = v.to_owned();
+            }
+            if let Some(l) = args["btcpay_lazy_payment_methods"].as_bool() {
+                shared.btcpay_mode.lock().unwrap().lazy = l;
             }
             if let Some(n) = args["fail_next_creates"].as_u64() {
                 shared
