@@ -197,3 +197,102 @@ async fn btcpay_adapter(
     };
     btcpay::Btcpay::new(settings).unwrap()
 }
+
+fn settings_of<T>(
+    kind: lightning_checkout_backend::config::ProviderKind,
+    env: &[(String, String)],
+    extra: &[(&str, &str)],
+    pick: impl FnOnce(lightning_checkout_backend::providers::ProviderSettings) -> Option<T>,
+) -> T {
+    let mut map: std::collections::HashMap<String, String> = env.iter().cloned().collect();
+    for (k, v) in extra {
+        map.insert((*k).to_owned(), (*v).to_owned());
+    }
+    let s = lightning_checkout_backend::providers::ProviderSettings::from_lookup(kind, &|k| {
+        map.get(k).cloned()
+    })
+    .unwrap();
+    pick(s).unwrap()
+}
+
+fn new_invoice(invoice_id: &str) -> lightning_checkout_backend::provider::NewInvoice {
+    lightning_checkout_backend::provider::NewInvoice {
+        invoice_id: invoice_id.to_owned(),
+        idempotency_key: [7; 16],
+        amount_msat: 2_500_000,
+        description: "Order".into(),
+        expiry_secs: 600,
+        order_id: None,
+        now: T0,
+    }
+}
+
+/// Item 14: clnrest's certificates name only `cln` and `localhost`. With its CA trusted,
+/// `https://localhost:PORT` works; `https://127.0.0.1:PORT` fails the name check, and the error
+/// says so and what to use.
+#[tokio::test]
+async fn cln_certificate_names_only_cln_and_localhost() {
+    use lightning_checkout_backend::config::ProviderKind;
+    use lightning_checkout_backend::provider::Provider;
+    use lightning_checkout_backend::providers::{cln, ProviderSettings};
+    let files = tempfile::tempdir().unwrap();
+    let (fake, ca) = testkit::Fake::start_tls(Kind::Cln, testkit::TlsMode::CaSigned).await;
+    let ca_path = files.path().join("ca.pem");
+    std::fs::write(&ca_path, &ca).unwrap();
+    let ca_path = ca_path.to_str().unwrap();
+    let port = fake.addr().port();
+    let pick = |s| match s {
+        ProviderSettings::Cln(c) => Some(c),
+        _ => None,
+    };
+    let by_name = settings_of(
+        ProviderKind::Cln,
+        &fake.env(),
+        &[("CLN_TLS_CA_PATH", ca_path)],
+        pick,
+    );
+    assert_eq!(by_name.url, format!("https://localhost:{port}"));
+    let ok = cln::Cln::new(by_name)
+        .unwrap()
+        .create_invoice(&new_invoice("inv_by_name"))
+        .await;
+    assert!(ok.is_ok(), "{ok:?}");
+
+    let ip_url = format!("https://127.0.0.1:{port}");
+    let by_ip = settings_of(
+        ProviderKind::Cln,
+        &fake.env(),
+        &[("CLN_TLS_CA_PATH", ca_path), ("CLN_URL", &ip_url)],
+        pick,
+    );
+    let e = cln::Cln::new(by_ip)
+        .unwrap()
+        .create_invoice(&new_invoice("inv_by_ip"))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("certificate does not name the host"), "{e}");
+    assert!(e.contains("CLN_URL=https://localhost:"), "{e}");
+    assert!(!e.contains("127.0.0.1"), "no URL in errors: {e}");
+    assert_eq!(
+        fake.create_calls(),
+        1,
+        "nothing reached the node over the IP URL"
+    );
+
+    // Another CA entirely: an untrusted certificate, said as such (not as a name problem).
+    let (other, _) = testkit::Fake::start_tls(Kind::Cln, testkit::TlsMode::CaSigned).await;
+    let s = settings_of(
+        ProviderKind::Cln,
+        &other.env(),
+        &[("CLN_TLS_CA_PATH", ca_path)],
+        pick,
+    );
+    let e = cln::Cln::new(s)
+        .unwrap()
+        .create_invoice(&new_invoice("inv_other"))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("not trusted"), "{e}");
+}

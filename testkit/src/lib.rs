@@ -271,8 +271,8 @@ impl Fake {
 
     /// Start a fake of `kind` serving HTTPS on `127.0.0.1:0`. `SelfSigned` mimics LND (one
     /// self-signed CA-flagged certificate for `localhost`/`127.0.0.1`, URL with `127.0.0.1`);
-    /// `CaSigned` mimics clnrest (a server certificate for `localhost` issued by its own CA, URL
-    /// with `localhost`). Returns the PEM to trust: the certificate itself, or the CA.
+    /// `CaSigned` mimics clnrest (a server certificate for `cln` and `localhost` only, issued by
+    /// its own CA, URL with `localhost`). Returns the PEM to trust: the certificate itself, or the CA.
     pub async fn start_tls(kind: Kind, mode: TlsMode) -> (Fake, String) {
         let (fake, pem) = Self::start_inner(kind, "127.0.0.1:0", Some(mode)).await;
         (fake, pem.expect("TLS material"))
