@@ -296,3 +296,94 @@ async fn cln_certificate_names_only_cln_and_localhost() {
         .to_string();
     assert!(e.contains("not trusted"), "{e}");
 }
+
+/// Start the backend's state with `fake`'s environment plus `extra`; the start-up error, if any.
+fn startup_error(fake: &testkit::Fake, extra: &[(&str, &str)]) -> Option<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let mut env: std::collections::HashMap<String, String> = fake.env().into_iter().collect();
+    env.insert("DATA_DIR".into(), dir.path().display().to_string());
+    for (k, v) in extra {
+        env.insert((*k).to_owned(), (*v).to_owned());
+    }
+    let config = lightning_checkout_backend::Config::from_lookup(|k| env.get(k).cloned()).unwrap();
+    lightning_checkout_backend::AppState::with_clock(
+        config,
+        std::sync::Arc::new(lightning_checkout_backend::ManualClock::new(T0)),
+    )
+    .err()
+    .map(|e| e.to_string())
+}
+
+/// Item 15: Amboss sandbox keys (`amb_test_`) mint regtest invoices, live keys (`amb_live_`)
+/// mainnet ones: a key that contradicts `NETWORK` stops the start-up, naming the NETWORK it
+/// needs; an invoice for another network than `NETWORK` is refused with the same hint.
+#[tokio::test]
+async fn amboss_key_kind_and_network() {
+    use lightning_checkout_backend::config::ProviderKind;
+    use lightning_checkout_backend::provider::Provider;
+    use lightning_checkout_backend::providers::{amboss, ProviderSettings};
+    let fake = testkit::Fake::start(Kind::Amboss).await;
+    assert!(creds::AMBOSS_API_KEY.starts_with("amb_test_"));
+    // The sandbox key: regtest starts; mainnet does not.
+    assert_eq!(startup_error(&fake, &[("NETWORK", "regtest")]), None);
+    let e = startup_error(&fake, &[("NETWORK", "bitcoin")]).expect("refused");
+    assert!(
+        e.contains("sandbox key") && e.contains("NETWORK=regtest"),
+        "{e}"
+    );
+    assert!(
+        !e.contains(creds::AMBOSS_API_KEY),
+        "never the key itself: {e}"
+    );
+    // A live key: mainnet only.
+    for network in ["regtest", "testnet", "signet"] {
+        let e = startup_error(
+            &fake,
+            &[
+                ("NETWORK", network),
+                ("AMBOSS_API_KEY", "amb_live_0123456789"),
+            ],
+        )
+        .expect("refused");
+        assert!(
+            e.contains("live key") && e.contains("NETWORK=bitcoin"),
+            "{e}"
+        );
+        assert!(!e.contains("0123456789"), "{e}");
+    }
+    assert_eq!(
+        startup_error(
+            &fake,
+            &[
+                ("NETWORK", "bitcoin"),
+                ("AMBOSS_API_KEY", "amb_live_0123456789")
+            ]
+        ),
+        None
+    );
+
+    // The sandbox key on testnet starts (with a warning), but its regtest invoice is refused
+    // with the reason.
+    assert_eq!(startup_error(&fake, &[("NETWORK", "testnet")]), None);
+    let settings = settings_of(ProviderKind::Amboss, &fake.env(), &[], |s| match s {
+        ProviderSettings::Amboss(a) => Some(a),
+        _ => None,
+    });
+    let adapter = amboss::Amboss::new(settings)
+        .unwrap()
+        .with_network(lightning_checkout_backend::config::Network::Testnet);
+    let e = adapter
+        .create_invoice(&new_invoice("inv_amboss"))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("the invoice is for regtest but NETWORK is testnet")
+            && e.contains("NETWORK=regtest"),
+        "{e}"
+    );
+    // Through the API: a 502, and no invoice shown.
+    let s = setup(Kind::Amboss, &[("NETWORK", "testnet")]).await;
+    let a = s.app.create(r#"{"amount_sat": 5}"#).await;
+    assert_eq!(a.status, StatusCode::BAD_GATEWAY);
+}

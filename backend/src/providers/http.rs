@@ -187,9 +187,11 @@ fn tls_failure(e: &(dyn std::error::Error + 'static)) -> Option<TlsFailure> {
 fn transport_error(who: &str, e: &reqwest::Error) -> ProviderError {
     // reqwest's own text carries the URL: build ours from its kind only.
     match tls_failure(e) {
-        Some(TlsFailure::NameMismatch) => return ProviderError::Unavailable(format!(
+        Some(TlsFailure::NameMismatch) => {
+            return ProviderError::Unavailable(format!(
             "{who}: TLS handshake failed: {NAME_MISMATCH} (use a host name the certificate lists)"
-        )),
+        ))
+        }
         Some(TlsFailure::Certificate) => {
             return ProviderError::Unavailable(format!(
                 "{who}: TLS handshake failed: the server's certificate is not trusted"
