@@ -387,3 +387,71 @@ async fn amboss_key_kind_and_network() {
     let a = s.app.create(r#"{"amount_sat": 5}"#).await;
     assert_eq!(a.status, StatusCode::BAD_GATEWAY);
 }
+
+/// Item 16: AlphaPo's `foreign_id` and `end_user_reference` name the payer persistently, not one
+/// invoice: every invoice carries the configured reference, and callbacks still find their
+/// invoice (by payment hash, or by AlphaPo's address id).
+#[tokio::test]
+async fn alphapo_sends_the_persistent_payer_reference() {
+    for (extra, want) in [
+        (vec![], "checkout-guest"),
+        (
+            vec![("ALPHAPO_END_USER_REFERENCE", "shop-7:guest")],
+            "shop-7:guest",
+        ),
+    ] {
+        let s = setup(Kind::Alphapo, &extra).await;
+        let (a, _) = s.create(r#"{"amount_sat": 100}"#).await;
+        let (b, _) = s
+            .create(r#"{"amount_sat": 200, "order_id": "order-9"}"#)
+            .await;
+        s.assert_no_rejections();
+        for inv in s.fake.invoices() {
+            assert_eq!(inv.key.as_deref(), Some(want), "foreign_id");
+            assert_eq!(inv.extra["end_user_reference"], want);
+        }
+        // The fake's callbacks (payment hash) settle the right invoice.
+        let first = s.fake.invoices()[0].handle.clone();
+        s.fake.settle(Some(&first)).await;
+        assert_eq!(s.row(&a).status.as_str(), "paid");
+        assert_eq!(s.row(&b).status.as_str(), "pending");
+        // A callback whose address is no BOLT 11 is matched by AlphaPo's address id.
+        let inv = s.fake.invoices()[1].clone();
+        let w = s.fake.webhook(&inv, testkit::Event::Paid).unwrap();
+        let mut body: Value = serde_json::from_slice(&w.body).unwrap();
+        body["crypto_address"]["address"] = json!("not-a-bolt11");
+        let body = serde_json::to_vec(&body).unwrap();
+        let sig = {
+            use hmac::{Hmac, Mac};
+            let mut m =
+                Hmac::<sha2::Sha512>::new_from_slice(creds::ALPHAPO_SECRET.as_bytes()).unwrap();
+            m.update(&body);
+            hex::encode(m.finalize().into_bytes())
+        };
+        let headers = vec![
+            ("content-type".to_owned(), "application/json".to_owned()),
+            ("x-processing-key".to_owned(), creds::ALPHAPO_KEY.to_owned()),
+            ("x-processing-signature".to_owned(), sig),
+        ];
+        let a2 = s.post_webhook_parts(&body, &headers).await;
+        assert_eq!(a2.status, StatusCode::OK);
+        assert_eq!(s.row(&b).status.as_str(), "paid");
+    }
+    // A reference with personal-data room or odd characters is refused at start-up.
+    let fake = testkit::Fake::start(Kind::Alphapo).await;
+    let e = startup_config_error(
+        &fake,
+        &[("ALPHAPO_END_USER_REFERENCE", "jane doe@example.com")],
+    );
+    assert!(e.contains("ALPHAPO_END_USER_REFERENCE"), "{e}");
+}
+
+fn startup_config_error(fake: &testkit::Fake, extra: &[(&str, &str)]) -> String {
+    let mut env: std::collections::HashMap<String, String> = fake.env().into_iter().collect();
+    for (k, v) in extra {
+        env.insert((*k).to_owned(), (*v).to_owned());
+    }
+    lightning_checkout_backend::Config::from_lookup(|k| env.get(k).cloned())
+        .unwrap_err()
+        .to_string()
+}
