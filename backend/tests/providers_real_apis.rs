@@ -455,3 +455,24 @@ fn startup_config_error(fake: &testkit::Fake, extra: &[(&str, &str)]) -> String 
         .unwrap_err()
         .to_string()
 }
+
+/// Item 12: a server upgraded from 1.x to 2.x while the backend runs: the first invoice after
+/// the upgrade is refused (400), the version is read again, and the next one is made.
+#[tokio::test]
+async fn btcpay_upgrade_is_noticed() {
+    let s = setup(Kind::Btcpay, &[]).await;
+    s.fake.set_btcpay_mode("1.13.7", false);
+    s.create(r#"{"amount_sat": 10}"#).await;
+    s.fake.set_btcpay_mode("2.0.0", false);
+    let a = s.app.create(r#"{"amount_sat": 11}"#).await;
+    assert_eq!(a.status, StatusCode::BAD_GATEWAY);
+    assert_eq!(s.fake.rejections().len(), 1);
+    s.create(r#"{"amount_sat": 12}"#).await;
+    let methods: Vec<Value> = s
+        .fake
+        .invoices()
+        .iter()
+        .map(|i| i.extra["checkout"]["paymentMethods"][0].clone())
+        .collect();
+    assert_eq!(methods, [json!("BTC-LightningNetwork"), json!("BTC-LN")]);
+}

@@ -258,7 +258,15 @@ impl Provider for Btcpay {
                 },
             });
             let bad = |m: &str| ProviderError::BadResponse(format!("BTCPay: {m}"));
-            let inv = self.call(Method::POST, "/invoices", Some(body)).await?;
+            let inv = match self.call(Method::POST, "/invoices", Some(body)).await {
+                Err(e @ ProviderError::Rejected(_)) => {
+                    // Perhaps the server was upgraded (or downgraded) since its version was
+                    // read: read it again before the next invoice.
+                    *self.generation.lock().unwrap_or_else(|e| e.into_inner()) = None;
+                    return Err(e);
+                }
+                other => other?,
+            };
             let id = inv["id"]
                 .as_str()
                 .filter(|i| is_invoice_id(i))
