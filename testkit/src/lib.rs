@@ -13,7 +13,7 @@
 //! | --- | --- |
 //! | `GET /_test/env` | the environment the backend needs to use this fake (`PROVIDER`, URL, credentials) |
 //! | `GET /_test/state` | invoices, create calls, rejections, webhook deliveries |
-//! | `POST /_test/config` | `{"webhook_url"?, "now"?, "fail_next_creates"?}` |
+//! | `POST /_test/config` | `{"webhook_url"?, "now"?, "fail_next_creates"?, "btcpay_version"?, "btcpay_lazy_payment_methods"?}` |
 //! | `POST /_test/settle` | `{"id"?}`: mark paid (all pending without `id`) and deliver the signed webhook, for providers that send one |
 //! | `POST /_test/accept` | LND only: `ACCEPTED` (a held HTLC: not paid) |
 //! | `POST /_test/expire` | mark expired (and deliver the provider's expiry webhook, if it has one) |
@@ -218,6 +218,7 @@ pub(crate) struct Inner {
     pub invoices: Vec<FakeInvoice>,
     pub create_calls: usize,
     pub cancels: usize,
+    pub activations: usize,
     pub rejections: Vec<String>,
     pub deliveries: Vec<Delivery>,
     pub kraken_nonce: u64,
@@ -236,6 +237,10 @@ pub struct Shared {
     node_key: SecretKey,
     secp: Secp256k1<bitcoin::secp256k1::All>,
     pub(crate) jwt_key: SigningKey,
+    /// Kraken: keys published after a rotation (kid, key), besides `jwt_key`.
+    pub(crate) rotated_jwt_keys: Mutex<Vec<(String, SigningKey)>>,
+    /// BTCPay: which server generation the fake plays, and lazy payment methods.
+    pub(crate) btcpay_mode: Mutex<fakes::btcpay::Mode>,
     http: reqwest::Client,
 }
 
@@ -266,8 +271,8 @@ impl Fake {
 
     /// Start a fake of `kind` serving HTTPS on `127.0.0.1:0`. `SelfSigned` mimics LND (one
     /// self-signed CA-flagged certificate for `localhost`/`127.0.0.1`, URL with `127.0.0.1`);
-    /// `CaSigned` mimics clnrest (a server certificate for `localhost` issued by its own CA, URL
-    /// with `localhost`). Returns the PEM to trust: the certificate itself, or the CA.
+    /// `CaSigned` mimics clnrest (a server certificate for `cln` and `localhost` only, issued by
+    /// its own CA, URL with `localhost`). Returns the PEM to trust: the certificate itself, or the CA.
     pub async fn start_tls(kind: Kind, mode: TlsMode) -> (Fake, String) {
         let (fake, pem) = Self::start_inner(kind, "127.0.0.1:0", Some(mode)).await;
         (fake, pem.expect("TLS material"))
@@ -303,6 +308,8 @@ impl Fake {
             node_key: SecretKey::from_slice(&node).expect("random key"),
             secp: Secp256k1::new(),
             jwt_key: SigningKey::from_slice(&jwt).expect("random P-256 key"),
+            rotated_jwt_keys: Mutex::new(Vec::new()),
+            btcpay_mode: Mutex::new(fakes::btcpay::Mode::default()),
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(30))
                 .redirect(reqwest::redirect::Policy::none())
@@ -418,9 +425,53 @@ impl Fake {
         fakes::kraken::sign_jwt(&self.shared.jwt_key, header, claims)
     }
 
-    /// Kraken: the fake's JWKS.
+    /// BTCPay: play a server of this `version` (`GET /api/v1/server/info`; below 2.0 the 1.x
+    /// wire format: payment method ids `BTC-LightningNetwork`/`BTC_LightningLike`, refusing
+    /// `BTC-LN`, and `paymentMethod` instead of `paymentMethodId`), with or without "lazy
+    /// payment methods" (Lightning inactive, `destination: null`, until `…/activate`).
+    pub fn set_btcpay_mode(&self, version: &str, lazy_payment_methods: bool) {
+        *self.shared.btcpay_mode.lock().unwrap() = fakes::btcpay::Mode {
+            version: version.to_owned(),
+            lazy: lazy_payment_methods,
+        };
+    }
+
+    /// BTCPay: how many `…/payment-methods/{id}/activate` calls were served.
+    pub fn activations(&self) -> usize {
+        self.shared.inner.lock().unwrap().activations
+    }
+
+    /// Kraken: the fake's JWKS (the first key, and any rotated in since).
     pub fn jwks(&self) -> Value {
-        fakes::kraken::jwks(&self.shared.jwt_key)
+        fakes::kraken::jwks_of(&self.shared)
+    }
+
+    /// Kraken: publish a new callback key under `kid` (a key rotation); sign with it through
+    /// [`Fake::sign_jwt_with`].
+    pub fn rotate_jwt_key(&self, kid: &str) {
+        let mut k = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut k);
+        let key = SigningKey::from_slice(&k).expect("random P-256 key");
+        self.shared
+            .rotated_jwt_keys
+            .lock()
+            .unwrap()
+            .push((kid.to_owned(), key));
+    }
+
+    /// Kraken: as [`Fake::sign_jwt`], with the key published under `kid` (the first key for
+    /// [`creds::KRAKEN_KID`]).
+    pub fn sign_jwt_with(&self, kid: &str, header: &Value, claims: &Value) -> String {
+        if kid == creds::KRAKEN_KID {
+            return self.sign_jwt(header, claims);
+        }
+        let keys = self.shared.rotated_jwt_keys.lock().unwrap();
+        let key = &keys
+            .iter()
+            .find(|(k, _)| k == kid)
+            .expect("a rotated-in kid")
+            .1;
+        fakes::kraken::sign_jwt(key, header, claims)
     }
 
     /// The public key that signs the fake's BOLT 11 invoices.
@@ -692,6 +743,12 @@ async fn control_endpoint(shared: &Shared, method: &Method, what: &str, body: &[
             }
             if let Some(t) = args["now"].as_u64() {
                 shared.now.store(t, Ordering::SeqCst);
+            }
+            if let Some(v) = args["btcpay_version"].as_str() {
+                shared.btcpay_mode.lock().unwrap().version = v.to_owned();
+            }
+            if let Some(l) = args["btcpay_lazy_payment_methods"].as_bool() {
+                shared.btcpay_mode.lock().unwrap().lazy = l;
             }
             if let Some(n) = args["fail_next_creates"].as_u64() {
                 shared

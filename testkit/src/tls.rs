@@ -15,7 +15,8 @@ use tokio_rustls::TlsAcceptor;
 pub enum TlsMode {
     /// One self-signed certificate flagged as a CA, as LND's `tls.cert`.
     SelfSigned,
-    /// A `localhost` certificate issued by a private CA, as clnrest's.
+    /// A certificate for `cln` and `localhost` (no IP address) issued by a private CA, as
+    /// cln-grpc makes them and clnrest reuses them.
     CaSigned,
 }
 
@@ -36,7 +37,8 @@ pub fn acceptor(mode: TlsMode) -> (TlsAcceptor, String) {
             ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
             let ca = ca_params.self_signed(&ca_key).expect("CA");
             let key = KeyPair::generate().expect("key");
-            let leaf = CertificateParams::new(vec!["localhost".to_owned()])
+            // As cln-grpc makes them (clnrest reuses them): `cln` and `localhost`, no IP.
+            let leaf = CertificateParams::new(vec!["cln".to_owned(), "localhost".to_owned()])
                 .expect("params")
                 .signed_by(&key, &ca, &ca_key)
                 .expect("leaf");

@@ -3,6 +3,11 @@
 //! * `POST /api/v2/addresses/take` with `{"currency":"BTCLN","foreign_id","end_user_reference",
 //!   "amount"}`: the amount is a JSON number of BTC with at most 8 decimals, written from whole
 //!   sat by integer arithmetic (never a float); the invoice comes back in `data.address`.
+//! * `foreign_id` and `end_user_reference` identify the payer, persistently ("a persistent
+//!   internal user ID … consistent across requests"), not one invoice. The checkout knows no
+//!   payer (guest checkout), so both are the one reference `ALPHAPO_END_USER_REFERENCE`
+//!   (default [`DEFAULT_END_USER_REFERENCE`]). Callbacks are matched by the invoice's payment
+//!   hash, or else by AlphaPo's address id, never by `foreign_id`.
 //! * Signed with `X-Processing-Key` and `X-Processing-Signature` = hex HMAC-SHA512 of the exact
 //!   body bytes sent.
 //! * No status endpoint: a verified callback with `status: "confirmed"` settles the invoice; the
@@ -35,6 +40,8 @@ pub const DEFAULT_URL: &str = "https://app.alphapo.net";
 pub const MAX_AMOUNT_SAT: u64 = 4_500_000;
 /// AlphaPo Lightning invoices expire after 15 minutes.
 pub const EXPIRY_SECS: u64 = 900;
+/// The payer reference sent when `ALPHAPO_END_USER_REFERENCE` is unset.
+pub const DEFAULT_END_USER_REFERENCE: &str = "checkout-guest";
 const WHO: &str = "AlphaPo";
 const PATH: &str = "/api/v2/addresses/take";
 
@@ -47,6 +54,9 @@ pub struct Settings {
     pub key: Secret,
     /// `ALPHAPO_SECRET`: signs requests and verifies callbacks.
     pub secret: Secret,
+    /// `ALPHAPO_END_USER_REFERENCE`: the payer's persistent reference, sent as `foreign_id` and
+    /// `end_user_reference` (no personal data).
+    pub end_user_reference: String,
 }
 
 impl Settings {
@@ -56,7 +66,25 @@ impl Settings {
             url: env.url("ALPHAPO_URL", Some(DEFAULT_URL))?,
             key: env.secret("ALPHAPO_KEY")?,
             secret: env.secret("ALPHAPO_SECRET")?,
+            end_user_reference: end_user_reference(env)?,
         })
+    }
+}
+
+fn end_user_reference(env: &Env<'_>) -> Result<String, ConfigError> {
+    let Some(r) = env.opt("ALPHAPO_END_USER_REFERENCE") else {
+        return Ok(DEFAULT_END_USER_REFERENCE.to_owned());
+    };
+    let ok = r.len() <= 100
+        && r.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'));
+    if ok {
+        Ok(r)
+    } else {
+        Err(ConfigError::new(
+            "ALPHAPO_END_USER_REFERENCE",
+            "must be 1 to 100 characters of A-Z a-z 0-9 . _ : - (and no personal data)",
+        ))
     }
 }
 
@@ -119,10 +147,10 @@ impl Provider for Alphapo {
                     "AlphaPo takes at most 0.045 BTC over Lightning".into(),
                 ));
             }
-            // foreign_id: our invoice id (unique, no personal data); end_user_reference: the
-            // shop's order id when there is one.
-            let user = req.order_id.as_deref().unwrap_or(&req.invoice_id);
-            let body = take_body(&req.invoice_id, user, sat);
+            // Both name the payer persistently (AlphaPo's docs), not this invoice: the one
+            // configured reference of this guest checkout.
+            let user = &self.s.end_user_reference;
+            let body = take_body(user, user, sat);
             let signature = sign(self.s.secret.expose(), body.as_bytes());
             let http_req = self
                 .http
@@ -213,8 +241,14 @@ pub fn verify(
             i.payment_hash().to_byte_array()
         }) {
         InvoiceKey::PaymentHash(hash)
-    } else if let Some(f) = addr["foreign_id"].as_str() {
-        InvoiceKey::Id(f.to_owned())
+    } else if let Some(id) = match &addr["id"] {
+        // AlphaPo's address id, kept as the invoice's provider reference (`foreign_id` names
+        // the payer, not the invoice).
+        Value::Number(n) => Some(n.to_string()),
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        _ => None,
+    } {
+        InvoiceKey::ProviderRef(id)
     } else {
         return Ok(None);
     };

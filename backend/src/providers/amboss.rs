@@ -1,8 +1,15 @@
 //! Amboss Payments ("Rails"), GraphQL: `create_receive` with our idempotency key (a replay
 //! returns the original invoice), `find_one` for status, `payment.*` webhooks signed with
 //! HMAC-SHA256 over `timestamp + "." + raw body`, accepted within ±300 s.
+//!
+//! **Keys and networks.** Sandbox keys (`amb_test_…`) mint regtest invoices (`lnbcrt…`, as in the
+//! SDK's sandbox fixtures), live keys (`amb_live_…`) mainnet ones. [`check_network`] refuses at
+//! start-up a key whose kind contradicts `NETWORK` (a sandbox key on `bitcoin`, a live key on
+//! anything else), and an invoice for another network than `NETWORK` is refused with an error
+//! that names both networks and the key's kind.
 
 use std::fmt;
+use std::str::FromStr;
 
 use axum::http::HeaderMap;
 use reqwest::Method;
@@ -11,7 +18,7 @@ use serde_json::{json, Value};
 use super::http::{status_error, HttpClient, TlsTrust};
 use super::units::{json_u64, parse_rfc3339, whole_sat};
 use super::{hash_from_hex, header, verify_hmac, Env, HmacSha256};
-use crate::config::{ConfigError, Secret};
+use crate::config::{ConfigError, Network, Secret};
 use crate::provider::{
     BoxFuture, CreatedInvoice, NewInvoice, Provider, ProviderError, ProviderStatus, WebhookError,
     WebhookEvent,
@@ -52,10 +59,84 @@ impl Settings {
     }
 }
 
+/// What an Amboss API key is for, from its prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    /// `amb_test_…`: the sandbox, regtest invoices.
+    Sandbox,
+    /// `amb_live_…`: real payments, mainnet invoices.
+    Live,
+    /// Another prefix: nothing is assumed.
+    Unknown,
+}
+
+impl KeyKind {
+    /// The kind of `key`.
+    pub fn of(key: &str) -> Self {
+        if key.starts_with("amb_test_") {
+            Self::Sandbox
+        } else if key.starts_with("amb_live_") {
+            Self::Live
+        } else {
+            Self::Unknown
+        }
+    }
+
+    /// The `NETWORK` this kind of key needs, if known.
+    pub fn network(self) -> Option<Network> {
+        match self {
+            Self::Sandbox => Some(Network::Regtest),
+            Self::Live => Some(Network::Bitcoin),
+            Self::Unknown => None,
+        }
+    }
+
+    fn hint(self) -> &'static str {
+        match self {
+            Self::Sandbox => "AMBOSS_API_KEY is a sandbox key (amb_test_): its invoices are regtest (lnbcrt), so set NETWORK=regtest",
+            Self::Live => "AMBOSS_API_KEY is a live key (amb_live_): its invoices are mainnet (lnbc), so set NETWORK=bitcoin",
+            Self::Unknown => "set NETWORK to the network of this Amboss key's invoices",
+        }
+    }
+}
+
+/// The start-up check of the key against `NETWORK`: `Err` when they cannot go together (a
+/// sandbox key on mainnet, a live key anywhere but mainnet); `Ok(Some(warning))` when the
+/// sandbox key is used on testnet or signet (its invoices are regtest as far as is known: the
+/// first invoice will tell).
+pub fn check_network(key: &Secret, network: Network) -> Result<Option<String>, String> {
+    let kind = KeyKind::of(key.expose());
+    match (kind, network) {
+        (KeyKind::Sandbox, Network::Bitcoin)
+        | (KeyKind::Live, Network::Testnet | Network::Signet | Network::Regtest) => {
+            Err(format!("{} (NETWORK is {})", kind.hint(), network.as_str()))
+        }
+        (KeyKind::Sandbox, Network::Testnet | Network::Signet) => Ok(Some(format!(
+            "{} (NETWORK is {}); an invoice for another network will be refused",
+            kind.hint(),
+            network.as_str()
+        ))),
+        _ => Ok(None),
+    }
+}
+
+fn network_of(payment_request: &str) -> Option<Network> {
+    use lightning_invoice::Currency;
+    let inv = lightning_invoice::Bolt11Invoice::from_str(payment_request.trim()).ok()?;
+    Some(match inv.currency() {
+        Currency::Bitcoin => Network::Bitcoin,
+        Currency::BitcoinTestnet => Network::Testnet,
+        Currency::Signet => Network::Signet,
+        Currency::Regtest | Currency::Simnet => Network::Regtest,
+    })
+}
+
 /// The adapter.
 pub struct Amboss {
     s: Settings,
     http: HttpClient,
+    /// The configured `NETWORK`, when known: invoices for another are refused with a hint.
+    network: Option<Network>,
 }
 
 impl fmt::Debug for Amboss {
@@ -70,7 +151,15 @@ impl Amboss {
         Ok(Self {
             http: HttpClient::new(&TlsTrust::WebPki)?,
             s,
+            network: None,
         })
+    }
+
+    /// Check each invoice against `network` (`NETWORK`), with an error that says which network
+    /// this kind of key needs.
+    pub fn with_network(mut self, network: Network) -> Self {
+        self.network = Some(network);
+        self
     }
 
     async fn graphql(&self, query: &str, variables: Value) -> Result<Value, ProviderError> {
@@ -132,6 +221,16 @@ impl Provider for Amboss {
             let pr = t["payment_request"]
                 .as_str()
                 .ok_or_else(|| bad("no payment_request"))?;
+            if let (Some(want), Some(got)) = (self.network, network_of(pr)) {
+                if want != got {
+                    return Err(bad(&format!(
+                        "the invoice is for {} but NETWORK is {}: {}",
+                        got.as_str(),
+                        want.as_str(),
+                        KeyKind::of(self.s.api_key.expose()).hint()
+                    )));
+                }
+            }
             let id = t["id"].as_str().ok_or_else(|| bad("no id"))?;
             let hash = match t["payment_hash"].as_str() {
                 Some(h) => Some(hash_from_hex(h).ok_or_else(|| bad("bad payment_hash"))?),

@@ -1,16 +1,26 @@
-//! BTCPay Server Greenfield: `POST /api/v1/stores/{store}/invoices` in `SATS` with payment
-//! method `BTC-LN`, then the BOLT 11 from `GET …/invoices/{id}/payment-methods` (`destination`);
-//! status from `GET …/invoices/{id}` (`Settled` = paid, `Expired`/`Invalid` = expired);
-//! `Authorization: token …`. Webhooks carry `BTCPay-Sig: sha256=<hex HMAC-SHA256 of the raw
-//! body>`; the invoice is re-fetched before anything changes.
+//! BTCPay Server Greenfield: `POST /api/v1/stores/{store}/invoices` in `SATS` with the server's
+//! Lightning payment method, then the BOLT 11 from `GET …/invoices/{id}/payment-methods`
+//! (`destination`); status from `GET …/invoices/{id}` (`Settled` = paid, `Expired`/`Invalid` =
+//! expired); `Authorization: token …`. Webhooks carry `BTCPay-Sig: sha256=<hex HMAC-SHA256 of
+//! the raw body>`; the invoice is re-fetched before anything changes.
+//!
+//! * **Both server generations.** Before its first invoice the adapter reads
+//!   `GET /api/v1/server/info` (`version`, once). 2.x takes `BTC-LN` and names methods
+//!   `paymentMethodId`; 1.x (through v1.13) refuses `BTC-LN` (its parser knows
+//!   `LightningLike`/`LightningNetwork`/`offchain`), so it is sent `BTC-LightningNetwork`, and
+//!   names methods `paymentMethod`. Both names are read, whatever the version.
+//! * **Lazy payment methods.** A store with them leaves Lightning inactive (`destination: null`)
+//!   until `POST …/invoices/{id}/payment-methods/{method}/activate`: the adapter activates it and
+//!   reads the methods again.
 
 use std::fmt;
+use std::sync::Mutex;
 
 use axum::http::HeaderMap;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use super::http::{status_error, HttpClient, TlsTrust};
+use super::http::{status_error, HttpClient, Reply, TlsTrust};
 use super::units::whole_sat;
 use super::{hash_from_hex, header, verify_hmac, Env, HmacSha256};
 use crate::config::{ConfigError, Secret};
@@ -21,8 +31,53 @@ use crate::provider::{
 use crate::store::{Invoice, InvoiceKey};
 
 const WHO: &str = "BTCPay";
-/// Lightning payment method ids, current and older servers.
-const LN_METHODS: [&str; 2] = ["BTC-LN", "BTC-LightningNetwork"];
+
+/// Which BTCPay Server API generation the server speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Generation {
+    /// 1.x (through v1.13): Lightning is `BTC-LightningNetwork`, methods named `paymentMethod`.
+    V1,
+    /// 2.x and later: Lightning is `BTC-LN`, methods named `paymentMethodId`.
+    V2,
+}
+
+impl Generation {
+    /// From `server/info`'s `version` (`1.13.7`, `v2.0.1`, `2.1.0-rc1`…): `None` if unreadable.
+    pub fn from_version(version: &str) -> Option<Self> {
+        let major: u32 = version
+            .trim()
+            .trim_start_matches(['v', 'V'])
+            .split(['.', '-', '+'])
+            .next()?
+            .parse()
+            .ok()?;
+        match major {
+            0 => None,
+            1 => Some(Self::V1),
+            _ => Some(Self::V2),
+        }
+    }
+
+    /// The Lightning payment method id this generation accepts in `checkout.paymentMethods`.
+    pub fn lightning_method(self) -> &'static str {
+        match self {
+            Self::V1 => "BTC-LightningNetwork",
+            Self::V2 => "BTC-LN",
+        }
+    }
+}
+
+/// Whether a payment method id (either generation's spelling) is BTC over Lightning: `BTC-LN`,
+/// or `BTC` with `LightningLike`/`LightningNetwork`/`offchain` after `-` or `_`. LNURL is not.
+pub fn is_lightning_method(id: &str) -> bool {
+    let Some((crypto, kind)) = id.split_once(['-', '_']) else {
+        return false;
+    };
+    crypto.eq_ignore_ascii_case("BTC")
+        && ["LN", "LightningLike", "LightningNetwork", "offchain"]
+            .iter()
+            .any(|k| kind.eq_ignore_ascii_case(k))
+}
 
 /// `BTCPAY_*` settings.
 #[derive(Debug, Clone)]
@@ -61,6 +116,8 @@ impl Settings {
 pub struct Btcpay {
     s: Settings,
     http: HttpClient,
+    /// Read from `server/info` before the first invoice.
+    generation: Mutex<Option<Generation>>,
 }
 
 impl fmt::Debug for Btcpay {
@@ -79,16 +136,18 @@ impl Btcpay {
         Ok(Self {
             http: HttpClient::new(&TlsTrust::WebPki)?,
             s,
+            generation: Mutex::new(None),
         })
     }
 
-    async fn call(
+    /// A call to `{url}{path}` with the API key; the answer whatever its status.
+    async fn send(
         &self,
         method: Method,
         path: &str,
         body: Option<Value>,
-    ) -> Result<Value, ProviderError> {
-        let url = format!("{}/api/v1/stores/{}{path}", self.s.url, self.s.store_id);
+    ) -> Result<Reply, ProviderError> {
+        let url = format!("{}{path}", self.s.url);
         let mut r = self.http.request(method, &url).header(
             "authorization",
             format!("token {}", self.s.api_key.expose()),
@@ -98,12 +157,80 @@ impl Btcpay {
                 .header("content-type", "application/json")
                 .body(b.to_string());
         }
-        let reply = self.http.send(r, WHO).await?;
+        self.http.send(r, WHO).await
+    }
+
+    /// A store-scoped call (`/api/v1/stores/{store}{path}`); its JSON answer.
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, ProviderError> {
+        let path = format!("/api/v1/stores/{}{path}", self.s.store_id);
+        let reply = self.send(method, &path, body).await?;
         if !reply.ok() {
             return Err(status_error(WHO, reply.status));
         }
         reply.json(WHO)
     }
+
+    /// The server's API generation, from `GET /api/v1/server/info` (asked once; a failure is
+    /// asked again next time).
+    pub async fn generation(&self) -> Result<Generation, ProviderError> {
+        if let Some(g) = *self.generation.lock().unwrap_or_else(|e| e.into_inner()) {
+            return Ok(g);
+        }
+        let reply = self.send(Method::GET, "/api/v1/server/info", None).await?;
+        if !reply.ok() {
+            return Err(status_error(WHO, reply.status));
+        }
+        let v = reply.json(WHO)?;
+        let g = v["version"]
+            .as_str()
+            .and_then(Generation::from_version)
+            .ok_or_else(|| {
+                ProviderError::BadResponse(
+                    "BTCPay: server/info has no version this adapter knows (1.x or 2.x and later)"
+                        .into(),
+                )
+            })?;
+        if g == Generation::V1 {
+            tracing::info!("BTCPay Server 1.x: Lightning is asked for as BTC-LightningNetwork");
+        }
+        *self.generation.lock().unwrap_or_else(|e| e.into_inner()) = Some(g);
+        Ok(g)
+    }
+
+    /// The invoice's Lightning payment method, if it has one.
+    async fn lightning_method(&self, id: &str) -> Result<Option<Value>, ProviderError> {
+        let methods = self
+            .call(
+                Method::GET,
+                &format!("/invoices/{id}/payment-methods"),
+                None,
+            )
+            .await?;
+        Ok(methods.as_array().and_then(|a| {
+            a.iter()
+                .find(|m| {
+                    // 2.x: paymentMethodId; 1.x: paymentMethod.
+                    m["paymentMethodId"]
+                        .as_str()
+                        .or_else(|| m["paymentMethod"].as_str())
+                        .is_some_and(is_lightning_method)
+                })
+                .cloned()
+        }))
+    }
+}
+
+/// The BOLT 11 of an active Lightning method (`None` while inactive: lazy payment methods).
+fn destination(method: &Value) -> Option<&str> {
+    if method["activated"] == Value::Bool(false) {
+        return None;
+    }
+    method["destination"].as_str().filter(|d| !d.is_empty())
 }
 
 impl Provider for Btcpay {
@@ -116,6 +243,7 @@ impl Provider for Btcpay {
         req: &'a NewInvoice,
     ) -> BoxFuture<'a, Result<CreatedInvoice, ProviderError>> {
         Box::pin(async move {
+            let generation = self.generation().await?;
             let body = json!({
                 "amount": whole_sat(req.amount_msat).to_string(),
                 "currency": "SATS",
@@ -125,42 +253,63 @@ impl Provider for Btcpay {
                     "itemDesc": req.description,
                 },
                 "checkout": {
-                    "paymentMethods": ["BTC-LN"],
+                    "paymentMethods": [generation.lightning_method()],
                     "expirationMinutes": req.expiry_secs.div_ceil(60),
                 },
             });
             let bad = |m: &str| ProviderError::BadResponse(format!("BTCPay: {m}"));
-            let inv = self.call(Method::POST, "/invoices", Some(body)).await?;
+            let inv = match self.call(Method::POST, "/invoices", Some(body)).await {
+                Err(e @ ProviderError::Rejected(_)) => {
+                    // Perhaps the server was upgraded (or downgraded) since its version was
+                    // read: read it again before the next invoice.
+                    *self.generation.lock().unwrap_or_else(|e| e.into_inner()) = None;
+                    return Err(e);
+                }
+                other => other?,
+            };
             let id = inv["id"]
                 .as_str()
                 .filter(|i| is_invoice_id(i))
                 .ok_or_else(|| bad("no invoice id"))?;
-            let methods = self
-                .call(
-                    Method::GET,
-                    &format!("/invoices/{id}/payment-methods"),
-                    None,
-                )
-                .await?;
-            let ln = methods
-                .as_array()
-                .and_then(|a| {
-                    a.iter().find(|m| {
-                        m["paymentMethodId"]
-                            .as_str()
-                            .is_some_and(|p| LN_METHODS.contains(&p))
-                    })
-                })
+            let mut ln = self
+                .lightning_method(id)
+                .await?
                 .ok_or_else(|| bad("no Lightning payment method on the invoice"))?;
-            let destination = ln["destination"]
-                .as_str()
-                .ok_or_else(|| bad("no Lightning destination"))?;
+            if destination(&ln).is_none() {
+                // Lazy payment methods: activate Lightning, then read it again.
+                let method = ln["paymentMethodId"]
+                    .as_str()
+                    .or_else(|| ln["paymentMethod"].as_str())
+                    .filter(|m| {
+                        m.bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                    })
+                    .unwrap_or(generation.lightning_method())
+                    .to_owned();
+                let path = format!(
+                    "/api/v1/stores/{}/invoices/{id}/payment-methods/{method}/activate",
+                    self.s.store_id
+                );
+                let reply = self.send(Method::POST, &path, None).await?;
+                if !reply.ok() {
+                    return Err(status_error(WHO, reply.status));
+                }
+                ln = self
+                    .lightning_method(id)
+                    .await?
+                    .ok_or_else(|| bad("no Lightning payment method on the invoice"))?;
+            }
+            let destination = destination(&ln)
+                .ok_or_else(|| {
+                    bad("the Lightning payment method has no destination, even activated")
+                })?
+                .to_owned();
             let hash = match ln["additionalData"]["paymentHash"].as_str() {
                 Some(h) => Some(hash_from_hex(h).ok_or_else(|| bad("bad paymentHash"))?),
                 None => None,
             };
             Ok(CreatedInvoice {
-                payment_request: Some(destination.to_owned()),
+                payment_request: Some(destination),
                 payment_hash: hash,
                 provider_ref: Some(id.to_owned()),
                 expires_at: inv["expirationTime"].as_u64(),

@@ -9,7 +9,7 @@ use axum::http::HeaderMap;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use super::http::{read_cert, status_error, HttpClient, Reply, TlsTrust};
+use super::http::{read_cert, status_error, HttpClient, Reply, TlsTrust, NAME_MISMATCH};
 use super::units::json_u64;
 use super::{hash_from_hex, Env};
 use crate::config::{ConfigError, Secret};
@@ -26,7 +26,8 @@ pub const DUPLICATE_LABEL: i64 = 900;
 /// `CLN_*` settings.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// `CLN_URL`, e.g. `https://127.0.0.1:3010`.
+    /// `CLN_URL`, e.g. `https://localhost:3010` (clnrest's own certificates name `localhost`,
+    /// not `127.0.0.1`).
     pub url: String,
     /// `CLN_RUNE`: a rune allowing at least `invoice` and `listinvoices`.
     pub rune: Secret,
@@ -77,7 +78,7 @@ impl Cln {
             .header("rune", self.s.rune.expose())
             .header("content-type", "application/json")
             .body(params.to_string());
-        self.http.send(r, WHO).await
+        self.http.send(r, WHO).await.map_err(name_mismatch_hint)
     }
 
     async fn by_label(&self, label: &str) -> Result<Option<Value>, ProviderError> {
@@ -90,6 +91,19 @@ impl Cln {
             .as_array()
             .and_then(|a| a.iter().find(|i| i["label"] == label))
             .cloned())
+    }
+}
+
+/// A certificate that does not name the URL's host: say what clnrest's certificates name.
+fn name_mismatch_hint(e: ProviderError) -> ProviderError {
+    match e {
+        ProviderError::Unavailable(m) if m.contains(NAME_MISMATCH) => {
+            ProviderError::Unavailable(format!(
+                "{m}: clnrest's certificates (made by cln-grpc) name only `cln` and `localhost`, \
+                 not an IP address: set CLN_URL=https://localhost:3010 (your port)"
+            ))
+        }
+        other => other,
     }
 }
 

@@ -150,8 +150,55 @@ impl HttpClient {
     }
 }
 
+/// In the error of a TLS handshake that failed because the certificate names other hosts.
+pub const NAME_MISMATCH: &str = "the server's certificate does not name the host in the URL";
+
+/// What a failed TLS handshake says about the server's certificate, found in an error's chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TlsFailure {
+    /// The certificate is valid but names other hosts than the URL's.
+    NameMismatch,
+    /// Any other refusal of the certificate (unknown issuer, expired…).
+    Certificate,
+}
+
+fn tls_failure(e: &(dyn std::error::Error + 'static)) -> Option<TlsFailure> {
+    use rustls::CertificateError as C;
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(mut err) = next {
+        // io::Error hides what it wraps from `source()` (and may wrap another io::Error).
+        while let Some(inner) = err
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            err = inner;
+        }
+        if let Some(rustls::Error::InvalidCertificate(c)) = err.downcast_ref::<rustls::Error>() {
+            return Some(match c {
+                C::NotValidForName | C::NotValidForNameContext { .. } => TlsFailure::NameMismatch,
+                _ => TlsFailure::Certificate,
+            });
+        }
+        next = err.source();
+    }
+    None
+}
+
 fn transport_error(who: &str, e: &reqwest::Error) -> ProviderError {
     // reqwest's own text carries the URL: build ours from its kind only.
+    match tls_failure(e) {
+        Some(TlsFailure::NameMismatch) => {
+            return ProviderError::Unavailable(format!(
+            "{who}: TLS handshake failed: {NAME_MISMATCH} (use a host name the certificate lists)"
+        ))
+        }
+        Some(TlsFailure::Certificate) => {
+            return ProviderError::Unavailable(format!(
+                "{who}: TLS handshake failed: the server's certificate is not trusted"
+            ))
+        }
+        None => {}
+    }
     let what = if e.is_timeout() {
         "timed out"
     } else if e.is_connect() {

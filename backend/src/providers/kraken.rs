@@ -9,13 +9,17 @@
 //! * The answer's `view_link` becomes `pay_url`. No status endpoint: the callback decides.
 //! * Callbacks are compact JWTs: `alg` must be `ES256` (nothing else is even parsed), the `kid`
 //!   must be in the configured JWKS (inline `KRAKEN_JWKS`, and/or fetched from `KRAKEN_JWKS_URL`
-//!   for an unknown kid, at most once a minute), `iss == "kraken-pay"`, `exp` not passed.
+//!   for an unknown kid, at most once a minute), `iss == "kraken-pay"`, `exp` not passed, and
+//!   `nbf`/`iat`, when present, not in the future (60 s leeway for clock skew).
+//! * A kid we cannot check now (the refetch is throttled, or the JWKS cannot be fetched) is
+//!   answered 503, not 401, so Kraken retries: a genuine callback signed just after a key
+//!   rotation is then accepted on a later attempt. A kid still unknown after a fresh fetch is 401.
 
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::http::HeaderMap;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -49,8 +53,10 @@ pub const CANCEL_PATH: &str = "/0/private/Pay/request/cancel";
 /// The issuer every callback must name.
 pub const ISSUER: &str = "kraken-pay";
 const WHO: &str = "Kraken";
-/// Least time between two JWKS fetches for unknown kids.
-const JWKS_REFETCH: Duration = Duration::from_secs(60);
+/// Least time between two JWKS fetches for unknown kids, seconds.
+pub const JWKS_REFETCH_SECS: u64 = 60;
+/// How far in the future `nbf` and `iat` may be (clock skew), seconds.
+pub const CLOCK_LEEWAY_SECS: u64 = 60;
 
 /// `KRAKEN_*` settings.
 #[derive(Debug, Clone)]
@@ -202,7 +208,8 @@ pub struct Kraken {
     http: HttpClient,
     last_nonce: AtomicU64,
     keys: Mutex<HashMap<String, VerifyingKey>>,
-    last_fetch: Mutex<Option<Instant>>,
+    /// When the JWKS was last fetched (the backend's clock, Unix seconds).
+    last_fetch: Mutex<Option<u64>>,
 }
 
 impl fmt::Debug for Kraken {
@@ -296,19 +303,25 @@ impl Kraken {
         v.ok_or_else(|| ProviderError::BadResponse("Kraken answered something not JSON".into()))
     }
 
-    async fn key_for(&self, kid: &str) -> Result<VerifyingKey, WebhookError> {
+    /// The key for `kid`: known, or fetched from the JWKS URL (at most once a minute). An unknown
+    /// kid that cannot be looked up now is `Unavailable` (503: Kraken retries), not a bad
+    /// signature: it may be a key Kraken has just rotated in.
+    async fn key_for(&self, kid: &str, now: u64) -> Result<VerifyingKey, WebhookError> {
         if let Some(k) = self.keys.lock().unwrap_or_else(|e| e.into_inner()).get(kid) {
             return Ok(*k);
         }
         let Some(url) = &self.s.jwks_url else {
+            // Inline keys only: nothing to fetch, so the kid is simply not ours.
             return Err(WebhookError::BadSignature);
         };
         {
             let mut last = self.last_fetch.lock().unwrap_or_else(|e| e.into_inner());
-            if last.is_some_and(|t| t.elapsed() < JWKS_REFETCH) {
-                return Err(WebhookError::BadSignature);
+            if last.is_some_and(|t| now < t.saturating_add(JWKS_REFETCH_SECS)) {
+                return Err(WebhookError::Unavailable(
+                    "unknown key id; the callback keys were fetched less than a minute ago".into(),
+                ));
             }
-            *last = Some(Instant::now());
+            *last = Some(now);
         }
         let reply = self
             .http
@@ -410,7 +423,7 @@ impl Provider for Kraken {
                 .as_str()
                 .ok_or(WebhookError::BadSignature)?
                 .to_owned();
-            let key = self.key_for(&kid).await?;
+            let key = self.key_for(&kid, now).await?;
             let claims = verify_jwt(&token, &key, now)?;
             Ok(event_from_claims(&token, &claims))
         })
@@ -461,7 +474,8 @@ fn split_jwt(token: &str) -> Result<(Value, Value, Vec<u8>), WebhookError> {
     Ok((header, payload, decode(s)?))
 }
 
-/// Verify an ES256 JWT with `key` and check `iss` and `exp` at `now`; its claims.
+/// Verify an ES256 JWT with `key` and check `iss`, `exp` and (when present) `nbf` and `iat` at
+/// `now`; its claims.
 pub fn verify_jwt(token: &str, key: &VerifyingKey, now: u64) -> Result<Value, WebhookError> {
     let (_, claims, sig) = split_jwt(token)?;
     let signed_len = token.rfind('.').ok_or(WebhookError::BadSignature)?;
@@ -474,6 +488,18 @@ pub fn verify_jwt(token: &str, key: &VerifyingKey, now: u64) -> Result<Value, We
     let exp = claims["exp"].as_u64().ok_or(WebhookError::StaleTimestamp)?;
     if now >= exp {
         return Err(WebhookError::StaleTimestamp);
+    }
+    // Not yet valid, or issued in the future: refused, with a little leeway for clock skew.
+    for name in ["nbf", "iat"] {
+        match &claims[name] {
+            Value::Null => {}
+            v => {
+                let t = v.as_u64().ok_or(WebhookError::StaleTimestamp)?;
+                if t > now.saturating_add(CLOCK_LEEWAY_SECS) {
+                    return Err(WebhookError::StaleTimestamp);
+                }
+            }
+        }
     }
     Ok(claims)
 }

@@ -97,7 +97,16 @@ pub fn build(config: &Config) -> Result<Arc<dyn Provider>, StartupError> {
             &config.data_dir,
             config.network,
         )?),
-        ProviderSettings::Amboss(s) => Arc::new(amboss::Amboss::new(s.clone()).map_err(e)?),
+        ProviderSettings::Amboss(s) => {
+            if let Some(warning) = amboss::check_network(&s.api_key, config.network).map_err(e)? {
+                tracing::warn!("{warning}");
+            }
+            Arc::new(
+                amboss::Amboss::new(s.clone())
+                    .map_err(e)?
+                    .with_network(config.network),
+            )
+        }
         ProviderSettings::Alphapo(s) => Arc::new(alphapo::Alphapo::new(s.clone()).map_err(e)?),
         ProviderSettings::Kraken(s) => Arc::new(kraken::Kraken::new(s.clone()).map_err(e)?),
         ProviderSettings::Lnd(s) => Arc::new(lnd::Lnd::new(s.clone()).map_err(e)?),

@@ -1,5 +1,7 @@
 //! AlphaPo: `POST /api/v2/addresses/take` (`BTCLN`), `X-Processing-Key` and
 //! `X-Processing-Signature` = hex HMAC-SHA512 of the raw body; callbacks signed the same way.
+//! `foreign_id` and `end_user_reference` must name the payer persistently: a per-invoice id
+//! (`inv_…`) is refused, and so is a pair that differs from an earlier request's.
 
 use axum::response::Response;
 use serde::Deserialize;
@@ -73,6 +75,29 @@ pub fn handle(shared: &Shared, req: Req) -> Response {
             "The end user reference field is required.",
         );
     };
+    // Both identify the payer, persistently (AlphaPo: "a persistent internal user ID …
+    // consistent across requests"): never a per-invoice id such as the checkout's `inv_…`, and
+    // one payer keeps one foreign_id.
+    for (field, v) in [("foreign_id", &foreign_id), ("end_user_reference", &user)] {
+        if v.starts_with("inv_") {
+            return field_error(
+                shared,
+                field,
+                "must be the payer's persistent id, not a per-invoice id",
+            );
+        }
+    }
+    let inconsistent = shared.inner.lock().unwrap().invoices.iter().any(|i| {
+        let (k, u) = (i.key.as_deref(), i.extra["end_user_reference"].as_str());
+        (u == Some(user.as_str())) != (k == Some(foreign_id.as_str()))
+    });
+    if inconsistent {
+        return field_error(
+            shared,
+            "end_user_reference",
+            "one payer, one foreign_id: this pair differs from an earlier request's",
+        );
+    }
     // A JSON number (not a string), up to 8 decimals, no exponent.
     let Some(raw) = take.amount.map(RawValue::get) else {
         return field_error(shared, "amount", "The amount field is required.");

@@ -1,6 +1,13 @@
 //! BTCPay Server Greenfield: store-scoped invoices with `Authorization: token …`; the BOLT 11 in
 //! the `BTC-LN` payment method's `destination`; webhooks serialized indented and signed
 //! `BTCPay-Sig: sha256=<hex HMAC-SHA256>`.
+//!
+//! Two generations ([`Mode`]): 2.x (ids `BTC-LN`, `BTC-CHAIN`, answered as `paymentMethodId`) and
+//! 1.x through v1.13 (ids parsed as `{crypto}[-_]{type}` with type `LightningLike`,
+//! `LightningNetwork` or `offchain` for Lightning, so `BTC-LN` is a 400 "Invalid payment
+//! method"; answered as `paymentMethod: "BTC-LightningNetwork"` with `cryptoCode`). Either can
+//! have lazy payment methods: Lightning stays inactive (`activated: false`, `destination: null`)
+//! until `POST …/invoices/{id}/payment-methods/{id}/activate`.
 
 use axum::response::Response;
 use serde_json::{json, Value};
@@ -8,6 +15,65 @@ use serde_json::{json, Value};
 use super::{hmac256_hex, positive_int, random_hex, random_id, Req};
 use crate::creds::{BTCPAY_API_KEY, BTCPAY_STORE_ID, BTCPAY_WEBHOOK_SECRET};
 use crate::{json_response, msat_to_btc, Event, FakeInvoice, FakeStatus, Shared, Webhook};
+
+/// Which BTCPay the fake plays.
+#[derive(Debug, Clone)]
+pub struct Mode {
+    /// `GET /api/v1/server/info`'s `version`; below 2 the 1.x wire format.
+    pub version: String,
+    /// Lazy payment methods: Lightning inactive until activated.
+    pub lazy: bool,
+}
+
+impl Default for Mode {
+    fn default() -> Self {
+        Self {
+            version: "2.0.0".into(),
+            lazy: false,
+        }
+    }
+}
+
+impl Mode {
+    fn legacy(&self) -> bool {
+        self.version
+            .trim_start_matches('v')
+            .split('.')
+            .next()
+            .and_then(|m| m.parse::<u32>().ok())
+            .is_some_and(|m| m < 2)
+    }
+}
+
+/// What a payment method id names, as the server generation parses it.
+#[derive(Debug, PartialEq, Eq)]
+enum Method {
+    Lightning,
+    Other,
+}
+
+/// 1.x `PaymentMethodId.TryParse`: `{crypto}` or `{crypto}[-_]{type}`.
+fn parse_v1(id: &str) -> Option<Method> {
+    let parts: Vec<&str> = id.split(['-', '_']).filter(|p| !p.is_empty()).collect();
+    match parts.as_slice() {
+        [_] => Some(Method::Other),
+        [_, t] => match t.to_ascii_lowercase().as_str() {
+            "lightninglike" | "lightningnetwork" | "offchain" => Some(Method::Lightning),
+            "btclike" | "onchain" | "lnurlpay" => Some(Method::Other),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// 2.x ids.
+fn parse_v2(id: &str) -> Option<Method> {
+    match id {
+        "BTC-LN" => Some(Method::Lightning),
+        "BTC-CHAIN" | "BTC-LNURL" => Some(Method::Other),
+        _ => None,
+    }
+}
 
 fn problem(shared: &Shared, reason: &str, status: u16, code: &str, message: &str) -> Response {
     shared.reject(
@@ -64,6 +130,19 @@ pub fn handle(shared: &Shared, req: Req) -> Response {
             "Authentication is required for accessing this endpoint",
         );
     }
+    if req.method == "GET" && req.path == "/api/v1/server/info" {
+        let mode = shared.btcpay_mode.lock().unwrap().clone();
+        let methods = if mode.legacy() {
+            json!(["BTC", "BTC_LightningLike"])
+        } else {
+            json!(["BTC-CHAIN", "BTC-LN"])
+        };
+        return json_response(
+            200,
+            &json!({"version": mode.version, "onion": null, "supportedPaymentMethods": methods,
+                    "fullySynched": true, "syncStatus": []}),
+        );
+    }
     let Some(rest) = req.path.strip_prefix("/api/v1/stores/") else {
         return problem(
             shared,
@@ -87,28 +166,13 @@ pub fn handle(shared: &Shared, req: Req) -> Response {
     match (req.method.as_str(), parts.as_slice()) {
         ("POST", ["invoices"]) => create(shared, &req),
         ("GET", ["invoices", id]) => with_invoice(shared, id, |i| invoice_json(shared, i)),
-        ("GET", ["invoices", id, "payment-methods"]) => with_invoice(shared, id, |i| {
-            json!([{
-                "paymentMethodId": "BTC-LN",
-                "currency": "BTC",
-                "destination": i.bolt11,
-                "paymentLink": i.bolt11.as_ref().map(|b| format!("lightning:{}", b.to_lowercase())),
-                "rate": "1",
-                "paymentMethodPaid": if i.status == FakeStatus::Paid { msat_to_btc(i.amount_msat) } else { "0".into() },
-                "totalPaid": if i.status == FakeStatus::Paid { msat_to_btc(i.amount_msat) } else { "0".into() },
-                "due": if i.status == FakeStatus::Paid { "0".into() } else { msat_to_btc(i.amount_msat) },
-                "amount": msat_to_btc(i.amount_msat),
-                "paymentMethodFee": "0",
-                "payments": [],
-                "activated": true,
-                "additionalData": {
-                    "paymentHash": i.payment_hash.map(hex::encode),
-                    "preimage": null,
-                    "invoiceId": i.handle,
-                    "nodeInfo": "fake@127.0.0.1:9735",
-                },
-            }])
-        }),
+        ("GET", ["invoices", id, "payment-methods"]) => {
+            let mode = shared.btcpay_mode.lock().unwrap().clone();
+            with_invoice(shared, id, |i| payment_methods(i, &mode))
+        }
+        ("POST", ["invoices", id, "payment-methods", method, "activate"]) => {
+            activate(shared, id, method)
+        }
         _ => problem(
             shared,
             &format!("{} {}", req.method, req.path),
@@ -117,6 +181,72 @@ pub fn handle(shared: &Shared, req: Req) -> Response {
             "Not found",
         ),
     }
+}
+
+fn payment_methods(i: &FakeInvoice, mode: &Mode) -> Value {
+    let paid = i.status == FakeStatus::Paid;
+    let activated = i.extra["activated"].as_bool().unwrap_or(true);
+    let destination = i.bolt11.as_ref().filter(|_| activated);
+    let mut m = json!({
+        "activated": activated,
+        "destination": destination,
+        "paymentLink": destination.map(|b| format!("lightning:{}", b.to_lowercase())),
+        "rate": "1",
+        "paymentMethodPaid": if paid { msat_to_btc(i.amount_msat) } else { "0".into() },
+        "totalPaid": if paid { msat_to_btc(i.amount_msat) } else { "0".into() },
+        "due": if paid { "0".into() } else { msat_to_btc(i.amount_msat) },
+        "amount": msat_to_btc(i.amount_msat),
+        "payments": [],
+    });
+    if mode.legacy() {
+        // 1.x `InvoicePaymentMethodDataModel`: `paymentMethod` + `cryptoCode`, `networkFee`.
+        m["paymentMethod"] = json!("BTC-LightningNetwork");
+        m["cryptoCode"] = json!("BTC");
+        m["networkFee"] = json!("0");
+    } else {
+        m["paymentMethodId"] = json!("BTC-LN");
+        m["currency"] = json!("BTC");
+        m["paymentMethodFee"] = json!("0");
+        m["additionalData"] = json!({
+            "paymentHash": if activated { i.payment_hash.map(hex::encode) } else { None },
+            "preimage": null,
+            "invoiceId": i.handle,
+            "nodeInfo": "fake@127.0.0.1:9735",
+        });
+    }
+    json!([m])
+}
+
+fn activate(shared: &Shared, id: &str, method: &str) -> Response {
+    let mode = shared.btcpay_mode.lock().unwrap().clone();
+    let parsed = if mode.legacy() {
+        parse_v1(method)
+    } else {
+        parse_v2(method)
+    };
+    if parsed != Some(Method::Lightning) {
+        return problem(
+            shared,
+            &format!("activate: {method:?} is not this server's Lightning payment method id"),
+            404,
+            "paymentmethod-not-found",
+            "The payment method was not found",
+        );
+    }
+    let mut g = shared.inner.lock().unwrap();
+    let Some(i) = g.invoices.iter_mut().find(|i| i.handle == id) else {
+        drop(g);
+        return problem(
+            shared,
+            "activate: unknown invoice id",
+            404,
+            "invoice-not-found",
+            "The invoice was not found",
+        );
+    };
+    i.extra["activated"] = json!(true);
+    g.activations += 1;
+    json_response(200, &Value::Null)
 }
 
 fn with_invoice(shared: &Shared, id: &str, f: impl FnOnce(&FakeInvoice) -> Value) -> Response {
@@ -150,9 +280,37 @@ fn create(shared: &Shared, req: &Req) -> Response {
     let Some(sat) = body["amount"].as_str().and_then(positive_int) else {
         return validation(shared, "amount", "must be a decimal string of whole sats");
     };
-    let methods = body["checkout"]["paymentMethods"].as_array();
-    if !methods.is_some_and(|m| m.iter().any(|x| x == "BTC-LN")) {
-        return validation(shared, "checkout.paymentMethods", "must include BTC-LN");
+    let mode = shared.btcpay_mode.lock().unwrap().clone();
+    let Some(methods) = body["checkout"]["paymentMethods"].as_array() else {
+        return validation(shared, "checkout.paymentMethods", "must be an array");
+    };
+    let mut lightning = false;
+    for (n, m) in methods.iter().enumerate() {
+        let id = m.as_str().unwrap_or_default();
+        let parsed = if mode.legacy() {
+            parse_v1(id)
+        } else {
+            parse_v2(id)
+        };
+        match parsed {
+            // What BTCPay answers: 1.x for "BTC-LN", 2.x for "BTC-LightningNetwork".
+            None => {
+                return validation(
+                    shared,
+                    &format!("checkout.paymentMethods[{n}]"),
+                    "Invalid payment method",
+                )
+            }
+            Some(Method::Lightning) => lightning = true,
+            Some(Method::Other) => {}
+        }
+    }
+    if !lightning {
+        return validation(
+            shared,
+            "checkout.paymentMethods",
+            "the fake serves Lightning only: include this server's Lightning id",
+        );
     }
     if !body["metadata"].is_object() {
         return validation(shared, "metadata", "must be an object");
@@ -196,7 +354,7 @@ fn create(shared: &Shared, req: &Req) -> Response {
         expires_at: now + minutes * 60,
         paid_at: None,
         webhook_url: None,
-        extra: json!({"metadata": body["metadata"], "checkout": body["checkout"]}),
+        extra: json!({"metadata": body["metadata"], "checkout": body["checkout"], "activated": !mode.lazy}),
         seq: shared.next_seq(),
     };
     let answer = invoice_json(shared, &inv);

@@ -46,7 +46,7 @@ pub fn api_sign(path: &str, nonce: &str, body: &[u8]) -> String {
 
 pub fn handle(shared: &Shared, req: Req) -> Response {
     if req.method == "GET" && req.path == "/.well-known/pay-callback-keys.json" {
-        return json_response(200, &jwks(&shared.jwt_key));
+        return json_response(200, &jwks_of(shared));
     }
     if req.method == "GET" {
         if let Some(ext) = req.path.strip_prefix("/pay/") {
@@ -226,14 +226,22 @@ pub fn handle(shared: &Shared, req: Req) -> Response {
     )
 }
 
-/// The JWKS holding the fake's callback key.
-pub fn jwks(key: &SigningKey) -> Value {
+fn jwk(kid: &str, key: &SigningKey) -> Value {
     let point = key.verifying_key().to_encoded_point(false);
-    json!({"keys": [{
-        "kty": "EC", "crv": "P-256", "alg": "ES256", "use": "sig", "kid": KRAKEN_KID,
+    json!({
+        "kty": "EC", "crv": "P-256", "alg": "ES256", "use": "sig", "kid": kid,
         "x": URL_SAFE_NO_PAD.encode(point.x().expect("x")),
         "y": URL_SAFE_NO_PAD.encode(point.y().expect("y")),
-    }]})
+    })
+}
+
+/// The JWKS holding the fake's callback keys: the first, then any rotated in.
+pub fn jwks_of(shared: &Shared) -> Value {
+    let mut keys = vec![jwk(KRAKEN_KID, &shared.jwt_key)];
+    for (kid, key) in shared.rotated_jwt_keys.lock().unwrap().iter() {
+        keys.push(jwk(kid, key));
+    }
+    json!({ "keys": keys })
 }
 
 /// A compact JWS over `header` and `claims` with ES256 (whatever `header.alg` says: tests use
