@@ -19,6 +19,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod admin;
 pub mod api;
 pub mod assets;
 pub mod checkout;
@@ -27,8 +28,11 @@ pub mod config;
 pub mod error;
 mod fsutil;
 pub mod logging;
+pub mod order_token;
+pub mod outbox;
 pub mod provider;
 pub mod providers;
+pub mod shop;
 pub mod state;
 pub mod store;
 
