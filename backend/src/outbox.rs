@@ -358,3 +358,73 @@ async fn record(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{Reservation, Store};
+
+    fn invoice(store: &Store, id: &str) -> Invoice {
+        store
+            .reserve(&Reservation {
+                id,
+                order_id: None,
+                amount_msat: 1000,
+                description: "",
+                expiry_secs: 60,
+                idempotency_key: [id.len() as u8; 16],
+                provider: "demo",
+                now: 1,
+                grace_secs: 0,
+            })
+            .unwrap();
+        store.get(id).unwrap().unwrap()
+    }
+
+    #[test]
+    fn an_invoice_s_next_event_waits_for_the_one_before() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let a = invoice(&store, "inv_a");
+        let b = invoice(&store, "inv_bb");
+        store
+            .with_writer(|c| {
+                enqueue(c, &a, EventType::Expired)?;
+                enqueue(c, &a, EventType::Paid)?;
+                enqueue(c, &b, EventType::Paid)
+            })
+            .unwrap();
+        let far = 4_000_000_000_000;
+        let ids = |v: Vec<OutboxEvent>| v.into_iter().map(|e| e.seq).collect::<Vec<_>>();
+        // a's second event is held back; b's is independent.
+        assert_eq!(ids(store.with_reader(|c| due(c, far)).unwrap()), vec![1, 3]);
+        // a's first event failed and is rescheduled later: a's second still waits.
+        store
+            .with_writer(|c| {
+                c.execute(
+                    "UPDATE outbox SET attempts = 1, next_attempt_ms = ?1 WHERE seq = 1",
+                    params![sql_i64(far + 1)],
+                )?;
+                c.execute("UPDATE outbox SET delivered_at = 1 WHERE seq = 3", [])?;
+                Ok(())
+            })
+            .unwrap();
+        assert!(store.with_reader(|c| due(c, far)).unwrap().is_empty());
+        store
+            .with_writer(|c| {
+                c.execute("UPDATE outbox SET delivered_at = 1 WHERE seq = 1", [])?;
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(ids(store.with_reader(|c| due(c, far)).unwrap()), vec![2]);
+    }
+
+    #[test]
+    fn signature_is_hmac_of_timestamp_dot_body() {
+        // Computed independently: printf '1767225600.{"id":"evt_1"}' | openssl dgst -sha256 -hmac key
+        let s = signature(b"key", 1_767_225_600, br#"{"id":"evt_1"}"#);
+        assert_eq!(s, format!("t=1767225600,v1={}", EXPECTED_SIG));
+    }
+
+    const EXPECTED_SIG: &str = "1453ddff01e19f7d7248a2bf974fcfd9b8977ed31341c45e0323501470e1a8d5";
+}
