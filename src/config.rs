@@ -34,6 +34,25 @@ pub struct RawOptions {
     pub expiry_secs: Option<String>,
     /// `network`
     pub network: Option<String>,
+    /// `order-token`: the shop's signed order (a JWT; only the backend checks its signature).
+    pub order_token: Option<String>,
+    /// The token's claims as read by `embed.rs`; `None` with a token = unreadable.
+    pub token_claims: Option<TokenClaims>,
+}
+
+/// What an order token states (read, not verified: the backend verifies).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TokenClaims {
+    /// `order_id`
+    pub order_id: Option<String>,
+    /// `amount_sat`, as decimal text
+    pub amount_sat: Option<String>,
+    /// `min_sat`, as decimal text
+    pub min_sat: Option<String>,
+    /// `max_sat`, as decimal text
+    pub max_sat: Option<String>,
+    /// `description`
+    pub description: Option<String>,
 }
 
 /// A checked configuration.
@@ -43,10 +62,67 @@ pub struct Config {
     pub endpoint: String,
     /// The state machine's options.
     pub options: Options,
+    /// Sent as `order_token` with every create.
+    pub order_token: Option<String>,
+}
+
+/// With an `order-token`, its claims replace the amount, bounds, description and order id; an
+/// attribute that states something else is a setup error (the backend would refuse it anyway).
+fn apply_token(raw: &RawOptions) -> Result<RawOptions, String> {
+    let Some(token) = raw
+        .order_token
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    else {
+        return Ok(raw.clone());
+    };
+    let Some(c) = &raw.token_claims else {
+        return Err(String::from(
+            "The checkout is not set up: order-token is not a readable order token (a JWT from the shop's server).",
+        ));
+    };
+    let mut out = raw.clone();
+    out.order_token = Some(String::from(token));
+    let take = |name: &str, attr: &mut Option<String>, claim: &Option<String>| {
+        let given = attr.as_deref().map(str::trim).filter(|v| !v.is_empty());
+        if let (Some(a), Some(c)) = (given, claim.as_deref()) {
+            if a != c {
+                return Err(format!(
+                    "The checkout is not set up: {name} \"{}\" differs from the order token's.",
+                    shorten(a)
+                ));
+            }
+        }
+        if claim.is_some() {
+            attr.clone_from(claim);
+        }
+        Ok(())
+    };
+    take("order-id", &mut out.order_id, &c.order_id)?;
+    take("amount-sat", &mut out.amount_sat, &c.amount_sat)?;
+    take("min-sat", &mut out.min_sat, &c.min_sat)?;
+    take("max-sat", &mut out.max_sat, &c.max_sat)?;
+    if raw.description.as_deref().is_some_and(|d| !d.is_empty()) && raw.description != c.description
+    {
+        return Err(String::from(
+            "The checkout is not set up: description differs from the order token's.",
+        ));
+    }
+    out.description.clone_from(&c.description);
+    if c.order_id.is_none()
+        || (c.amount_sat.is_none() && (c.min_sat.is_none() || c.max_sat.is_none()))
+    {
+        return Err(String::from(
+            "The checkout is not set up: order-token states no order id or amount.",
+        ));
+    }
+    Ok(out)
 }
 
 /// Checks every attribute; the error is one sentence for the shop's developer.
 pub fn parse(raw: &RawOptions) -> Result<Config, String> {
+    let raw = &apply_token(raw)?;
     let endpoint = match raw.endpoint.as_deref().map(str::trim) {
         None | Some("") => {
             return Err(String::from(
@@ -154,6 +230,7 @@ pub fn parse(raw: &RawOptions) -> Result<Config, String> {
             order_id,
             expiry_secs,
         },
+        order_token: raw.order_token.clone(),
     })
 }
 

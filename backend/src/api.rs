@@ -37,7 +37,8 @@
 //!   in the range (400 `amount_out_of_range`). Refused tokens: 401 `invalid_token` (malformed,
 //!   forged, wrong algorithm, not yet valid) or 401 `token_expired`; a token on a server without
 //!   `CHECKOUT_SECRET`: 503 `signing_not_configured`.
-//! * Without a token: with a real provider an `order_id` is refused (401 `missing_token`); with
+//! * Without a token: with a real provider an `order_id` is refused (401 `missing_token`), except
+//!   the widget's own ids for checkouts the shop did not name (`wc_` + 24 hex digits); with
 //!   `ALLOW_UNSIGNED=false` every create without a token is (401 `missing_token`).
 //!
 //! # Other codes
@@ -464,7 +465,11 @@ fn create_order(
                     "This server accepts only orders signed by the shop (order_token).",
                 ));
             }
-            if order.order_id.is_some() && !state.provider().simulates_payments() {
+            let shop_order = order
+                .order_id
+                .as_deref()
+                .is_some_and(|o| !order_token::is_widget_key(o));
+            if shop_order && !state.provider().simulates_payments() {
                 return Err(token_error(
                     "missing_token",
                     "An order id must come in an order_token signed by the shop.",

@@ -118,8 +118,9 @@ fn sign_order(args: &[String]) -> Result<String, String> {
             .transpose()
     };
     let order_id = flags.get("order-id").cloned().unwrap_or_default();
-    if !order_token::is_order_id(&order_id) {
-        return Err("--order-id: 1 to 128 of A-Z a-z 0-9 . _ : -".into());
+    if !order_token::is_order_id(&order_id) || order_id.starts_with(order_token::WIDGET_KEY_PREFIX)
+    {
+        return Err("--order-id: 1 to 128 of A-Z a-z 0-9 . _ : -, not starting with wc_".into());
     }
     let amount = match (num("amount-sat")?, num("min-sat")?, num("max-sat")?) {
         (Some(a), None, None) if a > 0 => TokenAmount::Exact(a),

@@ -7,7 +7,8 @@
 //! * **Strict encoding.** Three base64url parts without padding, canonical (no stray trailing
 //!   bits), at most [`MAX_TOKEN_LEN`] bytes; header and claims must be JSON objects.
 //! * **Constant-time** HMAC-SHA256 comparison (`hmac`'s `verify_slice`).
-//! * **Claims.** `order_id` (same rules as the request field), either `amount_sat` or
+//! * **Claims.** `order_id` (same rules as the request field, not starting with `wc_`: that prefix
+//!   is the widget's own), either `amount_sat` or
 //!   `min_sat` + `max_sat` (a payer-chosen amount), `description` (optional, ≤ 639 bytes), `exp`
 //!   (required), `iat` / `nbf` (optional, checked), `aud` (optional; if present it must be
 //!   [`AUDIENCE`]). Other claims are ignored. [`LEEWAY_SECS`] of clock skew is allowed.
@@ -179,7 +180,7 @@ fn read_claims(
         }
     }
     let order_id = match c.get("order_id") {
-        Some(Value::String(s)) if is_order_id(s) => s.clone(),
+        Some(Value::String(s)) if is_order_id(s) && !s.starts_with(WIDGET_KEY_PREFIX) => s.clone(),
         _ => return Err(TokenError::Claim("order_id")),
     };
     let description = match c.get("description") {
@@ -208,6 +209,17 @@ fn read_claims(
         exp,
         iat,
     })
+}
+
+/// Prefix of the ids the widget makes for a checkout the shop did not name (`wc_` + 24 hex
+/// digits): idempotency keys of unsigned checkouts, never shop order ids.
+pub const WIDGET_KEY_PREFIX: &str = "wc_";
+
+/// Whether `s` is a widget-made id (`wc_` + 24 lower-case hex digits). Unsigned creates may carry
+/// one under a real provider: it names no shop order, only the payer's own retry.
+pub fn is_widget_key(s: &str) -> bool {
+    s.strip_prefix(WIDGET_KEY_PREFIX)
+        .is_some_and(|h| h.len() == 24 && h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
 }
 
 /// The `order_id` rule shared with the request field: 1 to 128 of `A-Z a-z 0-9 . _ : -`.

@@ -66,9 +66,35 @@ async fn the_squat_is_refused_under_a_real_provider() {
     assert_eq!(row.description, "Order 43");
     // Still refused while that invoice is open: the token is the only way in.
     refused(&s.app, squat, StatusCode::UNAUTHORIZED, "missing_token").await;
-    // Unsigned tips without an order id stay possible, with no order id stored.
+    // Unsigned tips without an order id stay possible, with no order id stored, and so do the
+    // widget's own retry keys (`wc_` + 24 hex), which name no shop order.
     let (tip, _) = s.create(r#"{"amount_sat": 21}"#).await;
     assert_eq!(s.row(&tip).order_id, None);
+    let widget = r#"{"amount_sat": 21, "order_id": "wc_0123456789abcdef01234567"}"#;
+    let (w1, _) = s.create(widget).await;
+    assert_eq!(s.app.create(widget).await.json()["id"], w1.as_str());
+    for almost in [
+        "wc_0123456789abcdef0123456",
+        "wc_0123456789ABCDEF01234567",
+        "wc_order-43",
+    ] {
+        let b = body(json!({ "amount_sat": 21, "order_id": almost }));
+        refused(&s.app, &b, StatusCode::UNAUTHORIZED, "missing_token").await;
+    }
+    // A shop cannot sign a widget-made id.
+    let wc = token(
+        "wc_0123456789abcdef01234567",
+        TokenAmount::Exact(1),
+        "",
+        T0 + 600,
+    );
+    refused(
+        &s.app,
+        &body(json!({ "order_token": wc })),
+        StatusCode::UNAUTHORIZED,
+        "invalid_token",
+    )
+    .await;
     let h = s.app.get("/api/health").await.json();
     assert_eq!(h["unsigned_orders"], "without_order_id");
     assert_eq!(h["signed_orders"], true);
