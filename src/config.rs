@@ -69,53 +69,39 @@ pub struct Config {
 /// With an `order-token`, its claims replace the amount, bounds, description and order id; an
 /// attribute that states something else is a setup error (the backend would refuse it anyway).
 fn apply_token(raw: &RawOptions) -> Result<RawOptions, String> {
+    const UNREADABLE: &str = "The checkout is not set up: order-token is not a readable order token with an order id and an amount.";
+    const DIFFERS: &str = "The checkout is not set up: an attribute (order-id, amount-sat, min-sat, max-sat or description) differs from the order token's.";
+    let mut out = raw.clone();
     let Some(token) = raw
         .order_token
         .as_deref()
         .map(str::trim)
         .filter(|t| !t.is_empty())
     else {
-        return Ok(raw.clone());
+        return Ok(out);
     };
-    let Some(c) = &raw.token_claims else {
-        return Err(String::from(
-            "The checkout is not set up: order-token is not a readable order token (a JWT from the shop's server).",
-        ));
+    let c = match &raw.token_claims {
+        Some(c)
+            if c.order_id.is_some()
+                && (c.amount_sat.is_some() || (c.min_sat.is_some() && c.max_sat.is_some())) =>
+        {
+            c
+        }
+        _ => return Err(String::from(UNREADABLE)),
     };
-    let mut out = raw.clone();
     out.order_token = Some(String::from(token));
-    let take = |name: &str, attr: &mut Option<String>, claim: &Option<String>| {
+    for (attr, claim) in [
+        (&mut out.order_id, &c.order_id),
+        (&mut out.amount_sat, &c.amount_sat),
+        (&mut out.min_sat, &c.min_sat),
+        (&mut out.max_sat, &c.max_sat),
+        (&mut out.description, &c.description),
+    ] {
         let given = attr.as_deref().map(str::trim).filter(|v| !v.is_empty());
-        if let (Some(a), Some(c)) = (given, claim.as_deref()) {
-            if a != c {
-                return Err(format!(
-                    "The checkout is not set up: {name} \"{}\" differs from the order token's.",
-                    shorten(a)
-                ));
-            }
+        if given.is_some() && given != claim.as_deref() {
+            return Err(String::from(DIFFERS));
         }
-        if claim.is_some() {
-            attr.clone_from(claim);
-        }
-        Ok(())
-    };
-    take("order-id", &mut out.order_id, &c.order_id)?;
-    take("amount-sat", &mut out.amount_sat, &c.amount_sat)?;
-    take("min-sat", &mut out.min_sat, &c.min_sat)?;
-    take("max-sat", &mut out.max_sat, &c.max_sat)?;
-    if raw.description.as_deref().is_some_and(|d| !d.is_empty()) && raw.description != c.description
-    {
-        return Err(String::from(
-            "The checkout is not set up: description differs from the order token's.",
-        ));
-    }
-    out.description.clone_from(&c.description);
-    if c.order_id.is_none()
-        || (c.amount_sat.is_none() && (c.min_sat.is_none() || c.max_sat.is_none()))
-    {
-        return Err(String::from(
-            "The checkout is not set up: order-token states no order id or amount.",
-        ));
+        attr.clone_from(claim);
     }
     Ok(out)
 }
