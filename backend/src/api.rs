@@ -411,7 +411,8 @@ fn body_error(r: BytesRejection) -> AppError {
 }
 
 /// Parse and check a create request body (the rules are in the module docs). `max_amount_sat`
-/// is the effective ceiling. An `order_token` is not verified here: see [`create_invoice`].
+/// is the effective ceiling. An `order_token` is not verified here: the handler of
+/// `POST /api/invoices` verifies it (module docs, "Signed orders").
 pub fn parse_create(body: &[u8], max_amount_sat: u64) -> Result<NewOrder, AppError> {
     unsigned_order(&parse_object(body)?, max_amount_sat)
 }

@@ -6,6 +6,9 @@
 //! * `/api/…`: the widget's JSON contract ([`api`]), over an SQLite [`store`] whose invoices move
 //!   only `pending → paid` or `pending → expired`, created through a [`provider::Provider`]
 //!   (by default the embedded [`providers::demo`] provider, which signs real BOLT 11 invoices).
+//! * The shop's server at both ends ([`shop`]): signed orders in ([`order_token`]), signed
+//!   payment notifications out through a durable outbox ([`outbox`], started with
+//!   [`outbox::spawn`]), and a reconciliation API ([`admin`]).
 //! * `/pkg/…`: the built widget package, loadable from any origin; `/`: the demo shop page
 //!   ([`assets`]).
 //!

@@ -18,6 +18,12 @@
 //! finds the reserved row and calls the provider again with the same key, which is what Kraken
 //! Pay's `external_id` and Amboss's `idempotency_key` need.
 //!
+//! # Shop notifications
+//! With `SHOP_WEBHOOK_URL` set ([`Store::set_outbox`]), every applied transition (the three
+//! transition functions and the expiry inside [`Store::reserve`]) writes its event to the
+//! `outbox` table in the same transaction ([`crate::outbox`]); a transition that changed nothing
+//! writes nothing.
+//!
 //! # Concurrency
 //! One writer connection behind a mutex (so writers never see `SQLITE_BUSY` from each other) and
 //! a few read-only connections; WAL lets readers run beside the writer. The methods block: call
