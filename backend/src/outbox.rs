@@ -180,7 +180,8 @@ pub fn all_events(state: &AppState) -> Result<Vec<OutboxEvent>, StoreError> {
     })
 }
 
-/// Events due at `now_ms` whose invoice has no earlier event still undelivered.
+/// Events due at `now_ms` whose invoice has no earlier event still undelivered (so at most one
+/// per invoice).
 fn due(conn: &Connection, now_ms: u64) -> Result<Vec<OutboxEvent>, StoreError> {
     let mut stmt = conn.prepare(&format!(
         "SELECT {EVENT_COLUMNS} FROM outbox o \
@@ -262,20 +263,19 @@ async fn run(state: AppState, cfg: WebhookConfig) {
             tokio::time::sleep(wait.max(Duration::from_millis(5))).await;
             continue;
         }
-        let mut blocked: Vec<String> = Vec::new();
+        // At most one event per invoice is due at a time (see `due`): deliver them side by
+        // side, so one slow answer does not hold up the other invoices.
+        let mut attempts = tokio::task::JoinSet::new();
         for ev in batch {
-            // An earlier event of this invoice failed in this round: keep the order.
-            if blocked.contains(&ev.invoice_id) {
-                continue;
-            }
-            let outcome = deliver(&client, &cfg, &ev).await;
-            if outcome.is_err() {
-                blocked.push(ev.invoice_id.clone());
-            }
-            if let Err(e) = record(&state, &cfg, &ev, outcome).await {
-                tracing::error!(error = %e, "shop webhooks: cannot record a delivery");
-            }
+            let (state, cfg, client) = (state.clone(), cfg.clone(), client.clone());
+            attempts.spawn(async move {
+                let outcome = deliver(&client, &cfg, &ev).await;
+                if let Err(e) = record(&state, &cfg, &ev, outcome).await {
+                    tracing::error!(error = %e, "shop webhooks: cannot record a delivery");
+                }
+            });
         }
+        while attempts.join_next().await.is_some() {}
     }
 }
 

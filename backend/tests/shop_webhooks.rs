@@ -193,10 +193,13 @@ async fn down_then_slow_then_up_across_a_restart_loses_nothing() {
         receiver.got.lock().unwrap().len() >= 2
     })
     .await;
-    assert!(outbox::all_events(&state)
-        .unwrap()
-        .iter()
-        .any(|e| e.last_error.as_deref() == Some("timeout")));
+    wait_for("an attempt timed out", 20, || {
+        outbox::all_events(&state)
+            .unwrap()
+            .iter()
+            .any(|e| e.last_error.as_deref() == Some("timeout"))
+    })
+    .await;
     // The shop is up: everything is delivered.
     receiver.mode.store(UP, Ordering::SeqCst);
     wait_for("every event delivered", 30, || {
