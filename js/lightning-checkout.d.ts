@@ -14,6 +14,9 @@ export interface CheckoutOptions {
   orderId?: string;
   /** Requested invoice lifetime in seconds. */
   expirySecs?: number | string;
+  /** The shop's signed order (a JWT its server made): its order id, amount (or min/max range)
+   *  and description replace those options; the backend checks the signature. */
+  orderToken?: string;
   /** "bitcoin" (default), "testnet", "signet" or "regtest". */
   network?: 'bitcoin' | 'testnet' | 'signet' | 'regtest';
 }

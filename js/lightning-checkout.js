@@ -3,7 +3,7 @@
 import init, { mount as wasmMount } from './lightning_checkout.js';
 
 const TAG = 'lightning-checkout';
-const ATTRIBUTES = ['endpoint', 'amount-sat', 'min-sat', 'max-sat', 'description', 'order-id', 'expiry-secs', 'network'];
+const ATTRIBUTES = ['endpoint', 'amount-sat', 'min-sat', 'max-sat', 'description', 'order-id', 'expiry-secs', 'network', 'order-token'];
 
 let loading;
 // One load per page; a failed load is forgotten so the next element can try again.

@@ -54,9 +54,10 @@ impl Drop for InFlight {
 pub async fn create(
     endpoint: &str,
     request: &CreateRequest,
+    order_token: Option<&str>,
     signal: Option<web_sys::AbortSignal>,
 ) -> Result<Created, Failure> {
-    let body = js_sys::JSON::stringify(&request_to_js(request))
+    let body = js_sys::JSON::stringify(&request_to_js(request, order_token))
         .map_err(|_| Failure::new("internal", "The checkout could not build its request."))?;
     let req = Request::post(&format!("{endpoint}/invoices"))
         .header("content-type", "application/json")
@@ -142,8 +143,11 @@ fn set_opt(obj: &js_sys::Object, key: &str, value: &Option<String>) {
 }
 
 /// The create body as a JS object (for `JSON.stringify`).
-fn request_to_js(r: &CreateRequest) -> JsValue {
+fn request_to_js(r: &CreateRequest, order_token: Option<&str>) -> JsValue {
     let o = js_sys::Object::new();
+    if let Some(t) = order_token {
+        set(&o, "order_token", &JsValue::from_str(t));
+    }
     set(&o, "amount_sat", &JsValue::from_f64(r.amount_sat as f64));
     set_opt(&o, "description", &r.description);
     set_opt(&o, "order_id", &r.order_id);

@@ -34,6 +34,25 @@ pub struct RawOptions {
     pub expiry_secs: Option<String>,
     /// `network`
     pub network: Option<String>,
+    /// `order-token`: the shop's signed order (a JWT; only the backend checks its signature).
+    pub order_token: Option<String>,
+    /// The token's claims as read by `embed.rs`; `None` with a token = unreadable.
+    pub token_claims: Option<TokenClaims>,
+}
+
+/// What an order token states (read, not verified: the backend verifies).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TokenClaims {
+    /// `order_id`
+    pub order_id: Option<String>,
+    /// `amount_sat`, as decimal text
+    pub amount_sat: Option<String>,
+    /// `min_sat`, as decimal text
+    pub min_sat: Option<String>,
+    /// `max_sat`, as decimal text
+    pub max_sat: Option<String>,
+    /// `description`
+    pub description: Option<String>,
 }
 
 /// A checked configuration.
@@ -43,10 +62,53 @@ pub struct Config {
     pub endpoint: String,
     /// The state machine's options.
     pub options: Options,
+    /// Sent as `order_token` with every create.
+    pub order_token: Option<String>,
+}
+
+/// With an `order-token`, its claims replace the amount, bounds, description and order id; an
+/// attribute that states something else is a setup error (the backend would refuse it anyway).
+fn apply_token(raw: &RawOptions) -> Result<RawOptions, String> {
+    const UNREADABLE: &str = "The checkout is not set up: order-token is not a readable order token with an order id and an amount.";
+    const DIFFERS: &str = "The checkout is not set up: an attribute (order-id, amount-sat, min-sat, max-sat or description) differs from the order token's.";
+    let mut out = raw.clone();
+    let Some(token) = raw
+        .order_token
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    else {
+        return Ok(out);
+    };
+    let c = match &raw.token_claims {
+        Some(c)
+            if c.order_id.is_some()
+                && (c.amount_sat.is_some() || (c.min_sat.is_some() && c.max_sat.is_some())) =>
+        {
+            c
+        }
+        _ => return Err(String::from(UNREADABLE)),
+    };
+    out.order_token = Some(String::from(token));
+    for (attr, claim) in [
+        (&mut out.order_id, &c.order_id),
+        (&mut out.amount_sat, &c.amount_sat),
+        (&mut out.min_sat, &c.min_sat),
+        (&mut out.max_sat, &c.max_sat),
+        (&mut out.description, &c.description),
+    ] {
+        let given = attr.as_deref().map(str::trim).filter(|v| !v.is_empty());
+        if given.is_some() && given != claim.as_deref() {
+            return Err(String::from(DIFFERS));
+        }
+        attr.clone_from(claim);
+    }
+    Ok(out)
 }
 
 /// Checks every attribute; the error is one sentence for the shop's developer.
 pub fn parse(raw: &RawOptions) -> Result<Config, String> {
+    let raw = &apply_token(raw)?;
     let endpoint = match raw.endpoint.as_deref().map(str::trim) {
         None | Some("") => {
             return Err(String::from(
@@ -154,6 +216,7 @@ pub fn parse(raw: &RawOptions) -> Result<Config, String> {
             order_id,
             expiry_secs,
         },
+        order_token: raw.order_token.clone(),
     })
 }
 

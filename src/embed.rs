@@ -4,7 +4,7 @@
 use wasm_bindgen::prelude::*;
 use web_sys::HtmlElement;
 
-use crate::config::{self, RawOptions};
+use crate::config::{self, RawOptions, TokenClaims};
 use crate::widget::Widget;
 
 /// A mounted checkout; `destroy()` removes every listener and timer.
@@ -45,10 +45,55 @@ fn option(options: &JsValue, keys: &[&str]) -> Option<String> {
     None
 }
 
+/// Reads (does not verify) the claims of an order token: its middle part, base64url JSON.
+fn read_claims(token: &str) -> Option<TokenClaims> {
+    let payload = token.trim().split('.').nth(1)?;
+    let text = String::from_utf8(base64url(payload)?).ok()?;
+    let v = js_sys::JSON::parse(&text).ok()?;
+    if !v.is_object() {
+        return None;
+    }
+    let text_claim = |k: &str| {
+        js_sys::Reflect::get(&v, &JsValue::from_str(k))
+            .ok()
+            .and_then(|x| x.as_string())
+    };
+    Some(TokenClaims {
+        order_id: text_claim("order_id"),
+        amount_sat: option(&v, &["amount_sat"]),
+        min_sat: option(&v, &["min_sat"]),
+        max_sat: option(&v, &["max_sat"]),
+        description: text_claim("description"),
+    })
+}
+
+/// Unpadded base64url to bytes; `None` on any other character.
+fn base64url(s: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for c in s.bytes() {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'-' => 62,
+            b'_' => 63,
+            _ => return None,
+        };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    Some(out)
+}
+
 /// Mounts a checkout into `element` (its open shadow root is created or reused).
 ///
 /// `options` takes the attribute names in camelCase or as written: `endpoint`, `amountSat`,
-/// `minSat`, `maxSat`, `description`, `orderId`, `expirySecs`, `network`. A bad option is shown
+/// `minSat`, `maxSat`, `description`, `orderId`, `expirySecs`, `network`, `orderToken`. A bad option is shown
 /// in the widget as one sentence (and logged); nothing is requested then.
 #[wasm_bindgen]
 pub fn mount(element: HtmlElement, options: JsValue) -> Result<Handle, JsValue> {
@@ -57,6 +102,7 @@ pub fn mount(element: HtmlElement, options: JsValue) -> Result<Handle, JsValue> 
     } else {
         js_sys::Object::new().into()
     };
+    let order_token = option(&o, &["orderToken", "order-token"]);
     let raw = RawOptions {
         endpoint: option(&o, &["endpoint"]),
         amount_sat: option(&o, &["amountSat", "amount-sat"]),
@@ -66,6 +112,8 @@ pub fn mount(element: HtmlElement, options: JsValue) -> Result<Handle, JsValue> 
         order_id: option(&o, &["orderId", "order-id"]),
         expiry_secs: option(&o, &["expirySecs", "expiry-secs"]),
         network: option(&o, &["network"]),
+        order_token: order_token.clone(),
+        token_claims: order_token.as_deref().and_then(read_claims),
     };
     let widget = match config::parse(&raw) {
         Ok(cfg) => Widget::start(element, cfg)?,

@@ -60,6 +60,8 @@ struct Inner {
     view: View,
     host: HtmlElement,
     endpoint: String,
+    /// The shop's signed order, sent with every create.
+    order_token: Option<String>,
     storage_key: String,
     timer: Option<Timeout>,
     request: Option<InFlight>,
@@ -153,6 +155,7 @@ impl Widget {
             view,
             host: host.clone(),
             endpoint: config.endpoint,
+            order_token: config.order_token,
             storage_key,
             timer: None,
             request: None,
@@ -240,6 +243,7 @@ impl Widget {
             view,
             host,
             endpoint: String::new(),
+            order_token: None,
             storage_key: String::new(),
             timer: None,
             request: None,
@@ -305,8 +309,9 @@ fn dispatch(rc: &Rc<RefCell<Inner>>, event: Event, user_driven: bool) {
     for effect in effects {
         match effect {
             Effect::Create { seq, request } => {
+                let token = rc.borrow().order_token.clone();
                 spawn_request(rc, move |endpoint, signal| async move {
-                    let result = api::create(&endpoint, &request, signal).await;
+                    let result = api::create(&endpoint, &request, token.as_deref(), signal).await;
                     Event::Created { seq, result }
                 })
             }

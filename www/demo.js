@@ -1,6 +1,7 @@
 // Demo page only: the "Simulate the payment" control (POST /api/dev/invoices/{id}/pay, which
 // exists only while the backend runs its embedded demo provider). Not part of the widget.
-const checkout = document.getElementById('checkout');
+// Listens on the document: the widget's events bubble out of it (product.html adds its widget later).
+const checkout = document;
 const control = document.getElementById('demo-control');
 const button = document.getElementById('simulate-payment');
 const note = document.getElementById('demo-note');

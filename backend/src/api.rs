@@ -6,7 +6,9 @@
 //! | `GET /api/invoices/{id}` | 200 [`InvoiceStatusResponse`] |
 //! | `POST /api/dev/invoices/{id}/pay` | 200 [`InvoiceStatusResponse`], paid; only while the demo provider is active |
 //! | `POST /api/webhooks/{provider}` | the provider's acknowledgement |
-//! | `GET /api/health` | `{"status":"ok","provider":"demo","demo_payments":true}` (the provider's name; whether `/api/dev/…/pay` exists) |
+//! | `POST /api/dev/orders` | `{"order_id","order_token"}`: a signed demo order; only while the demo provider is active |
+//! | `GET /api/health` | `{"status":"ok","provider":"demo","demo_payments":true,"signed_orders":true,"unsigned_orders":"any","shop_webhooks":false}` (the provider's name; whether `/api/dev/…` exists; whether order tokens can be checked; which unsigned creates are taken: `any`, `without_order_id` or `none`; whether notifications go to the shop) |
+//! | `/api/admin/…` | the reconciliation API ([`crate::admin`]) |
 //!
 //! Every refusal is `{"error": {"code", "message"}}` ([`AppError`]); every answer carries
 //! `Cache-Control: no-store`.
@@ -27,6 +29,17 @@
 //! * The same `order_id` while its invoice is open gives that invoice back (200); with a different
 //!   `amount_sat`, 409 `order_conflict`; once it expired, a new invoice (201); once one of its
 //!   invoices is paid, 409 `order_paid` (never a second invoice for a paid order).
+//!
+//! # Signed orders
+//! * `order_token`: a JWT signed by the shop ([`crate::order_token`]). With it, order id, amount
+//!   and description come from the token; the body may repeat them but not change them (409
+//!   `token_mismatch`); with a `min_sat`/`max_sat` token, `amount_sat` is required and must lie
+//!   in the range (400 `amount_out_of_range`). Refused tokens: 401 `invalid_token` (malformed,
+//!   forged, wrong algorithm, not yet valid) or 401 `token_expired`; a token on a server without
+//!   `CHECKOUT_SECRET`: 503 `signing_not_configured`.
+//! * Without a token: with a real provider an `order_id` is refused (401 `missing_token`), except
+//!   the widget's own ids for checkouts the shop did not name (`wc_` + 24 hex digits); with
+//!   `ALLOW_UNSIGNED=false` every create without a token is (401 `missing_token`).
 //!
 //! # Other codes
 //! `not_found` (404: unknown or malformed id, unknown route, unknown webhook provider),
@@ -49,6 +62,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use crate::checkout::{self, NewOrder};
 use crate::config::CorsOrigins;
 pub use crate::error::AppError;
+use crate::order_token::{self, TokenAmount, TokenError};
 use crate::state::AppState;
 use crate::store::Invoice;
 
@@ -67,7 +81,13 @@ pub const MAX_EXPIRY_SECS: u32 = 86_400;
 /// How long a browser may cache a CORS preflight answer.
 const CORS_MAX_AGE_SECS: u64 = 600;
 
-const FIELDS: [&str; 4] = ["amount_sat", "description", "order_id", "expiry_secs"];
+const FIELDS: [&str; 5] = [
+    "amount_sat",
+    "description",
+    "order_id",
+    "expiry_secs",
+    "order_token",
+];
 
 /// `POST /api/invoices` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -84,6 +104,9 @@ pub struct CreateInvoiceRequest {
     /// Seconds until expiry.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expiry_secs: Option<u32>,
+    /// The shop's signed order (a JWT, see [`crate::order_token`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_token: Option<String>,
 }
 
 /// `POST /api/invoices` answer.
@@ -172,9 +195,12 @@ pub fn router(state: AppState) -> Router {
             "/webhooks/{provider}",
             post(webhook).layer(DefaultBodyLimit::max(WEBHOOK_BODY_LIMIT)),
         )
-        .route("/health", get(health));
+        .route("/health", get(health))
+        .nest("/admin", crate::admin::router());
     if state.provider().simulates_payments() {
-        api = api.route("/dev/invoices/{id}/pay", post(dev_pay));
+        api = api
+            .route("/dev/invoices/{id}/pay", post(dev_pay))
+            .route("/dev/orders", post(dev_order));
     }
     let api = api
         .fallback(|| async { AppError::route_not_found() })
@@ -221,11 +247,84 @@ fn cors_layer(origins: &CorsOrigins) -> Option<CorsLayer> {
 
 async fn health(State(state): State<AppState>) -> Json<Value> {
     let provider = state.provider();
+    let shop = &state.config().shop;
+    let unsigned = match (shop.allow_unsigned, provider.simulates_payments()) {
+        (false, _) => "none",
+        (true, true) => "any",
+        (true, false) => "without_order_id",
+    };
     Json(serde_json::json!({
         "status": "ok",
         "provider": provider.name(),
         "demo_payments": provider.simulates_payments(),
+        "signed_orders": state.order_secret().is_some(),
+        "unsigned_orders": unsigned,
+        "shop_webhooks": shop.webhook.is_some(),
     }))
+}
+
+/// `POST /api/dev/orders` (demo provider only): sign a demo order token, as a shop's server
+/// would. Body: `order_id` (default: a fresh `demo-…`), `amount_sat` or `min_sat` + `max_sat`,
+/// `description`, `ttl_secs` (default 3600).
+async fn dev_order(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, AppError> {
+    require_json(&headers)?;
+    let body = body.map_err(body_error)?;
+    let value: Value = serde_json::from_slice(&body).map_err(|_| {
+        AppError::bad_request("invalid_json", "The request body is not valid JSON.")
+    })?;
+    let Value::Object(obj) = value else {
+        return Err(AppError::bad_request(
+            "invalid_json",
+            "The request body must be a JSON object.",
+        ));
+    };
+    let secret = state
+        .order_secret()
+        .ok_or_else(|| AppError::internal("demo provider without an order key"))?;
+    let max = state.config().max_amount_sat;
+    let order_id = match parse_order_id(&obj)? {
+        Some(o) => o,
+        None => {
+            let id = checkout::new_invoice_id();
+            format!("demo-{}", &id[checkout::ID_PREFIX.len()..][..12])
+        }
+    };
+    let amount = match (field(&obj, "min_sat"), field(&obj, "max_sat")) {
+        (Some(lo), Some(hi)) => {
+            let (lo, hi) = (lo.as_u64().unwrap_or(0), hi.as_u64().unwrap_or(0));
+            if lo == 0 || lo > hi || hi > max {
+                return Err(AppError::bad_request(
+                    "invalid_amount",
+                    "min_sat and max_sat must be whole numbers, 1 <= min_sat <= max_sat.",
+                ));
+            }
+            TokenAmount::Range {
+                min_sat: lo,
+                max_sat: hi,
+            }
+        }
+        _ => TokenAmount::Exact(parse_amount(&obj, max)?),
+    };
+    let ttl = field(&obj, "ttl_secs")
+        .map_or(Some(3600), Value::as_u64)
+        .filter(|t| (1..=86_400).contains(t))
+        .ok_or_else(|| AppError::bad_request("invalid_ttl", "ttl_secs must be from 1 to 86400."))?;
+    let now = state.now();
+    let claims = order_token::OrderClaims {
+        order_id: order_id.clone(),
+        amount,
+        description: parse_description(&obj)?,
+        exp: now + ttl,
+        iat: Some(now),
+    };
+    Ok(Json(serde_json::json!({
+        "order_id": order_id,
+        "order_token": order_token::sign(&claims, secret),
+    })))
 }
 
 async fn create_invoice(
@@ -241,7 +340,7 @@ async fn create_invoice(
         .map_or(state.config().max_amount_sat, |p| {
             p.min(state.config().max_amount_sat)
         });
-    let order = parse_create(&body, max)?;
+    let order = create_order(&state, &parse_object(&body)?, max)?;
     let (inv, created) = checkout::create(&state, order).await?;
     let status = if created {
         StatusCode::CREATED
@@ -312,8 +411,13 @@ fn body_error(r: BytesRejection) -> AppError {
 }
 
 /// Parse and check a create request body (the rules are in the module docs). `max_amount_sat`
-/// is the effective ceiling.
+/// is the effective ceiling. An `order_token` is not verified here: the handler of
+/// `POST /api/invoices` verifies it (module docs, "Signed orders").
 pub fn parse_create(body: &[u8], max_amount_sat: u64) -> Result<NewOrder, AppError> {
+    unsigned_order(&parse_object(body)?, max_amount_sat)
+}
+
+fn parse_object(body: &[u8]) -> Result<Map<String, Value>, AppError> {
     let value: Value = serde_json::from_slice(body).map_err(|_| {
         AppError::bad_request("invalid_json", "The request body is not valid JSON.")
     })?;
@@ -328,16 +432,117 @@ pub fn parse_create(body: &[u8], max_amount_sat: u64) -> Result<NewOrder, AppErr
         return Err(AppError::bad_request(
             "unknown_field",
             format!(
-                "Unknown field \"{shown}\": the accepted fields are amount_sat, description, order_id and expiry_secs."
+                "Unknown field \"{shown}\": the accepted fields are amount_sat, description, order_id, expiry_secs and order_token."
             ),
         ));
     }
+    Ok(obj)
+}
+
+fn unsigned_order(obj: &Map<String, Value>, max_amount_sat: u64) -> Result<NewOrder, AppError> {
     Ok(NewOrder {
-        amount_msat: parse_amount(&obj, max_amount_sat)? * 1000,
-        description: parse_description(&obj)?,
-        order_id: parse_order_id(&obj)?,
-        expiry_secs: parse_expiry(&obj)?,
+        amount_msat: parse_amount(obj, max_amount_sat)? * 1000,
+        description: parse_description(obj)?,
+        order_id: parse_order_id(obj)?,
+        expiry_secs: parse_expiry(obj)?,
     })
+}
+
+/// The order a create request asks for, under the signing policy: with an `order_token`, what the
+/// verified token states (the body may repeat it, never change it); without one, an unsigned
+/// order where this server allows those (see `crate::shop`).
+fn create_order(
+    state: &AppState,
+    obj: &Map<String, Value>,
+    max_amount_sat: u64,
+) -> Result<NewOrder, AppError> {
+    let token = match field(obj, "order_token") {
+        None => {
+            let order = unsigned_order(obj, max_amount_sat)?;
+            let shop = &state.config().shop;
+            if !shop.allow_unsigned {
+                return Err(token_error(
+                    "missing_token",
+                    "This server accepts only orders signed by the shop (order_token).",
+                ));
+            }
+            let shop_order = order
+                .order_id
+                .as_deref()
+                .is_some_and(|o| !order_token::is_widget_key(o));
+            if shop_order && !state.provider().simulates_payments() {
+                return Err(token_error(
+                    "missing_token",
+                    "An order id must come in an order_token signed by the shop.",
+                ));
+            }
+            return Ok(order);
+        }
+        Some(Value::String(t)) => t,
+        Some(_) => {
+            return Err(token_error(
+                "invalid_token",
+                "The order token must be a string.",
+            ))
+        }
+    };
+    let secret = state.order_secret().ok_or_else(|| {
+        AppError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "signing_not_configured",
+            "This server has no CHECKOUT_SECRET and cannot check order tokens.",
+        )
+    })?;
+    let claims = order_token::verify(token, secret, state.now(), max_amount_sat).map_err(|e| {
+        tracing::info!(reason = %e, "order token refused");
+        match e {
+            TokenError::Expired => token_error("token_expired", "The order token has expired."),
+            _ => token_error(
+                "invalid_token",
+                "The order token is malformed, not signed by this shop, or not valid now.",
+            ),
+        }
+    })?;
+    let mismatch = |what: &str| {
+        AppError::conflict(
+            "token_mismatch",
+            format!("The request's {what} differs from the signed order's."),
+        )
+    };
+    if parse_order_id(obj)?.is_some_and(|o| o != claims.order_id) {
+        return Err(mismatch("order_id"));
+    }
+    if field(obj, "description").is_some() && parse_description(obj)? != claims.description {
+        return Err(mismatch("description"));
+    }
+    let amount_sat = match claims.amount {
+        TokenAmount::Exact(a) => {
+            if field(obj, "amount_sat").is_some() && parse_amount(obj, max_amount_sat)? != a {
+                return Err(mismatch("amount_sat"));
+            }
+            a
+        }
+        TokenAmount::Range { min_sat, max_sat } => {
+            let a = parse_amount(obj, max_amount_sat)?;
+            if !(min_sat..=max_sat).contains(&a) {
+                return Err(AppError::bad_request(
+                    "amount_out_of_range",
+                    format!("The amount must be from {min_sat} to {max_sat} sat for this order."),
+                ));
+            }
+            a
+        }
+    };
+    Ok(NewOrder {
+        amount_msat: amount_sat * 1000,
+        description: claims.description,
+        order_id: Some(claims.order_id),
+        expiry_secs: parse_expiry(obj)?,
+    })
+}
+
+fn token_error(code: &'static str, message: &'static str) -> AppError {
+    AppError::new(StatusCode::UNAUTHORIZED, code, message)
 }
 
 fn field<'a>(obj: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
@@ -397,14 +602,9 @@ fn parse_description(obj: &Map<String, Value>) -> Result<String, AppError> {
 }
 
 fn parse_order_id(obj: &Map<String, Value>) -> Result<Option<String>, AppError> {
-    let ok = |s: &str| {
-        (1..=MAX_ORDER_ID_CHARS).contains(&s.len())
-            && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
-    };
     match field(obj, "order_id") {
         None => Ok(None),
-        Some(Value::String(s)) if ok(s) => Ok(Some(s.clone())),
+        Some(Value::String(s)) if order_token::is_order_id(s) => Ok(Some(s.clone())),
         Some(_) => Err(AppError::bad_request(
             "invalid_order_id",
             format!(

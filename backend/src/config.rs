@@ -11,6 +11,7 @@
 //! | `CORS_ORIGINS` | empty | comma-separated origins allowed to call `/api` from a browser; empty = same origin only; `*` = any |
 //! | `WWW_DIR` | `www` | the demo shop page served at `/` |
 //! | `PKG_DIR` | `pkg` | the built widget package served at `/pkg/` |
+//! | `CHECKOUT_SECRET`, `ALLOW_UNSIGNED`, `SHOP_WEBHOOK_…`, `ADMIN_TOKEN` | | the shop integration: `crate::shop` |
 //!
 //! `Config`'s `Debug` never prints a [`Secret`]; provider credentials are held in that type.
 
@@ -49,6 +50,8 @@ pub struct Config {
     pub www_dir: PathBuf,
     /// Directory served at `/pkg/`.
     pub pkg_dir: PathBuf,
+    /// Signed orders, payment notifications, the admin token (`crate::shop`).
+    pub shop: crate::shop::ShopConfig,
 }
 
 impl Default for Config {
@@ -64,6 +67,7 @@ impl Default for Config {
             cors_origins: CorsOrigins::SameOrigin,
             www_dir: PathBuf::from("www"),
             pkg_dir: PathBuf::from("pkg"),
+            shop: crate::shop::ShopConfig::default(),
         }
     }
 }
@@ -83,6 +87,7 @@ impl fmt::Debug for Config {
             .field("cors_origins", &self.cors_origins)
             .field("www_dir", &self.www_dir)
             .field("pkg_dir", &self.pkg_dir)
+            .field("shop", &self.shop)
             .finish()
     }
 }
@@ -151,6 +156,7 @@ impl Config {
         }
         c.provider_settings =
             crate::providers::ProviderSettings::from_lookup(c.provider, &|name| get(name))?;
+        c.shop = crate::shop::ShopConfig::from_lookup(&|name| get(name))?;
         Ok(c)
     }
 }

@@ -6,6 +6,9 @@
 //! * `/api/…`: the widget's JSON contract ([`api`]), over an SQLite [`store`] whose invoices move
 //!   only `pending → paid` or `pending → expired`, created through a [`provider::Provider`]
 //!   (by default the embedded [`providers::demo`] provider, which signs real BOLT 11 invoices).
+//! * The shop's server at both ends ([`shop`]): signed orders in ([`order_token`]), signed
+//!   payment notifications out through a durable outbox ([`outbox`], started with
+//!   [`outbox::spawn`]), and a reconciliation API ([`admin`]).
 //! * `/pkg/…`: the built widget package, loadable from any origin; `/`: the demo shop page
 //!   ([`assets`]).
 //!
@@ -19,6 +22,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod admin;
 pub mod api;
 pub mod assets;
 pub mod checkout;
@@ -27,8 +31,11 @@ pub mod config;
 pub mod error;
 mod fsutil;
 pub mod logging;
+pub mod order_token;
+pub mod outbox;
 pub mod provider;
 pub mod providers;
+pub mod shop;
 pub mod state;
 pub mod store;
 

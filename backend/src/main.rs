@@ -10,6 +10,19 @@ use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("sign-order") {
+        return match sign_order(&args[1..]) {
+            Ok(token) => {
+                println!("{token}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}\n\nusage: lightning-checkout-backend sign-order --order-id ID (--amount-sat N | --min-sat N --max-sat N) [--description TEXT] [--ttl SECS]\n(the key is read from CHECKOUT_SECRET)");
+                ExitCode::from(2)
+            }
+        };
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
@@ -35,6 +48,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     }
     let bind = format!("{}:{}", config.host, config.port);
     let state = AppState::new(config)?;
+    let _outbox = lightning_checkout_backend::outbox::spawn(&state);
     let listener = tokio::net::TcpListener::bind(&bind).await?;
     let addr: SocketAddr = listener.local_addr()?;
     println!("Lightning checkout demo: http://{addr}/");
@@ -72,4 +86,67 @@ async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutting down");
+}
+
+/// `sign-order`: print an order token signed with `CHECKOUT_SECRET`.
+fn sign_order(args: &[String]) -> Result<String, String> {
+    use lightning_checkout_backend::order_token::{self, OrderClaims, TokenAmount};
+    let mut flags = std::collections::HashMap::new();
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        let name = flag
+            .strip_prefix("--")
+            .filter(|n| {
+                matches!(
+                    *n,
+                    "order-id" | "amount-sat" | "min-sat" | "max-sat" | "description" | "ttl"
+                )
+            })
+            .ok_or_else(|| format!("unknown argument {flag:?}"))?;
+        let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
+        flags.insert(name, value.clone());
+    }
+    let secret = std::env::var("CHECKOUT_SECRET").unwrap_or_default();
+    order_token::check_secret(secret.trim()).map_err(|e| format!("CHECKOUT_SECRET: {e}"))?;
+    let num = |name: &str| -> Result<Option<u64>, String> {
+        flags
+            .get(name)
+            .map(|v| {
+                v.parse::<u64>()
+                    .map_err(|_| format!("--{name} must be a whole number"))
+            })
+            .transpose()
+    };
+    let order_id = flags.get("order-id").cloned().unwrap_or_default();
+    if !order_token::is_order_id(&order_id) || order_id.starts_with(order_token::WIDGET_KEY_PREFIX)
+    {
+        return Err("--order-id: 1 to 128 of A-Z a-z 0-9 . _ : -, not starting with wc_".into());
+    }
+    let amount = match (num("amount-sat")?, num("min-sat")?, num("max-sat")?) {
+        (Some(a), None, None) if a > 0 => TokenAmount::Exact(a),
+        (None, Some(min_sat), Some(max_sat)) if 0 < min_sat && min_sat <= max_sat => {
+            TokenAmount::Range { min_sat, max_sat }
+        }
+        _ => return Err("give --amount-sat, or --min-sat and --max-sat (1 <= min <= max)".into()),
+    };
+    let description = flags.get("description").cloned().unwrap_or_default();
+    if description.len() > lightning_checkout_backend::api::MAX_DESCRIPTION_BYTES {
+        return Err("--description: at most 639 bytes".into());
+    }
+    let ttl = num("ttl")?.unwrap_or(3600);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|_| "the system clock is before 1970")?
+        .as_secs();
+    let claims = OrderClaims {
+        order_id,
+        amount,
+        description,
+        exp: now.saturating_add(ttl),
+        iat: Some(now),
+    };
+    Ok(order_token::sign(
+        &claims,
+        &lightning_checkout_backend::config::Secret::new(secret.trim()),
+    ))
 }

@@ -4,7 +4,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 
 use crate::clock::{Clock, SystemClock};
-use crate::config::Config;
+use rand::RngCore;
+
+use crate::config::{Config, Secret};
 use crate::provider::Provider;
 use crate::providers::{self, demo::NodeKeyError};
 use crate::store::{Store, StoreError};
@@ -35,6 +37,7 @@ struct Inner {
     provider: Arc<dyn Provider>,
     clock: Arc<dyn Clock>,
     order_locks: OrderLocks,
+    order_secret: Option<Secret>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -66,6 +69,16 @@ impl AppState {
         clock: Arc<dyn Clock>,
     ) -> Result<Self, StartupError> {
         let store = Store::open(&config.data_dir)?;
+        store.set_outbox(config.shop.webhook.is_some());
+        // The demo provider without CHECKOUT_SECRET signs its demo orders with a key made for
+        // this run only (`POST /api/dev/orders`); a real provider never gets one it was not given.
+        let order_secret = config.shop.checkout_secret.clone().or_else(|| {
+            provider.simulates_payments().then(|| {
+                let mut key = [0u8; 32];
+                rand::rngs::OsRng.fill_bytes(&mut key);
+                Secret::new(hex::encode(key))
+            })
+        });
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
@@ -73,6 +86,7 @@ impl AppState {
                 provider,
                 clock,
                 order_locks: OrderLocks::default(),
+                order_secret,
             }),
         })
     }
@@ -90,6 +104,12 @@ impl AppState {
     /// The provider.
     pub fn provider(&self) -> &Arc<dyn Provider> {
         &self.inner.provider
+    }
+
+    /// The key order tokens are checked with: `CHECKOUT_SECRET`, or the demo provider's key of
+    /// this run.
+    pub fn order_secret(&self) -> Option<&Secret> {
+        self.inner.order_secret.as_ref()
     }
 
     /// The current time, Unix seconds.

@@ -18,6 +18,12 @@
 //! finds the reserved row and calls the provider again with the same key, which is what Kraken
 //! Pay's `external_id` and Amboss's `idempotency_key` need.
 //!
+//! # Shop notifications
+//! With `SHOP_WEBHOOK_URL` set ([`Store::set_outbox`]), every applied transition (the three
+//! transition functions and the expiry inside [`Store::reserve`]) writes its event to the
+//! `outbox` table in the same transaction ([`crate::outbox`]); a transition that changed nothing
+//! writes nothing.
+//!
 //! # Concurrency
 //! One writer connection behind a mutex (so writers never see `SQLITE_BUSY` from each other) and
 //! a few read-only connections; WAL lets readers run beside the writer. The methods block: call
@@ -25,7 +31,7 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -38,7 +44,7 @@ const READERS: usize = 4;
 /// How long a connection waits for a lock held by another process before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Schema version in `PRAGMA user_version`.
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS invoices (
@@ -71,6 +77,29 @@ CREATE TABLE IF NOT EXISTS webhook_events (
     received_at INTEGER NOT NULL,
     PRIMARY KEY (provider, event_id)
 );
+";
+
+/// Migration step 2 (shop branch, issue 9): the outbox of shop notifications (see
+/// [`crate::outbox`]). Idempotent.
+const MIGRATION_2_OUTBOX: &str = "
+CREATE TABLE IF NOT EXISTS outbox (
+    seq             INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_id        TEXT NOT NULL UNIQUE,
+    invoice_id      TEXT NOT NULL,
+    type            TEXT NOT NULL,
+    body            TEXT NOT NULL,
+    created_at      INTEGER NOT NULL,
+    created_ms      INTEGER NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_ms INTEGER NOT NULL,
+    last_error      TEXT,
+    delivered_at    INTEGER,
+    failed_at       INTEGER
+);
+CREATE INDEX IF NOT EXISTS outbox_invoice ON outbox (invoice_id, seq);
+CREATE INDEX IF NOT EXISTS outbox_undelivered ON outbox (next_attempt_ms)
+    WHERE delivered_at IS NULL AND failed_at IS NULL;
+CREATE INDEX IF NOT EXISTS invoices_paid_at ON invoices (paid_at, id) WHERE status = 'paid';
 ";
 
 const COLUMNS: &str = "id, order_id, amount_msat, description, expiry_secs, payment_request, \
@@ -304,6 +333,7 @@ pub struct Store {
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
     path: PathBuf,
+    outbox: AtomicBool,
 }
 
 impl fmt::Debug for Store {
@@ -342,6 +372,7 @@ impl Store {
         }
         let tx = writer.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute_batch(SCHEMA)?;
+        tx.execute_batch(MIGRATION_2_OUTBOX)?;
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         tx.commit()?;
         let mut readers = Vec::with_capacity(READERS);
@@ -359,12 +390,47 @@ impl Store {
             readers,
             next_reader: AtomicUsize::new(0),
             path,
+            outbox: AtomicBool::new(false),
         })
     }
 
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Whether status changes write shop notifications to the outbox (`SHOP_WEBHOOK_URL` set).
+    pub fn set_outbox(&self, enabled: bool) {
+        self.outbox.store(enabled, Ordering::Relaxed);
+    }
+
+    /// Record a shop notification for an applied transition, in the transition's transaction.
+    fn notify(
+        &self,
+        conn: &Connection,
+        t: &Option<Transition>,
+        kind: crate::outbox::EventType,
+    ) -> Result<(), StoreError> {
+        if let (true, Some(Transition::Applied(inv))) = (self.outbox.load(Ordering::Relaxed), t) {
+            crate::outbox::enqueue(conn, inv, kind)?;
+        }
+        Ok(())
+    }
+
+    /// Run `f` on the writer connection (the outbox worker's bookkeeping).
+    pub(crate) fn with_writer<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        f(&mut lock(&self.writer))
+    }
+
+    /// Run `f` on a read-only connection.
+    pub(crate) fn with_reader<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        f(&self.reader())
     }
 
     fn reader(&self) -> MutexGuard<'_, Connection> {
@@ -413,10 +479,12 @@ impl Store {
                 }
                 if open.expires_at <= r.now {
                     // Past its deadline but not yet marked: mark it, so the index lets a new one in.
-                    tx.execute(
+                    let n = tx.execute(
                         "UPDATE invoices SET status = 'expired' WHERE id = ?1 AND status = 'pending'",
                         params![open.id],
                     )?;
+                    let t = transition(&tx, &open.id, n)?;
+                    self.notify(&tx, &t, crate::outbox::EventType::Expired)?;
                 } else if open.amount_msat != r.amount_msat {
                     return Ok(Reserved::Conflict(open));
                 } else {
@@ -505,6 +573,26 @@ impl Store {
         Ok(out)
     }
 
+    /// Paid invoices with `(paid_at, id)` after `(since, after_id)` in that order, at most `limit`.
+    pub fn paid_since(
+        &self,
+        since: u64,
+        after_id: &str,
+        limit: u32,
+    ) -> Result<Vec<Invoice>, StoreError> {
+        let conn = self.reader();
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM invoices WHERE status = 'paid' \
+             AND (paid_at > ?1 OR (paid_at = ?1 AND id > ?2)) ORDER BY paid_at, id LIMIT ?3"
+        ))?;
+        let rows = stmt.query_map(params![to_i64(since)?, after_id, limit], read_row)?;
+        let mut out = Vec::new();
+        for row in rows {
+            out.push(row??);
+        }
+        Ok(out)
+    }
+
     /// `pending → paid`. A preimage already stored (demo) is kept; otherwise `preimage` is stored.
     pub fn mark_paid(
         &self,
@@ -513,8 +601,9 @@ impl Store {
         preimage: Option<[u8; 32]>,
         amount_paid_msat: Option<u64>,
     ) -> Result<Option<Transition>, StoreError> {
-        let conn = lock(&self.writer);
-        let n = conn.execute(
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let n = tx.execute(
             "UPDATE invoices SET status = 'paid', paid_at = ?2, \
              preimage = COALESCE(preimage, ?3), amount_paid_msat = ?4 \
              WHERE id = ?1 AND status = 'pending'",
@@ -525,28 +614,39 @@ impl Store {
                 amount_paid_msat.map(to_i64).transpose()?,
             ],
         )?;
-        transition(&conn, id, n)
+        let t = transition(&tx, id, n)?;
+        self.notify(&tx, &t, crate::outbox::EventType::Paid)?;
+        tx.commit()?;
+        Ok(t)
     }
 
     /// `pending → expired` if the deadline has passed at `now`.
     pub fn expire_if_due(&self, id: &str, now: u64) -> Result<Option<Transition>, StoreError> {
-        let conn = lock(&self.writer);
-        let n = conn.execute(
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let n = tx.execute(
             "UPDATE invoices SET status = 'expired' \
              WHERE id = ?1 AND status = 'pending' AND expires_at <= ?2",
             params![id, to_i64(now)?],
         )?;
-        transition(&conn, id, n)
+        let t = transition(&tx, id, n)?;
+        self.notify(&tx, &t, crate::outbox::EventType::Expired)?;
+        tx.commit()?;
+        Ok(t)
     }
 
     /// `pending → expired` whatever the deadline (the provider says it was cancelled or expired).
     pub fn mark_expired(&self, id: &str) -> Result<Option<Transition>, StoreError> {
-        let conn = lock(&self.writer);
-        let n = conn.execute(
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let n = tx.execute(
             "UPDATE invoices SET status = 'expired' WHERE id = ?1 AND status = 'pending'",
             params![id],
         )?;
-        transition(&conn, id, n)
+        let t = transition(&tx, id, n)?;
+        self.notify(&tx, &t, crate::outbox::EventType::Expired)?;
+        tx.commit()?;
+        Ok(t)
     }
 
     /// Whether a webhook event id of `provider` was already processed.

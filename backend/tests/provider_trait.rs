@@ -237,7 +237,7 @@ async fn lost_answer_is_retried_with_the_same_idempotency_key() {
     let fake = Fake::new(Mode::Bolt11);
     fake.fail_creates.store(1, Ordering::SeqCst);
     let (app, fake) = fake_app(fake);
-    let body = r#"{"amount_sat": 2500, "order_id": "o-1"}"#;
+    let body = &common::signed(r#"{"amount_sat": 2500, "order_id": "o-1"}"#);
     let a = app.create(body).await;
     assert_eq!(a.status, StatusCode::BAD_GATEWAY);
     assert_eq!(a.code(), "provider_error");
@@ -473,7 +473,9 @@ async fn a_callback_just_after_the_deadline_still_settles_within_the_grace() {
         ..Fake::new(Mode::Bolt11)
     });
     let v = app
-        .create_ok(r#"{"amount_sat": 2500, "order_id": "late-1", "expiry_secs": 60}"#)
+        .create_ok(&common::signed(
+            r#"{"amount_sat": 2500, "order_id": "late-1", "expiry_secs": 60}"#,
+        ))
         .await;
     let id = v["id"].as_str().unwrap().to_owned();
     let reference = app
@@ -489,7 +491,9 @@ async fn a_callback_just_after_the_deadline_still_settles_within_the_grace() {
     app.clock.advance(60 + 30);
     assert_eq!(app.status(&id).await.json()["status"], "pending");
     let again = app
-        .create(r#"{"amount_sat": 2500, "order_id": "late-1"}"#)
+        .create(&common::signed(
+            r#"{"amount_sat": 2500, "order_id": "late-1"}"#,
+        ))
         .await;
     assert_eq!(again.status, StatusCode::CONFLICT);
     assert_eq!(again.json()["error"]["code"], "order_settling");
@@ -503,7 +507,9 @@ async fn a_callback_just_after_the_deadline_still_settles_within_the_grace() {
     assert_eq!(app.status(&id).await.json()["status"], "paid");
     // And the order stays paid.
     let after = app
-        .create(r#"{"amount_sat": 2500, "order_id": "late-1"}"#)
+        .create(&common::signed(
+            r#"{"amount_sat": 2500, "order_id": "late-1"}"#,
+        ))
         .await;
     assert_eq!(after.json()["error"]["code"], "order_paid");
 }
@@ -515,13 +521,17 @@ async fn after_the_grace_the_invoice_expires_and_the_order_gets_a_new_one() {
         ..Fake::new(Mode::Bolt11)
     });
     let v = app
-        .create_ok(r#"{"amount_sat": 2500, "order_id": "late-2", "expiry_secs": 60}"#)
+        .create_ok(&common::signed(
+            r#"{"amount_sat": 2500, "order_id": "late-2", "expiry_secs": 60}"#,
+        ))
         .await;
     let id = v["id"].as_str().unwrap().to_owned();
     app.clock.advance(60 + 120);
     assert_eq!(app.status(&id).await.json()["status"], "expired");
     let fresh = app
-        .create_ok(r#"{"amount_sat": 2500, "order_id": "late-2"}"#)
+        .create_ok(&common::signed(
+            r#"{"amount_sat": 2500, "order_id": "late-2"}"#,
+        ))
         .await;
     assert_ne!(fresh["id"].as_str().unwrap(), id);
     // Providers that can be asked have no grace: the demo provider expires on the second.

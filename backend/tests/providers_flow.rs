@@ -26,7 +26,9 @@ fn flow_env(kind: Kind) -> Vec<(&'static str, &'static str)> {
 async fn full_flow(kind: Kind) {
     let s = setup(kind, &flow_env(kind)).await;
     let (id, v) = s
-        .create(r#"{"amount_sat": 2500, "order_id": "order-42", "description": "Order 42"}"#)
+        .create(&common::signed(
+            r#"{"amount_sat": 2500, "order_id": "order-42", "description": "Order 42"}"#,
+        ))
         .await;
     assert_eq!(v["amount_sat"], 2500);
     assert_eq!(v["status"], "pending");
@@ -79,7 +81,9 @@ async fn full_flow(kind: Kind) {
     // A paid order is never invoiced again.
     let a = s
         .app
-        .create(r#"{"amount_sat": 2500, "order_id": "order-42"}"#)
+        .create(&common::signed(
+            r#"{"amount_sat": 2500, "order_id": "order-42"}"#,
+        ))
         .await;
     assert_eq!(a.status, StatusCode::CONFLICT);
     assert_eq!(a.code(), "order_paid");
@@ -210,7 +214,7 @@ async fn provider_reported_expiry() {
 async fn lost_answer_is_one_invoice(kind: Kind) {
     let s = setup(kind, &[]).await;
     s.fake.fail_next_creates(1);
-    let body = r#"{"amount_sat": 2500, "order_id": "lost-1"}"#;
+    let body = &common::signed(r#"{"amount_sat": 2500, "order_id": "lost-1"}"#);
     let a = s.app.create(body).await;
     assert_eq!(a.status, StatusCode::BAD_GATEWAY, "{kind:?}");
     assert_eq!(s.fake.invoices().len(), 1, "the first call did create");
@@ -243,7 +247,7 @@ async fn cln_lost_answer_retry_reads_the_label_back() {
 async fn kraken_lost_answer_never_makes_a_second_request() {
     let s = setup(Kind::Kraken, &[]).await;
     s.fake.fail_next_creates(1);
-    let body = r#"{"amount_sat": 2500, "order_id": "lost-k"}"#;
+    let body = &common::signed(r#"{"amount_sat": 2500, "order_id": "lost-k"}"#);
     assert_eq!(s.app.create(body).await.status, StatusCode::BAD_GATEWAY);
     let first = s.fake.invoices();
     assert_eq!(first.len(), 1);
@@ -281,7 +285,7 @@ async fn kraken_lost_answer_never_makes_a_second_request() {
 async fn same_order_while_open_does_not_call_the_provider_again() {
     for kind in Kind::ALL {
         let s = setup(kind, &[]).await;
-        let body = r#"{"amount_sat": 50, "order_id": "o"}"#;
+        let body = &common::signed(r#"{"amount_sat": 50, "order_id": "o"}"#);
         let (_, first) = s.create(body).await;
         let again = s.app.create(body).await;
         assert_eq!(again.status, StatusCode::OK);

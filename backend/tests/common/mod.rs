@@ -49,8 +49,29 @@ impl Answer {
     }
 }
 
+/// The `CHECKOUT_SECRET` of the test apps.
+pub const TEST_SECRET: &str = "test-checkout-secret-0123456789abcdef";
+
+/// `body` (a create request) with an `order_token` signed for its order id, amount and
+/// description, valid for ten years from [`T0`]: what a shop's server would hand the page.
+pub fn signed(body: &str) -> String {
+    use lightning_checkout_backend::config::Secret;
+    use lightning_checkout_backend::order_token::{sign, OrderClaims, TokenAmount};
+    let mut v: Value = serde_json::from_str(body).expect("test body is JSON");
+    let claims = OrderClaims {
+        order_id: v["order_id"].as_str().expect("order_id").to_owned(),
+        amount: TokenAmount::Exact(v["amount_sat"].as_u64().expect("amount_sat")),
+        description: v["description"].as_str().unwrap_or("").to_owned(),
+        exp: T0 + 10 * 365 * 86_400,
+        iat: Some(T0),
+    };
+    v["order_token"] = sign(&claims, &Secret::new(TEST_SECRET)).into();
+    v.to_string()
+}
+
 pub fn config(dir: &TempDir) -> Config {
     let mut c = Config::with_data_dir(dir.path().join("data"));
+    c.shop.checkout_secret = Some(lightning_checkout_backend::config::Secret::new(TEST_SECRET));
     c.www_dir = dir.path().join("www");
     c.pkg_dir = dir.path().join("pkg");
     c

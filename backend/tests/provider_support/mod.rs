@@ -52,6 +52,7 @@ pub async fn setup_with(fake: Fake, extra: &[(&str, &str)]) -> Setup {
         "PKG_DIR".into(),
         dir.path().join("pkg").display().to_string(),
     );
+    env.insert("CHECKOUT_SECRET".into(), crate::common::TEST_SECRET.into());
     for (k, v) in extra {
         env.insert((*k).to_owned(), v.replace("{base}", &base));
     }
