@@ -112,7 +112,9 @@ async fn btcpay_flow(version: &str, lazy: bool) -> Vec<String> {
     let s = setup(Kind::Btcpay, &[]).await;
     s.fake.set_btcpay_mode(version, lazy);
     let (id, v) = s
-        .create(r#"{"amount_sat": 2500, "order_id": "o-1", "description": "Order 1"}"#)
+        .create(&common::signed(
+            r#"{"amount_sat": 2500, "order_id": "o-1", "description": "Order 1"}"#,
+        ))
         .await;
     let inv = s.fake.invoices();
     assert_eq!(inv.len(), 1, "{version}");
@@ -403,7 +405,9 @@ async fn alphapo_sends_the_persistent_payer_reference() {
         let s = setup(Kind::Alphapo, &extra).await;
         let (a, _) = s.create(r#"{"amount_sat": 100}"#).await;
         let (b, _) = s
-            .create(r#"{"amount_sat": 200, "order_id": "order-9"}"#)
+            .create(&common::signed(
+                r#"{"amount_sat": 200, "order_id": "order-9"}"#,
+            ))
             .await;
         s.assert_no_rejections();
         for inv in s.fake.invoices() {
