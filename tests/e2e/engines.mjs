@@ -269,7 +269,12 @@ class WebDriverPage {
     }
     writeFileSync(path, Buffer.from(await e.takeScreenshot(), 'base64'));
   }
-  async screenshot(path) { writeFileSync(path, Buffer.from(await this.driver.takeScreenshot(), 'base64')); }
+  async screenshot(path) {
+    // After two animation frames the engine has painted what the DOM holds (WebKit's screenshot
+    // otherwise can be a frame behind a change just made).
+    await this.driver.executeAsyncScript('const done = arguments[0]; requestAnimationFrame(() => requestAnimationFrame(() => done()));');
+    writeFileSync(path, Buffer.from(await this.driver.takeScreenshot(), 'base64'));
+  }
   async close() {
     try { await within(this.engine, 'closing the session', 20_000, this.driver.quit()); } finally { await this.server.stop(); }
   }

@@ -77,18 +77,31 @@ const waitEvent = (page, kind, { nth = 1, timeout } = {}) => waitUntil(page, `${
 /** The part name of the focused element inside the widget's shadow root. */
 const focusedPart = (page) => page.eval("() => { const h = document.querySelector('lightning-checkout'); const a = h && h.shadowRoot.activeElement; return a ? a.getAttribute('part') : null; }");
 
-/** Screenshot of the QR with its quiet zone, read by zbarimg: what a phone's camera reads. */
+/** The QR is centred in the widget (Firefox and WebKit do not centre a block with justify-self). */
+async function assertQrCentred(page) {
+  const [qr, panel] = [await box(page, inShadow('.qr-box')), await box(page, inShadow('.panel'))];
+  const off = (qr.x + qr.width / 2) - (panel.x + panel.width / 2);
+  assert.ok(Math.abs(off) <= 1, `the QR is centred (${off.toFixed(1)} px off)`);
+}
+
+/** Screenshot of the QR with its quiet zone, read by zbarimg: what a phone's camera reads. A
+ * screenshot taken as the QR is being painted may miss it: up to three tries. */
 async function readQr(page, host) {
   await waitVisible(page, part('qr', host));
   const dir = mkdtempSync(join(tmpdir(), 'lc-qr-'));
+  const file = join(dir, 'qr.png');
   try {
-    const file = join(dir, 'qr.png');
-    await page.screenshotElement(inShadow('.qr-box', host), file);
-    return execFileSync('zbarimg', ['--quiet', '--raw', '-Sdisable', '-Sqrcode.enable', file], { encoding: 'utf8' }).trim();
-  } catch (e) {
-    const kept = join(SHOTS, `${page.engine}-unreadable-qr.png`);
-    try { copyFileSync(join(dir, 'qr.png'), kept); } catch { /* no screenshot */ }
-    throw new Error(`[${page.engine}] zbarimg read no QR code (the screenshot: ${kept}): ${e.message}`);
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await page.screenshotElement(inShadow('.qr-box', host), file);
+        return execFileSync('zbarimg', ['--quiet', '--raw', '-Sdisable', '-Sqrcode.enable', file], { encoding: 'utf8' }).trim();
+      } catch (e) {
+        if (attempt < 3) { await new Promise((r) => setTimeout(r, 300)); continue; }
+        const kept = join(SHOTS, `${page.engine}-unreadable-qr.png`);
+        try { copyFileSync(file, kept); } catch { /* no screenshot */ }
+        throw new Error(`[${page.engine}] zbarimg read no QR code (the screenshot: ${kept}): ${e.message}`);
+      }
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -148,6 +161,7 @@ for (const name of ENGINES) {
       const c1 = await text(p, part('countdown'));
       assert.match(c1, /Expires in 1[45]:\d\d/);
       await waitUntil(p, 'the countdown to tick', '(a) => find(a[0]).textContent !== a[1]', [part('countdown'), c1], { timeout: 3000 });
+      await assertQrCentred(p);
       await p.screenshot(join(SHOTS, `${name}-desktop-light.png`));
 
       // Copy: the invoice lands on the clipboard, read back by pasting it (or the engine's
@@ -287,6 +301,7 @@ for (const name of ENGINES) {
         assert.ok(qr.width >= 220 && qr.height >= 220, `the QR is large enough to scan (${qr.width} px)`);
         const scroll = await p.eval('() => [document.documentElement.scrollWidth, innerWidth]');
         assert.ok(scroll[0] <= scroll[1], `no horizontal scroll (${scroll[0]} > ${scroll[1]})`);
+        await assertQrCentred(p);
         await p.screenshot(join(SHOTS, `${name}-phone-light.png`));
 
         // Keyboard (a screen reader's order): the first action reached is the first one shown.
@@ -318,6 +333,9 @@ for (const name of ENGINES) {
           assert.match(await readQr(p), /^lightning:LNBCRT42420N1/);
           const bg = await p.eval("() => getComputedStyle(find({ host: 'lightning-checkout', inner: '.lc' })).backgroundColor");
           assert.notEqual(bg, 'rgb(255, 255, 255)', 'the widget itself is dark');
+          // Scrollbars (the invoice text scrolls) and controls drawn by the engine are dark too.
+          assert.equal(await p.eval("() => getComputedStyle(find({ host: 'lightning-checkout', inner: '.invoice-text' })).colorScheme"), 'dark');
+          await assertQrCentred(p);
           await p.screenshot(join(SHOTS, `${name}-${phone ? 'phone' : 'desktop'}-dark.png`));
           assert.deepEqual(await errors(p), []);
         } finally {
