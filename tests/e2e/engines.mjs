@@ -107,8 +107,6 @@ async function launchChromium() {
   });
   return {
     name: 'chromium',
-    /** What this engine cannot emulate of a phone (none for Chromium). */
-    phoneLimits: [],
     async newPage({ phone = false, colorScheme = 'light', origin } = {}) {
       const vp = phone ? PHONE : DESKTOP;
       const context = await browser.newContext({
@@ -152,9 +150,6 @@ export const ENTER = '\uE007';
 async function launchWebDriver(name) {
   return {
     name,
-    phoneLimits: name === 'firefox'
-      ? ['touch input is not synthesised (clicks are mouse clicks), and headless Firefox\'s narrowest window is 500 px: the phone is that viewport, the coarse pointer (ui.primaryPointerCapabilities) and the user agent']
-      : ['no touch events and no coarse pointer in WebKitGTK under Xvfb, and MiniBrowser\'s narrowest window is 447 px: the phone is that viewport (the narrow-screen layout) and the user agent (MiniBrowser --user-agent)'],
     // One driver per page: geckodriver holds one session at a time.
     async newPage({ phone = false, colorScheme = 'light' } = {}) {
       const port = await freePort();
@@ -254,7 +249,6 @@ class WebDriverPage {
     for (let i = 0; i < 3; i += 1) {
       await this.driver.manage().window().setRect(rect);
       const [w, h] = await this.driver.executeScript('return [innerWidth, innerHeight]');
-      if (process.env.E2E_DEBUG) console.log(this.engine, 'window', rect, 'viewport', w, h);
       if (w === width && h === height) return;
       rect = { width: Math.max(rect.width + width - w, 1), height: Math.max(rect.height + height - h, 1) };
     }
