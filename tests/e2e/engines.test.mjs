@@ -184,6 +184,23 @@ for (const name of ENGINES) {
       assert.deepEqual(await errors(p), [], 'no console error');
     });
 
+    journey('no Clipboard API (an insecure context, an older engine): Copy states the fallback', async () => {
+      const p = await desktop();
+      // Served before the widget loads: this page has no navigator.clipboard, as on plain http.
+      const head = '<script src="/__e2e/no-clipboard.js"></script>';
+      await p.goto(shop.page(`/no-clipboard-${name}`, widgetPage('endpoint="/api" amount-sat="600" network="regtest"', { head })));
+      assert.equal(await p.eval('() => navigator.clipboard === undefined'), true, 'no clipboard on this page');
+      await waitVisible(p, part('copy-button'));
+      await p.click(part('copy-button'));
+      await waitText(p, inShadow('.wallet-hint'), 'Copying is blocked here');
+      assert.ok(await visible(p, part('invoice')), 'the invoice text is there to select by hand');
+      // The widget still works after it: paid is seen.
+      const inv = await waitEvent(p, 'invoice');
+      assert.equal((await backend.api('POST', `/dev/invoices/${inv.detail.id}/pay`)).status, 200);
+      await waitText(p, part('status'), 'Paid 600 sat');
+      assert.deepEqual(await errors(p), [], 'no console error');
+    });
+
     journey('keyboard only: Tab to the amount, type, Enter; focus moves to Copy', async () => {
       const p = await desktop();
       await p.goto(shop.page(`/keyboard-${name}`, widgetPage('endpoint="/api" network="regtest" min-sat="100"')));

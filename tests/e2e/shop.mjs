@@ -69,6 +69,11 @@ export async function startShop() {
         res.writeHead(200, { 'content-type': 'text/javascript', 'cache-control': 'no-store' });
         return res.end(RECORDER);
       }
+      if (path === '/__e2e/no-clipboard.js') {
+        // A page without the Clipboard API, as on plain http or in an engine without it.
+        res.writeHead(200, { 'content-type': 'text/javascript', 'cache-control': 'no-store' });
+        return res.end("Object.defineProperty(Navigator.prototype, 'clipboard', { get: () => undefined, configurable: true });");
+      }
       const p = pages.get(path);
       if (p) {
         res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', ...p.headers });
