@@ -2,7 +2,8 @@
 # Lightning checkout: ./build.sh [build|serve|test|bench]
 #   build  the widget's npm package into pkg/ (default)
 #   serve  build, then run the demo shop with the embedded provider (HOST, PORT honoured)
-#   test   every test: Rust (native), the widget in headless Chromium, end to end
+#   test   every test: Rust (native), the widget in headless Chromium and Firefox, end to end in
+#          Chromium, Firefox and WebKit
 #   bench  size, speed and backend throughput against the JavaScript alternatives
 #   tools  install what the others need, build nothing
 #   doctor prove the bare-machine install of the cargo-installed tools (see README, Tests)
@@ -120,6 +121,29 @@ need_browser() {
   need_apt zbarimg zbar-tools
 }
 
+# The other two engines of the browser tests: Firefox (Debian's ESR, driven by geckodriver from
+# crates.io) and WebKit (WebKitGTK's MiniBrowser and WebKitWebDriver, on an Xvfb display).
+need_engines() {
+  need_apt firefox-esr firefox-esr
+  need_apt WebKitWebDriver webkit2gtk-driver
+  need_apt xvfb-run xvfb
+  [ "$(tool_version geckodriver)" = "$GECKODRIVER_VERSION" ] || cargo_install geckodriver "$GECKODRIVER_VERSION"
+  export GECKODRIVER="$(command -v geckodriver)"
+  local mb
+  for mb in /usr/lib/*/webkit2gtk-4.1/MiniBrowser /usr/lib/*/webkit2gtk-4.0/MiniBrowser; do
+    [ -x "$mb" ] && { export MINIBROWSER_PATH="${MINIBROWSER_PATH:-$mb}"; break; }
+  done
+  [ -n "${MINIBROWSER_PATH:-}" ] || die "WebKitGTK's MiniBrowser is missing: install the Debian package webkit2gtk-driver."
+}
+
+# timed NAME COMMAND...: runs COMMAND and says how long it took (the README's test times).
+timed() {
+  local name=$1 start=$SECONDS
+  shift
+  "$@"
+  say "$name: $((SECONDS - start)) s"
+}
+
 build() {
   need_wasm_tools
   say "building the widget (wasm-pack, profile wasm-release)"
@@ -169,26 +193,36 @@ serve() {
   exec ./target/release/lightning-checkout-backend
 }
 
+native_tests() { cargo test --workspace --quiet 2>&1 | tee target/native-tests.log; }
+
+lints() {
+  cargo clippy --workspace --all-targets --quiet -- -D warnings
+  cargo clippy -p lightning-checkout --target wasm32-unknown-unknown --all-targets --quiet -- -D warnings
+}
+
 test_all() {
   say "build.sh's install decisions (tests/build_sh.sh)"
   bash tests/build_sh.sh
   say "formatting and lints"
   cargo fmt --all -- --check
   need_wasm_tools
-  cargo clippy --workspace --all-targets --quiet -- -D warnings
-  cargo clippy -p lightning-checkout --target wasm32-unknown-unknown --all-targets --quiet -- -D warnings
+  timed "clippy" lints
   need_browser # before the native tests too: tests/qr.rs reads QR codes back with zbarimg
+  need_engines
   say "native tests (widget core, contract, backend)"
-  cargo test --workspace --quiet 2>&1 | tee target/native-tests.log
-  build
+  timed "native tests" native_tests
+  timed "building the widget" build
   check_size_budget
-  say "browser tests (wasm-bindgen-test in headless Chromium)"
-  CHROMEDRIVER=$(command -v chromedriver) WASM_BINDGEN_TEST_TIMEOUT=120 \
+  say "browser tests (wasm-bindgen-test in headless Chromium, then headless Firefox)"
+  # webdriver.json (read from here) names each browser's binary and headless flags.
+  timed "wasm-bindgen-test, Chromium" env CHROMEDRIVER="$(command -v chromedriver)" WASM_BINDGEN_TEST_TIMEOUT=120 \
     wasm-pack test --headless --chrome . >&2
-  say "end-to-end tests (real backend, real Chromium, zbarimg)"
+  timed "wasm-bindgen-test, Firefox" env GECKODRIVER="$(command -v geckodriver)" WASM_BINDGEN_TEST_TIMEOUT=120 \
+    wasm-pack test --headless --firefox . >&2
+  say "end-to-end tests (real backend; Chromium, Firefox and WebKit; zbarimg)"
   cargo build -p lightning-checkout-backend -p testkit >&2
   npm_ci tests/e2e
-  (cd tests/e2e && node --test --test-concurrency=1 --test-reporter=spec)
+  (cd tests/e2e && timed "end-to-end tests" node --test --test-concurrency=1 --test-reporter=spec)
 }
 
 # Options after `bench` go to bench/run.mjs: --runs N (browser runs, default 25), --rounds N

@@ -395,7 +395,12 @@ fn arm_timer(rc: &Rc<RefCell<Inner>>, now: u64) {
 
 fn copy(rc: &Rc<RefCell<Inner>>, text: String) {
     let weak = Rc::downgrade(rc);
-    let clipboard = web_sys::window().map(|w| w.navigator().clipboard());
+    // `navigator.clipboard` is missing on plain http (not a secure context) and in older engines:
+    // calling into it would throw out of the task and leave Copy silent. A failed copy instead.
+    let clipboard = web_sys::window()
+        .and_then(|w| js_sys::Reflect::get(&w.navigator(), &JsValue::from_str("clipboard")).ok())
+        .filter(JsValue::is_object)
+        .map(JsCast::unchecked_into::<web_sys::Clipboard>);
     wasm_bindgen_futures::spawn_local(async move {
         let ok = match clipboard {
             Some(c) => wasm_bindgen_futures::JsFuture::from(c.write_text(&text))
