@@ -9,6 +9,7 @@ use common::TestApp;
 use lightning_checkout_backend::api::{
     parse_create, CreateInvoiceRequest, CreateInvoiceResponse, InvoiceStatusResponse,
 };
+use lightning_checkout_backend::clock::Clock;
 use serde_json::Value;
 
 fn keys(v: &Value) -> BTreeSet<String> {
@@ -82,6 +83,9 @@ async fn create_response_has_exactly_the_fixture_keys() {
     assert_eq!(keys(&ours), keys(&fixture));
     assert_eq!(ours["status"], "pending");
     assert_eq!(ours["amount_sat"], 250_000);
+    // server_time is the backend's clock in Unix milliseconds (the widget corrects the payer's
+    // clock by it).
+    assert_eq!(ours["server_time"], app.clock.now() * 1000);
     // The repeat for the same order (200) has the same shape.
     let again = app.create(&body).await;
     assert_eq!(again.status, axum::http::StatusCode::OK);
@@ -115,6 +119,7 @@ async fn status_responses_have_the_fixture_shapes() {
         STATUS_EXTRA,
     );
     assert!(pending.get("preimage").is_none() && pending.get("paid_at").is_none());
+    assert_eq!(pending["server_time"], app.clock.now() * 1000);
 
     let paid = app.pay(&id).await.json();
     same_shape(&paid, &common::fixture("status_paid.json"), STATUS_EXTRA);
@@ -130,6 +135,7 @@ async fn status_responses_have_the_fixture_shapes() {
         .to_owned();
     app.clock.advance(1);
     let expired = app.status(&id).await.json();
+    assert_eq!(expired["server_time"], app.clock.now() * 1000);
     same_shape(
         &expired,
         &common::fixture("status_expired.json"),
