@@ -187,8 +187,8 @@ async fn read_capped(resp: &Response) -> Result<String, Failure> {
         bytes.resize(end, 0);
         value.copy_to(&mut bytes[start..]);
     }
-    // Lossy, as `Response.text()`: a body that is not UTF-8 then fails as JSON.
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
+    // Not UTF-8: read as empty, which then fails as JSON (or as an error body without one).
+    Ok(String::from_utf8(bytes).unwrap_or_default())
 }
 
 /// Field `key` of `obj`: `Ok(None)` when absent or `null`, `Err` when of another type.

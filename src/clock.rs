@@ -15,6 +15,9 @@ pub const GOOD_RTT_MS: u64 = 1_000;
 /// seconds by mistake is ignored rather than believed 50 years away.
 pub const MIN_SERVER_TIME_MS: u64 = 1_000_000_000_000;
 
+/// Largest time taken as Unix milliseconds (year 5138): beyond, a reading is nonsense.
+pub const MAX_TIME_MS: u64 = 1 << 47;
+
 /// Offset of the backend's clock from the payer's.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ServerClock {
@@ -31,7 +34,11 @@ impl ServerClock {
     /// than the current one's (so a slow answer never spoils a good estimate, and a clock the
     /// payer changes meanwhile is followed at the next quick answer).
     pub fn observe(&mut self, sent_ms: u64, received_ms: u64, server_time_ms: u64) {
-        if sent_ms == 0 || received_ms < sent_ms || server_time_ms < MIN_SERVER_TIME_MS {
+        if sent_ms == 0
+            || received_ms < sent_ms
+            || !(MIN_SERVER_TIME_MS..=MAX_TIME_MS).contains(&server_time_ms)
+            || received_ms > MAX_TIME_MS
+        {
             return;
         }
         let rtt = received_ms - sent_ms;
@@ -41,23 +48,19 @@ impl ServerClock {
         {
             return;
         }
-        let middle = sent_ms + rtt / 2;
-        self.offset_ms = clamp_i64(i128::from(server_time_ms) - i128::from(middle));
+        // Both are Unix milliseconds, far below 2^63.
+        let middle = (sent_ms + rtt / 2) as i64;
+        self.offset_ms = (server_time_ms as i64).saturating_sub(middle);
         self.rtt_ms = Some(rtt);
     }
 
     /// The backend's time now, given the payer's clock `local_ms`.
     pub fn now(&self, local_ms: u64) -> u64 {
-        let t = i128::from(local_ms) + i128::from(self.offset_ms);
-        u64::try_from(t.max(0)).unwrap_or(u64::MAX)
+        local_ms.saturating_add_signed(self.offset_ms)
     }
 
     /// Backend clock minus payer clock, in milliseconds (0 until an answer said otherwise).
     pub fn offset_ms(&self) -> i64 {
         self.offset_ms
     }
-}
-
-fn clamp_i64(v: i128) -> i64 {
-    i64::try_from(v).unwrap_or(if v < 0 { i64::MIN } else { i64::MAX })
 }

@@ -50,7 +50,10 @@ fn nonsense_is_ignored() {
     c.observe(SERVER + 10, SERVER, SERVER); // answer before the request
     c.observe(0, SERVER, SERVER); // no local clock
     assert_eq!(c, ServerClock::default());
-    // A server time before 1970 by the payer's clock never underflows.
+    c.observe(SERVER, SERVER, u64::MAX / 4); // beyond any real clock
     c.observe(u64::MAX / 4, u64::MAX / 4, SERVER);
+    assert_eq!(c, ServerClock::default());
+    // A payer's clock years ahead: the corrected time never underflows.
+    c.observe(SERVER * 2, SERVER * 2, SERVER);
     assert_eq!(c.now(0), 0);
 }
