@@ -106,6 +106,7 @@ pub struct CreateInvoiceResponse {
     pub status: String,
     /// The backend's clock when it answered, Unix milliseconds: the widget corrects the payer's
     /// clock by it (expiry checks, countdown).
+    #[serde(default)]
     pub server_time: u64,
 }
 
@@ -134,6 +135,7 @@ pub struct InvoiceStatusResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paid_at: Option<u64>,
     /// The backend's clock when it answered, Unix milliseconds.
+    #[serde(default)]
     pub server_time: u64,
 }
 
