@@ -165,8 +165,16 @@ build() {
   cp js/lightning-checkout.js "$out/entry.js"
   tools/node_modules/.bin/esbuild "$out/entry.js" --bundle --format=esm --minify --target=es2022 \
     --legal-comments=none --log-level=warning --outfile="$out/lightning-checkout.js"
-  rm -f "$out/entry.js" "$out/lightning_checkout.js" "$out/lightning_checkout.d.ts" "$out/.gitignore"
-  cp js/lightning-checkout.d.ts README.md "$out/"
+  # The same for a classic <script src> (no type="module"): an iife that defines the element and
+  # the global LightningCheckout ({ init, preload, mount }); it finds the .wasm next to itself.
+  tools/node_modules/.bin/esbuild "$out/entry.js" --bundle --format=iife --global-name=LightningCheckout \
+    --inject:js/iife-url.js --define:import.meta.url=scriptUrl --minify --target=es2022 \
+    --legal-comments=none --log-level=warning --outfile="$out/lightning-checkout.iife.js"
+  rm -f "$out/entry.js" "$out/lightning_checkout.js" "$out/lightning_checkout.d.ts" "$out/.gitignore" \
+    "$out/lightning_checkout_bg.wasm.d.ts"
+  cp js/lightning-checkout.d.ts LICENSE-MIT LICENSE-APACHE "$out/"
+  # The package's README is written for npm users (absolute links: it is shown on the registry).
+  node scripts/package-readme.mjs > "$out/README.md"
   node scripts/package-json.mjs > "$out/package.json"
   rm -rf pkg && mv "$out" pkg
   local gz=0 f
@@ -223,6 +231,18 @@ test_all() {
   cargo build -p lightning-checkout-backend -p testkit >&2
   npm_ci tests/e2e
   (cd tests/e2e && timed "end-to-end tests" node --test --test-concurrency=1 --test-reporter=spec)
+  timed "bundler tests" test_bundlers
+}
+
+# The npm package as shop developers use it (tests/bundlers): `npm pack` of pkg/ into tiny
+# Vite, webpack, esbuild and React + TSX apps, each built and paid in Chromium against the real
+# backend; publint and arethetypeswrong on the tarball. Needs pkg/, the debug backend and
+# tests/e2e's harness (run after the end-to-end step).
+test_bundlers() {
+  say "bundler tests (npm pack into Vite, webpack, esbuild, React + tsc apps; publint, arethetypeswrong)"
+  npm_ci tests/e2e
+  npm_ci tests/bundlers
+  (cd tests/bundlers && node --test --test-concurrency=1 --test-reporter=spec)
 }
 
 # Options after `bench` go to bench/run.mjs: --runs N (browser runs, default 25), --rounds N

@@ -27,8 +27,42 @@ export interface CheckoutHandle {
   destroy(): void;
 }
 
-/** Mounts a checkout into element's (open) shadow root. */
+/** Where the widget's WebAssembly is (see init()). */
+export type InitOptions =
+  | { /** URL of lightning_checkout_bg.wasm (a bundler's asset URL, a CDN). */ wasmUrl: string | URL; module?: never }
+  | {
+      /** The wasm itself: compiled, its bytes, or a fetch() of it. */
+      module: WebAssembly.Module | BufferSource | Response | Promise<Response>;
+      wasmUrl?: never;
+    };
+
+/**
+ * Says where the widget's .wasm is and loads it; call it before the first element connects or
+ * mount() runs. Without it, the .wasm is fetched from next to the script. Rejects with a
+ * LoadError when the widget cannot load.
+ */
+export function init(options?: InitOptions): Promise<void>;
+
+/** Starts downloading and compiling the widget now; resolves once it is ready. */
+export function preload(): Promise<void>;
+
+/**
+ * Mounts a checkout into element's (open) shadow root. Rejects with a TypeError on a missing
+ * element or options, with an Error naming the attribute on a bad option, and with a LoadError
+ * when the widget cannot load.
+ */
 export function mount(element: HTMLElement, options: CheckoutOptions): Promise<CheckoutHandle>;
+
+/** Codes of load failures (the `lightning-checkout:error` event's detail.code, LoadError.code). */
+export type LoadErrorCode = 'wasm_not_found' | 'csp_blocked' | 'network';
+
+/** Why the widget could not load. */
+export interface LoadError extends Error {
+  name: 'LightningCheckoutLoadError';
+  code: LoadErrorCode;
+  /** The .wasm URL concerned, when there is one. */
+  url?: string;
+}
 
 /** detail of lightning-checkout:invoice */
 export interface InvoiceDetail { id: string; paymentRequest: string | null; paymentHash: string | null; payUrl?: string; amountSat: number; expiresAt: number; }
@@ -36,17 +70,75 @@ export interface InvoiceDetail { id: string; paymentRequest: string | null; paym
 export interface PaidDetail { id: string; paymentHash: string | null; preimage: string | null; }
 /** detail of lightning-checkout:expired */
 export interface ExpiredDetail { id: string; }
-/** detail of lightning-checkout:error */
-export interface ErrorDetail { code: string; message: string; }
+/** detail of lightning-checkout:error: a stable code (invalid_config, backend_unreachable,
+ * invoice_expired, wasm_not_found, csp_blocked, network, …) and one sentence. */
+export interface ErrorDetail { code: string; message: string; /** for load failures: the .wasm URL */ url?: string; }
+
+/** The element's events. */
+export interface LightningCheckoutEventMap {
+  'lightning-checkout:invoice': CustomEvent<InvoiceDetail>;
+  'lightning-checkout:paid': CustomEvent<PaidDetail>;
+  'lightning-checkout:expired': CustomEvent<ExpiredDetail>;
+  'lightning-checkout:error': CustomEvent<ErrorDetail>;
+}
+
+/** The attributes of <lightning-checkout>, as written in HTML (numbers as text). */
+export interface LightningCheckoutAttributes {
+  endpoint: string;
+  'amount-sat'?: number | string;
+  'min-sat'?: number | string;
+  'max-sat'?: number | string;
+  description?: string;
+  'order-id'?: string;
+  'expiry-secs'?: number | string;
+  network?: 'bitcoin' | 'testnet' | 'signet' | 'regtest';
+}
+
+/** <lightning-checkout>: configured by its attributes, restarted when one changes. */
+export interface LightningCheckoutElement extends HTMLElement {
+  addEventListener<K extends keyof LightningCheckoutEventMap>(type: K, listener: (this: LightningCheckoutElement, ev: LightningCheckoutEventMap[K]) => unknown, options?: boolean | AddEventListenerOptions): void;
+  addEventListener<K extends keyof HTMLElementEventMap>(type: K, listener: (this: LightningCheckoutElement, ev: HTMLElementEventMap[K]) => unknown, options?: boolean | AddEventListenerOptions): void;
+  addEventListener(type: string, listener: EventListenerOrEventListenerObject, options?: boolean | AddEventListenerOptions): void;
+  removeEventListener<K extends keyof LightningCheckoutEventMap>(type: K, listener: (this: LightningCheckoutElement, ev: LightningCheckoutEventMap[K]) => unknown, options?: boolean | EventListenerOptions): void;
+  removeEventListener<K extends keyof HTMLElementEventMap>(type: K, listener: (this: LightningCheckoutElement, ev: HTMLElementEventMap[K]) => unknown, options?: boolean | EventListenerOptions): void;
+  removeEventListener(type: string, listener: EventListenerOrEventListenerObject, options?: boolean | EventListenerOptions): void;
+}
+
+/** Props of <lightning-checkout> in JSX (React 19 passes on* props of custom elements as
+ * event listeners). */
+export interface LightningCheckoutJsxProps extends LightningCheckoutAttributes {
+  id?: string;
+  class?: string;
+  className?: string;
+  style?: Record<string, string | number>;
+  slot?: string;
+  hidden?: boolean;
+  key?: string | number | bigint | null;
+  ref?: unknown;
+  children?: never;
+  'onlightning-checkout:invoice'?: (event: CustomEvent<InvoiceDetail>) => void;
+  'onlightning-checkout:paid'?: (event: CustomEvent<PaidDetail>) => void;
+  'onlightning-checkout:expired'?: (event: CustomEvent<ExpiredDetail>) => void;
+  'onlightning-checkout:error'?: (event: CustomEvent<ErrorDetail>) => void;
+}
 
 declare global {
-  interface HTMLElementEventMap {
-    'lightning-checkout:invoice': CustomEvent<InvoiceDetail>;
-    'lightning-checkout:paid': CustomEvent<PaidDetail>;
-    'lightning-checkout:expired': CustomEvent<ExpiredDetail>;
-    'lightning-checkout:error': CustomEvent<ErrorDetail>;
-  }
+  interface HTMLElementEventMap extends LightningCheckoutEventMap {}
   interface HTMLElementTagNameMap {
-    'lightning-checkout': HTMLElement;
+    'lightning-checkout': LightningCheckoutElement;
+  }
+  // The JSX namespace of React's types (react-jsx runtime and the global one).
+  namespace JSX {
+    interface IntrinsicElements {
+      'lightning-checkout': LightningCheckoutJsxProps;
+    }
+  }
+}
+
+declare module 'react' {
+  namespace JSX {
+    interface IntrinsicElements {
+      'lightning-checkout': LightningCheckoutJsxProps;
+    }
   }
 }

@@ -6,7 +6,7 @@
 //! sentence; backend text is cleaned and later rendered as text only.
 
 use gloo_net::http::{Request, Response};
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{AbortController, RequestCache};
 
 use crate::contract::{
@@ -17,6 +17,14 @@ use crate::state::Failure;
 
 /// A request still unanswered after this long is aborted and counts as failed.
 pub const REQUEST_TIMEOUT_MS: u32 = 15_000;
+
+/// Largest answer body the widget reads (64 KiB; a real answer is under 2 KiB). A larger one is
+/// not read further (the stream is cancelled) and fails with `response_too_large`, so a broken
+/// or hostile backend cannot fill the page's memory.
+pub const MAX_RESPONSE_BYTES: usize = 64 * 1024;
+
+/// An answer and the backend's clock when it gave it (`server_time`, Unix ms, when sent).
+pub type Answer<T> = (Result<T, Failure>, Option<u64>);
 
 /// Aborts its request when dropped (on timeout, on `destroy()`, or when superseded).
 pub struct InFlight {
@@ -56,19 +64,27 @@ pub async fn create(
     request: &CreateRequest,
     order_token: Option<&str>,
     signal: Option<web_sys::AbortSignal>,
-) -> Result<Created, Failure> {
-    let body = js_sys::JSON::stringify(&request_to_js(request, order_token))
-        .map_err(|_| Failure::new("internal", "The checkout could not build its request."))?;
-    let req = Request::post(&format!("{endpoint}/invoices"))
+) -> Answer<Created> {
+    let Ok(body) = js_sys::JSON::stringify(&request_to_js(request, order_token)) else {
+        return (Err(build_failure()), None);
+    };
+    let Ok(req) = Request::post(&format!("{endpoint}/invoices"))
         .header("content-type", "application/json")
         .header("accept", "application/json")
         .cache(RequestCache::NoStore)
         .abort_signal(signal.as_ref())
         .body(JsValue::from(body))
-        .map_err(|_| Failure::new("internal", "The checkout could not build its request."))?;
-    let value = send(req, signal.as_ref()).await?;
-    let wire = created_from_js(&value).ok_or_else(bad_response)?;
-    Created::from_wire(wire).map_err(contract_failure)
+    else {
+        return (Err(build_failure()), None);
+    };
+    let value = match send(req, signal.as_ref()).await {
+        Ok(v) => v,
+        Err(f) => return (Err(f), None),
+    };
+    let result = created_from_js(&value)
+        .ok_or_else(bad_response)
+        .and_then(|wire| Created::from_wire(wire).map_err(contract_failure));
+    (result, field_u64(&value, "server_time"))
 }
 
 /// `GET {endpoint}/invoices/{id}` (`id` is already known to be URL-safe).
@@ -76,16 +92,27 @@ pub async fn status(
     endpoint: &str,
     id: &str,
     signal: Option<web_sys::AbortSignal>,
-) -> Result<StatusReply, Failure> {
-    let req = Request::get(&format!("{endpoint}/invoices/{id}"))
+) -> Answer<StatusReply> {
+    let Ok(req) = Request::get(&format!("{endpoint}/invoices/{id}"))
         .header("accept", "application/json")
         .cache(RequestCache::NoStore)
         .abort_signal(signal.as_ref())
         .build()
-        .map_err(|_| Failure::new("internal", "The checkout could not build its request."))?;
-    let value = send(req, signal.as_ref()).await?;
-    let wire = status_from_js(&value).ok_or_else(bad_response)?;
-    StatusReply::from_wire(wire, id).map_err(contract_failure)
+    else {
+        return (Err(build_failure()), None);
+    };
+    let value = match send(req, signal.as_ref()).await {
+        Ok(v) => v,
+        Err(f) => return (Err(f), None),
+    };
+    let result = status_from_js(&value)
+        .ok_or_else(bad_response)
+        .and_then(|wire| StatusReply::from_wire(wire, id).map_err(contract_failure));
+    (result, field_u64(&value, "server_time"))
+}
+
+fn build_failure() -> Failure {
+    Failure::new("internal", "The checkout could not build its request.")
 }
 
 async fn send(req: Request, signal: Option<&web_sys::AbortSignal>) -> Result<JsValue, Failure> {
@@ -103,16 +130,66 @@ async fn send(req: Request, signal: Option<&web_sys::AbortSignal>) -> Result<JsV
         )),
     };
     let status = resp.status();
-    let text = resp.text().await.map_err(|_| {
-        Failure::new(
-            "backend_unreachable",
-            "The connection to the shop's payment server broke off. Try again.",
-        )
-    })?;
+    let text = read_capped(&resp).await?;
     if (200..300).contains(&status) {
         return js_sys::JSON::parse(&text).map_err(|_| bad_response());
     }
     Err(http_failure(status, &resp, &text))
+}
+
+/// The body as text, reading at most [`MAX_RESPONSE_BYTES`] (announced or streamed).
+async fn read_capped(resp: &Response) -> Result<String, Failure> {
+    let too_large = || {
+        Failure::new(
+            "response_too_large",
+            "The shop's payment server sent an answer far too large to be a checkout answer, so it was not read. Try again.",
+        )
+    };
+    let broke = || {
+        Failure::new(
+            "backend_unreachable",
+            "The connection to the shop's payment server broke off. Try again.",
+        )
+    };
+    let Some(body) = resp.body() else {
+        return Ok(String::new());
+    };
+    let announced = resp
+        .headers()
+        .get("content-length")
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if announced.is_some_and(|n| n > MAX_RESPONSE_BYTES as u64) {
+        let _ = body.cancel();
+        return Err(too_large());
+    }
+    let reader: web_sys::ReadableStreamDefaultReader = body.get_reader().unchecked_into();
+    let mut bytes = Vec::new();
+    loop {
+        let chunk = wasm_bindgen_futures::JsFuture::from(reader.read())
+            .await
+            .map_err(|_| broke())?;
+        let done = js_sys::Reflect::get(&chunk, &JsValue::from_str("done"))
+            .map_err(|_| broke())?
+            .as_bool()
+            .unwrap_or(true);
+        if done {
+            break;
+        }
+        let value: js_sys::Uint8Array = js_sys::Reflect::get(&chunk, &JsValue::from_str("value"))
+            .ok()
+            .and_then(|v| v.dyn_into().ok())
+            .ok_or_else(broke)?;
+        let start = bytes.len();
+        let end = start + value.length() as usize;
+        if end > MAX_RESPONSE_BYTES {
+            let _ = reader.cancel();
+            return Err(too_large());
+        }
+        bytes.resize(end, 0);
+        value.copy_to(&mut bytes[start..]);
+    }
+    // Not UTF-8: read as empty, which then fails as JSON (or as an error body without one).
+    Ok(String::from_utf8(bytes).unwrap_or_default())
 }
 
 /// Field `key` of `obj`: `Ok(None)` when absent or `null`, `Err` when of another type.

@@ -23,6 +23,7 @@
 //! - [`config`]: attributes / `mount()` options, checked.
 //! - [`sha256`]: a compact SHA-256 for the preimage check.
 //! - [`state`]: the checkout state machine (`handle(event, now) -> effects`).
+//! - [`clock`]: the backend's clock (`server_time`), which corrects the payer's.
 //!
 //! Browser edge (wasm32 only):
 //! - `api`: the only code that talks to the backend.
@@ -32,6 +33,7 @@
 #![deny(missing_docs)]
 
 pub mod amount;
+pub mod clock;
 pub mod config;
 pub mod contract;
 pub mod invoice;

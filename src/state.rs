@@ -615,18 +615,29 @@ impl Checkout {
             // Show the same invoice again (checked again: storage is just another input).
             // Its expiry is handled below like any open invoice: a status check first,
             // so a payer who paid and reloaded sees "paid".
+            // It must be for this purchase, compared with the current attributes (not with
+            // itself): the shop's amount or bounds, and the shop's order id.
+            let fits = match self.opts.fixed_amount_sat {
+                Some(fixed) => created.amount_sat == fixed,
+                None => (self.opts.bounds.min_sat..=self.opts.bounds.max_sat)
+                    .contains(&created.amount_sat),
+            } && (self.opts.order_id.is_none() || order_id == self.opts.order_id);
             self.order_id = order_id.or_else(|| self.opts.order_id.clone());
             self.attempt_amount = Some(created.amount_sat);
-            let amount = self.opts.fixed_amount_sat.unwrap_or(created.amount_sat);
-            match self.accept(created, amount, 0) {
-                Ok(cur) => {
+            let amount = created.amount_sat;
+            match fits.then(|| self.accept(created, amount, 0).ok()).flatten() {
+                Some(cur) => {
                     self.current = Some(cur);
                     self.phase = Phase::Open;
                     self.next_poll_at = now_ms;
                     self.tick(now_ms, fx);
                     return;
                 }
-                Err(_) => fx.push(Effect::Forget),
+                None => {
+                    self.order_id = None;
+                    self.attempt_amount = None;
+                    fx.push(Effect::Forget);
+                }
             }
         }
         if let Some(amount) = self.opts.fixed_amount_sat {
@@ -972,6 +983,27 @@ fn invoice_event(cur: &Current) -> Emit {
         amount_sat: cur.amount_sat,
         expires_at: cur.expires_at_ms / 1000,
     }
+}
+
+/// Everything that defines a purchase, as one text: the `sessionStorage` key of the invoice kept
+/// across reloads is made from it (with the page), and a kept invoice is restored only when the
+/// text it was kept with is this one. Fields are separated by a control character that no
+/// attribute can hold (the config refuses them in the endpoint; the description is length-
+/// prefixed), so two purchases never give the same text.
+pub fn purchase_text(endpoint: &str, opts: &Options) -> String {
+    let amount = match opts.fixed_amount_sat {
+        Some(a) => format!("={a}"),
+        None => format!("{}..{}", opts.bounds.min_sat, opts.bounds.max_sat),
+    };
+    let description = opts
+        .description
+        .as_deref()
+        .map_or(String::from("-"), |d| format!("{}:{d}", d.len()));
+    format!(
+        "{endpoint}\u{1f}{}\u{1f}{amount}\u{1f}{}\u{1f}{description}",
+        opts.order_id.as_deref().unwrap_or(""),
+        opts.network.as_str(),
+    )
 }
 
 /// `mm:ss` (or `h:mm:ss` from one hour up) for a remaining time, rounded up to whole seconds.

@@ -14,6 +14,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{CustomEvent, CustomEventInit, EventTarget, HtmlElement};
 
 use crate::api::{self, InFlight};
+use crate::clock::ServerClock;
 use crate::config::Config;
 use crate::contract::Created;
 use crate::state::{Checkout, Effect, Emit, Event};
@@ -63,7 +64,13 @@ struct Inner {
     /// The shop's signed order, sent with every create.
     order_token: Option<String>,
     storage_key: String,
+    /// What defines this purchase ([`crate::state::purchase_text`]), kept with the invoice.
+    purchase: String,
     timer: Option<Timeout>,
+    /// The pending focus move (after the paint): replaced by the next, cleared on destroy.
+    focus_timer: Option<Timeout>,
+    /// The backend's clock (`server_time`): every time given to the machine is corrected by it.
+    clock: ServerClock,
     request: Option<InFlight>,
     listeners: Vec<Listener>,
     alive: bool,
@@ -108,12 +115,13 @@ fn session_storage() -> Option<web_sys::Storage> {
     web_sys::window()?.session_storage().ok()?
 }
 
-/// What a reload finds in `sessionStorage`: `{"v": 1, "order_id": …, "invoice": {create answer}}`.
-fn load_kept(key: &str) -> Option<(Created, Option<String>)> {
+/// What a reload finds in `sessionStorage`: `{"v": 2, "purchase": …, "order_id": …, "invoice":
+/// {create answer}}`. Kept for another purchase (see [`crate::state::purchase_text`]): nothing.
+fn load_kept(key: &str, purchase: &str) -> Option<(Created, Option<String>)> {
     let text = session_storage()?.get_item(key).ok()??;
     let value = js_sys::JSON::parse(&text).ok()?;
     let get = |k: &str| js_sys::Reflect::get(&value, &JsValue::from_str(k)).ok();
-    if get("v")?.as_f64() != Some(1.0) {
+    if get("v")?.as_f64() != Some(2.0) || get("purchase")?.as_string()? != purchase {
         return None;
     }
     let order_id = get("order_id").and_then(|v| v.as_string());
@@ -121,9 +129,10 @@ fn load_kept(key: &str) -> Option<(Created, Option<String>)> {
     Some((Created::from_wire(invoice).ok()?, order_id))
 }
 
-fn save_kept(key: &str, created: &Created, order_id: Option<String>) {
+fn save_kept(key: &str, purchase: &str, created: &Created, order_id: Option<String>) {
     let kept = js_sys::Object::new();
-    set(&kept, "v", JsValue::from_f64(1.0));
+    set(&kept, "v", JsValue::from_f64(2.0));
+    set(&kept, "purchase", JsValue::from_str(purchase));
     set(&kept, "order_id", opt_str(&order_id));
     set(
         &kept,
@@ -149,7 +158,8 @@ impl Widget {
     /// Builds the widget in `host` and starts it.
     pub fn start(host: HtmlElement, config: Config) -> Result<Widget, JsValue> {
         let (view, controls) = View::build(&host)?;
-        let storage_key = storage_key(&host, &config);
+        let purchase = crate::state::purchase_text(&config.endpoint, &config.options);
+        let storage_key = storage_key(&host, &purchase);
         let inner = Rc::new(RefCell::new(Inner {
             machine: Checkout::new(config.options),
             view,
@@ -157,7 +167,10 @@ impl Widget {
             endpoint: config.endpoint,
             order_token: config.order_token,
             storage_key,
+            purchase,
             timer: None,
+            focus_timer: None,
+            clock: ServerClock::default(),
             request: None,
             listeners: Vec::new(),
             alive: true,
@@ -214,7 +227,10 @@ impl Widget {
                 send(&w, Event::PageVisible, false)
             }));
         }
-        let restored = load_kept(&inner.borrow().storage_key);
+        let restored = {
+            let i = inner.borrow();
+            load_kept(&i.storage_key, &i.purchase)
+        };
         inner.borrow_mut().listeners = listeners;
         dispatch(
             &inner,
@@ -245,7 +261,10 @@ impl Widget {
             endpoint: String::new(),
             order_token: None,
             storage_key: String::new(),
+            purchase: String::new(),
             timer: None,
+            focus_timer: None,
+            clock: ServerClock::default(),
             request: None,
             listeners: Vec::new(),
             alive: true,
@@ -261,27 +280,24 @@ impl Widget {
         inner.alive = false;
         inner.listeners.clear();
         inner.timer = None;
+        inner.focus_timer = None;
         inner.request = None;
         inner.view.clear();
     }
 }
 
-/// `sessionStorage` key of the invoice kept across reloads: one per endpoint, order and page
-/// path (and element id when a page has several checkouts).
-fn storage_key(host: &HtmlElement, config: &Config) -> String {
+/// `sessionStorage` key of the invoice kept across reloads: one per purchase (endpoint, order
+/// id, amount or bounds, description, network), page path and element id (a page may hold
+/// several checkouts), hashed so that a long description makes no long key.
+fn storage_key(host: &HtmlElement, purchase: &str) -> String {
     let path = web_sys::window()
         .and_then(|w| w.location().pathname().ok())
         .unwrap_or_default();
-    let o = &config.options;
+    let digest =
+        crate::sha256::sha256(format!("{purchase}\u{1f}{path}\u{1f}{}", host.id()).as_bytes());
     format!(
-        "lightning-checkout:v1|{}|{}|{}|{}|{}",
-        config.endpoint,
-        o.order_id.as_deref().unwrap_or(""),
-        o.fixed_amount_sat
-            .map(|a| a.to_string())
-            .unwrap_or_default(),
-        path,
-        host.id()
+        "lightning-checkout:v2:{}",
+        crate::contract::hex_encode(&digest[..16])
     )
 }
 
@@ -296,14 +312,14 @@ fn send(weak: &Weak<RefCell<Inner>>, event: Event, user_driven: bool) {
 /// may call `destroy()` safely.
 /// `user_driven`: the payer pressed one of this widget's controls.
 fn dispatch(rc: &Rc<RefCell<Inner>>, event: Event, user_driven: bool) {
-    let now = now_ms();
-    let effects = {
+    let (now, effects) = {
         let mut inner = rc.borrow_mut();
         if !inner.alive {
             return;
         }
+        let now = inner.clock.now(now_ms());
         inner.engaged |= user_driven;
-        inner.machine.handle(event, now)
+        (now, inner.machine.handle(event, now))
     };
     let mut later = Vec::new();
     for effect in effects {
@@ -311,18 +327,20 @@ fn dispatch(rc: &Rc<RefCell<Inner>>, event: Event, user_driven: bool) {
             Effect::Create { seq, request } => {
                 let token = rc.borrow().order_token.clone();
                 spawn_request(rc, move |endpoint, signal| async move {
-                    let result = api::create(&endpoint, &request, token.as_deref(), signal).await;
-                    Event::Created { seq, result }
+                    let (result, server_time) =
+                        api::create(&endpoint, &request, token.as_deref(), signal).await;
+                    (Event::Created { seq, result }, server_time)
                 })
             }
             Effect::FetchStatus { seq, id } => {
                 spawn_request(rc, move |endpoint, signal| async move {
-                    let result = api::status(&endpoint, &id, signal).await;
-                    Event::Status { seq, result }
+                    let (result, server_time) = api::status(&endpoint, &id, signal).await;
+                    (Event::Status { seq, result }, server_time)
                 })
             }
             Effect::Save(created, order_id) => {
-                save_kept(&rc.borrow().storage_key, &created, order_id);
+                let inner = rc.borrow();
+                save_kept(&inner.storage_key, &inner.purchase, &created, order_id);
             }
             Effect::Forget => forget_kept(&rc.borrow().storage_key),
             other => later.push(other),
@@ -341,17 +359,22 @@ fn dispatch(rc: &Rc<RefCell<Inner>>, event: Event, user_driven: bool) {
             Effect::Focus(target) => {
                 // After this task, so that the browser paints the new state (the QR) first:
                 // focusing forces style and layout, ~4 ms in the click-to-QR benchmark.
+                // The timer is owned (replacing it cancels the earlier move; destroy clears it):
+                // a forgotten one would leak its closure at every focus change.
                 let weak = Rc::downgrade(rc);
-                Timeout::new(0, move || {
+                let timer = Timeout::new(0, move || {
                     if let Some(rc) = weak.upgrade() {
-                        if let Ok(inner) = rc.try_borrow() {
+                        if let Ok(mut inner) = rc.try_borrow_mut() {
+                            inner.focus_timer = None;
                             if inner.alive {
                                 inner.view.focus(target, inner.engaged);
                             }
                         }
                     }
-                })
-                .forget();
+                });
+                if let Ok(mut inner) = rc.try_borrow_mut() {
+                    inner.focus_timer = Some(timer);
+                }
             }
             _ => {}
         }
@@ -360,11 +383,12 @@ fn dispatch(rc: &Rc<RefCell<Inner>>, event: Event, user_driven: bool) {
 }
 
 /// Starts the one request in flight (replacing, and so aborting, any earlier one); its answer
-/// comes back as the event `run` makes, unless the widget is gone by then.
+/// comes back as the event `run` makes, unless the widget is gone by then. The `server_time`
+/// of the answer corrects the widget's clock before that event is handled.
 fn spawn_request<F, Fut>(rc: &Rc<RefCell<Inner>>, run: F)
 where
     F: FnOnce(String, Option<web_sys::AbortSignal>) -> Fut + 'static,
-    Fut: std::future::Future<Output = Event> + 'static,
+    Fut: std::future::Future<Output = (Event, Option<u64>)> + 'static,
 {
     let (flight, signal) = InFlight::new();
     let endpoint = {
@@ -374,7 +398,13 @@ where
     };
     let weak = Rc::downgrade(rc);
     wasm_bindgen_futures::spawn_local(async move {
-        let event = run(endpoint, signal).await;
+        let sent = now_ms();
+        let (event, server_time) = run(endpoint, signal).await;
+        if let (Some(server_time), Some(rc)) = (server_time, weak.upgrade()) {
+            if let Ok(mut inner) = rc.try_borrow_mut() {
+                inner.clock.observe(sent, now_ms(), server_time);
+            }
+        }
         send(&weak, event, false);
     });
 }

@@ -729,3 +729,154 @@ fn late_checks_end_with_their_window_or_the_backends_word() {
     answer(&mut c, late, Ok(reply(Status::Paid, None)), expiry + 5_200);
     assert!(matches!(c.phase(), Phase::Creating { .. }));
 }
+
+/// Issue 10, item 9: a payer whose clock is 20 minutes fast (or slow) gets the invoice, and the
+/// countdown counts the invoice's real time left. The glue hands the machine the payer's clock
+/// corrected by the backend's `server_time` (lightning_checkout::clock).
+#[test]
+fn a_payer_clock_20_minutes_off_is_corrected_by_the_server_time() {
+    use lightning_checkout::clock::ServerClock;
+    const MIN20: u64 = 20 * 60 * 1000;
+    for local_t0 in [T0 + MIN20, T0 - MIN20] {
+        // Uncorrected, a clock 20 minutes fast refuses the 15-minute invoice as expired.
+        let mut raw = started(opts());
+        let (seq, _) = create_seq(&submit(&mut raw, "2500", "wc_a", local_t0));
+        raw.handle(
+            Event::Created {
+                seq,
+                result: Ok(created(2500)),
+            },
+            local_t0 + 100,
+        );
+        if local_t0 > T0 {
+            assert!(matches!(raw.phase(), Phase::Failed { .. }), "the bug");
+        }
+
+        // The create answer said server_time T0 + 50, midway through a 100 ms round trip.
+        let mut clock = ServerClock::default();
+        clock.observe(local_t0, local_t0 + 100, T0 + 50);
+        let mut c = started(opts());
+        let (seq, _) = create_seq(&submit(&mut c, "2500", "wc_a", clock.now(local_t0)));
+        c.handle(
+            Event::Created {
+                seq,
+                result: Ok(created(2500)),
+            },
+            clock.now(local_t0 + 100),
+        );
+        assert_eq!(
+            c.phase(),
+            &Phase::Open,
+            "accepted with a clock {local_t0} vs {T0}"
+        );
+        let vm = c.view(clock.now(local_t0 + 100));
+        assert_eq!(vm.invoice.unwrap().countdown.as_deref(), Some("15:00"));
+        let vm = c.view(clock.now(local_t0 + 60_100));
+        assert_eq!(vm.invoice.unwrap().countdown.as_deref(), Some("14:00"));
+        // It expires when the invoice does, not 20 minutes early or late.
+        assert!(c.next_wake(clock.now(local_t0 + 100)).unwrap() <= T0 + 900_000);
+    }
+}
+
+/// Issue 10, item 10: a kept invoice is compared with the current attributes, not with itself.
+#[test]
+fn a_kept_invoice_of_another_purchase_is_not_restored() {
+    let start = |o: Options, order: Option<&str>| {
+        let mut c = Checkout::new(o);
+        let fx = c.handle(
+            Event::Start {
+                restored: Some((created(2500), order.map(String::from))),
+                fresh_id: "wc_new".into(),
+            },
+            T0 + 5000,
+        );
+        (c, fx)
+    };
+    // Outside the current bounds of a payer-typed amount.
+    let (c, fx) = start(
+        Options {
+            bounds: Bounds::new(3000, 10_000).unwrap(),
+            ..opts()
+        },
+        Some("wc_a"),
+    );
+    assert!(fx.contains(&Effect::Forget));
+    assert_eq!(c.phase(), &Phase::Form);
+    // Another fixed amount: a new invoice is requested.
+    let (_, fx) = start(
+        Options {
+            fixed_amount_sat: Some(3000),
+            ..opts()
+        },
+        None,
+    );
+    assert!(fx.contains(&Effect::Forget));
+    assert_eq!(create_seq(&fx).1.amount_sat, 3000);
+    // Kept for another shop order id.
+    let (_, fx) = start(
+        Options {
+            fixed_amount_sat: Some(2500),
+            order_id: Some("order-2".into()),
+            ..opts()
+        },
+        Some("order-1"),
+    );
+    assert_eq!(create_seq(&fx).1.order_id.as_deref(), Some("order-2"));
+    // The same purchase is restored.
+    let (c, _) = start(
+        Options {
+            fixed_amount_sat: Some(2500),
+            order_id: Some("order-1".into()),
+            ..opts()
+        },
+        Some("order-1"),
+    );
+    assert_eq!(c.phase(), &Phase::Open);
+}
+
+#[test]
+fn every_attribute_of_a_purchase_changes_its_text() {
+    let base = Options {
+        fixed_amount_sat: Some(2500),
+        ..opts()
+    };
+    let text = |o: &Options| purchase_text("/api", o);
+    let variants = [
+        purchase_text("https://other.example/api", &base),
+        text(&Options {
+            fixed_amount_sat: Some(2501),
+            ..base.clone()
+        }),
+        text(&Options {
+            fixed_amount_sat: None,
+            ..base.clone()
+        }),
+        text(&Options {
+            fixed_amount_sat: None,
+            bounds: Bounds::new(2, 9).unwrap(),
+            ..base.clone()
+        }),
+        text(&Options {
+            description: Some("Tea".into()),
+            ..base.clone()
+        }),
+        text(&Options {
+            description: None,
+            ..base.clone()
+        }),
+        text(&Options {
+            network: Network::Bitcoin,
+            ..base.clone()
+        }),
+        text(&Options {
+            order_id: Some("order-1".into()),
+            ..base.clone()
+        }),
+    ];
+    let mut all = vec![text(&base)];
+    for v in variants {
+        assert!(!all.contains(&v), "{v:?} repeats");
+        all.push(v);
+    }
+    assert_eq!(text(&base), text(&base.clone()));
+}

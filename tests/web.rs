@@ -269,3 +269,39 @@ async fn the_heap_stops_growing_under_repeated_work() {
         "the heap grew: freed memory is not reused"
     );
 }
+
+/// Issue 10, item 11: every focus change used to leak its timer's closure (`Timeout::forget`).
+/// A bad amount moves focus back to the input; thousands of them must not grow the heap.
+#[wasm_bindgen_test]
+async fn focus_changes_do_not_leak() {
+    let h = host();
+    let _handle = mount(h.clone(), options(&[("endpoint", "/no-backend")])).unwrap();
+    let root = h.shadow_root().unwrap();
+    let input: HtmlInputElement = part(&root, "amount-input").dyn_into().unwrap();
+    let submit = part(&root, "submit-button");
+    input.set_value("abc");
+    let memory_bytes = || {
+        wasm_bindgen::memory()
+            .dyn_into::<js_sys::WebAssembly::Memory>()
+            .unwrap()
+            .buffer()
+            .dyn_into::<js_sys::ArrayBuffer>()
+            .unwrap()
+            .byte_length()
+    };
+    let round = |n: usize| {
+        for _ in 0..n {
+            submit.click();
+        }
+    };
+    round(500);
+    sleep(20).await;
+    let warm = memory_bytes();
+    for _ in 0..8 {
+        round(1000);
+        // Let the focus timers fire, as they would between a payer's clicks.
+        sleep(20).await;
+    }
+    assert_eq!(memory_bytes(), warm, "the heap grew with focus changes");
+    h.remove();
+}

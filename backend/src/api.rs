@@ -127,6 +127,10 @@ pub struct CreateInvoiceResponse {
     pub expires_at: u64,
     /// Always `pending` here.
     pub status: String,
+    /// The backend's clock when it answered, Unix milliseconds: the widget corrects the payer's
+    /// clock by it (expiry checks, countdown).
+    #[serde(default)]
+    pub server_time: u64,
 }
 
 /// `GET /api/invoices/{id}` answer.
@@ -153,10 +157,14 @@ pub struct InvoiceStatusResponse {
     /// Unix seconds, only when paid.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paid_at: Option<u64>,
+    /// The backend's clock when it answered, Unix milliseconds.
+    #[serde(default)]
+    pub server_time: u64,
 }
 
-impl From<&Invoice> for CreateInvoiceResponse {
-    fn from(inv: &Invoice) -> Self {
+impl CreateInvoiceResponse {
+    /// The answer for `inv`, stamped with the backend's clock `server_time` (Unix ms).
+    pub fn new(inv: &Invoice, server_time: u64) -> Self {
         Self {
             id: inv.id.clone(),
             payment_request: inv.payment_request.clone(),
@@ -165,12 +173,14 @@ impl From<&Invoice> for CreateInvoiceResponse {
             amount_sat: inv.amount_sat(),
             expires_at: inv.expires_at,
             status: inv.status.as_str().to_owned(),
+            server_time,
         }
     }
 }
 
-impl From<&Invoice> for InvoiceStatusResponse {
-    fn from(inv: &Invoice) -> Self {
+impl InvoiceStatusResponse {
+    /// The answer for `inv`, stamped with the backend's clock `server_time` (Unix ms).
+    pub fn new(inv: &Invoice, server_time: u64) -> Self {
         let paid = inv.status == crate::store::Status::Paid;
         Self {
             id: inv.id.clone(),
@@ -182,6 +192,7 @@ impl From<&Invoice> for InvoiceStatusResponse {
             amount_sat: inv.amount_sat(),
             expires_at: inv.expires_at,
             paid_at: inv.paid_at.filter(|_| paid),
+            server_time,
         }
     }
 }
@@ -347,7 +358,10 @@ async fn create_invoice(
     } else {
         StatusCode::OK
     };
-    Ok((status, Json(CreateInvoiceResponse::from(&inv))))
+    Ok((
+        status,
+        Json(CreateInvoiceResponse::new(&inv, state.now_ms())),
+    ))
 }
 
 async fn get_invoice(
@@ -356,7 +370,7 @@ async fn get_invoice(
 ) -> Result<Json<InvoiceStatusResponse>, AppError> {
     let Path(id) = id.map_err(|_| AppError::invoice_not_found())?;
     let inv = checkout::status(&state, &id).await?;
-    Ok(Json(InvoiceStatusResponse::from(&inv)))
+    Ok(Json(InvoiceStatusResponse::new(&inv, state.now_ms())))
 }
 
 async fn dev_pay(
@@ -365,7 +379,7 @@ async fn dev_pay(
 ) -> Result<Json<InvoiceStatusResponse>, AppError> {
     let Path(id) = id.map_err(|_| AppError::invoice_not_found())?;
     let inv = checkout::simulate_payment(&state, &id).await?;
-    Ok(Json(InvoiceStatusResponse::from(&inv)))
+    Ok(Json(InvoiceStatusResponse::new(&inv, state.now_ms())))
 }
 
 async fn webhook(

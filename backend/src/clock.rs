@@ -8,6 +8,12 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub trait Clock: Send + Sync {
     /// Seconds since the Unix epoch.
     fn now(&self) -> u64;
+
+    /// Milliseconds since the Unix epoch (the `server_time` of answers, by which the widget
+    /// corrects the payer's clock). Whole seconds of [`Clock::now`] unless the clock knows better.
+    fn now_ms(&self) -> u64 {
+        self.now().saturating_mul(1000)
+    }
 }
 
 /// The real wall clock.
@@ -21,6 +27,13 @@ impl Clock for SystemClock {
             .map(|d| d.as_secs())
             // A clock before 1970 is a broken machine; 0 makes every invoice look fresh
             // rather than panicking on a request path.
+            .unwrap_or(0)
+    }
+
+    fn now_ms(&self) -> u64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
             .unwrap_or(0)
     }
 }

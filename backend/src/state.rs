@@ -117,6 +117,11 @@ impl AppState {
         self.inner.clock.now()
     }
 
+    /// The current time, Unix milliseconds (`server_time` in answers).
+    pub fn now_ms(&self) -> u64 {
+        self.inner.clock.now_ms()
+    }
+
     /// Run blocking store work off the async threads.
     pub(crate) async fn with_store<T, E>(
         &self,

@@ -9,6 +9,7 @@ use common::TestApp;
 use lightning_checkout_backend::api::{
     parse_create, CreateInvoiceRequest, CreateInvoiceResponse, InvoiceStatusResponse,
 };
+use lightning_checkout_backend::clock::Clock;
 use serde_json::Value;
 
 fn keys(v: &Value) -> BTreeSet<String> {
@@ -76,16 +77,21 @@ fn response_fixtures_parse_as_our_response_types() {
 async fn create_response_has_exactly_the_fixture_keys() {
     let app = TestApp::new();
     let body = common::fixture_text("create_request.json");
-    let ours = app.create_ok(&body).await;
+    let created = app.create(&body).await;
+    assert_eq!(created.status, axum::http::StatusCode::CREATED);
+    let ours = created.json_with_time();
     let fixture = common::fixture("create_response.json");
     same_shape(&ours, &fixture, &[]);
     assert_eq!(keys(&ours), keys(&fixture));
     assert_eq!(ours["status"], "pending");
     assert_eq!(ours["amount_sat"], 250_000);
+    // server_time is the backend's clock in Unix milliseconds (the widget corrects the payer's
+    // clock by it).
+    assert_eq!(ours["server_time"], app.clock.now() * 1000);
     // The repeat for the same order (200) has the same shape.
     let again = app.create(&body).await;
     assert_eq!(again.status, axum::http::StatusCode::OK);
-    assert_eq!(again.json(), ours);
+    assert_eq!(again.json_with_time(), ours);
 }
 
 /// Status answers carry the fixture's keys with its types. They also carry the invoice itself
@@ -108,15 +114,16 @@ async fn status_responses_have_the_fixture_shapes() {
         .as_str()
         .unwrap()
         .to_owned();
-    let pending = app.status(&id).await.json();
+    let pending = app.status(&id).await.json_with_time();
     same_shape(
         &pending,
         &common::fixture("status_pending.json"),
         STATUS_EXTRA,
     );
     assert!(pending.get("preimage").is_none() && pending.get("paid_at").is_none());
+    assert_eq!(pending["server_time"], app.clock.now() * 1000);
 
-    let paid = app.pay(&id).await.json();
+    let paid = app.pay(&id).await.json_with_time();
     same_shape(&paid, &common::fixture("status_paid.json"), STATUS_EXTRA);
     assert_eq!(paid["preimage"].as_str().unwrap().len(), 64);
     assert!(paid["paid_at"].is_u64());
@@ -129,7 +136,8 @@ async fn status_responses_have_the_fixture_shapes() {
         .unwrap()
         .to_owned();
     app.clock.advance(1);
-    let expired = app.status(&id).await.json();
+    let expired = app.status(&id).await.json_with_time();
+    assert_eq!(expired["server_time"], app.clock.now() * 1000);
     same_shape(
         &expired,
         &common::fixture("status_expired.json"),

@@ -202,7 +202,10 @@ async fn hook(app: &TestApp, sig: Option<&str>, body: &str) -> common::Answer {
 #[tokio::test]
 async fn pay_link_provider_matches_its_fixture() {
     let (app, _) = fake_app(Fake::new(Mode::PayLink));
-    let v = app.create_ok(r#"{"amount_sat": 10000}"#).await;
+    let v = app
+        .create(r#"{"amount_sat": 10000}"#)
+        .await
+        .json_with_time();
     let fixture = common::fixture("create_response_pay_url.json");
     let keys = |v: &serde_json::Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
     let (mut a, mut b) = (keys(&v), keys(&fixture));

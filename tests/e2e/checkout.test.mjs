@@ -291,7 +291,7 @@ test('the wasm fails to load once: a sentence and an error event; the next eleme
   await page.goto(`${backend.url}/shop/loader`);
   await part(page, 'error', '#first').filter({ hasText: 'could not load' }).waitFor();
   const err = await waitForEvent(page, 'error');
-  assert.equal(err.detail.code, 'load_failed');
+  assert.equal(err.detail.code, 'network');
   // The failed load is forgotten: a new element tries again, and works.
   await page.evaluate(() => {
     const el = document.createElement('lightning-checkout');

@@ -153,7 +153,8 @@ test('an invoice that has already expired is refused', async () => {
   assert.equal(stale.status, 201);
   await new Promise((r) => setTimeout(r, 2100));
   const page = await shopPage();
-  await interceptCreate(page, () => ({ status: 201, json: stale.body }));
+  // Answered now (server_time is the backend's clock at the answer, not at the creation).
+  await interceptCreate(page, () => ({ status: 201, json: { ...stale.body, server_time: Date.now() } }));
   await page.goto(`${backend.url}/shop`);
   await expectRefused(page, { sentence: 'expired', code: 'invoice_expired' });
   await page.context().close();
