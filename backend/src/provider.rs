@@ -74,6 +74,19 @@ pub struct CreatedInvoice {
     pub expires_at: Option<u64>,
 }
 
+impl CreatedInvoice {
+    /// A BOLT 11 invoice the provider knows by its payment hash (LND, LNbits): the hash, hex,
+    /// is also the reference it is looked up by.
+    pub fn keyed_by_hash(payment_request: &str, payment_hash: [u8; 32]) -> Self {
+        Self {
+            payment_request: Some(payment_request.to_owned()),
+            payment_hash: Some(payment_hash),
+            provider_ref: Some(hex::encode(payment_hash)),
+            ..Self::default()
+        }
+    }
+}
+
 impl std::fmt::Debug for CreatedInvoice {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CreatedInvoice")

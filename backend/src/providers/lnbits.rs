@@ -98,12 +98,7 @@ impl Adapter for Lnbits {
             .as_str()
             .and_then(hash_from_hex)
             .ok_or_else(|| bad("bad payment_hash"))?;
-        Ok(CreatedInvoice {
-            payment_request: Some(pr.to_owned()),
-            payment_hash: Some(hash),
-            provider_ref: Some(hex::encode(hash)),
-            ..CreatedInvoice::default()
-        })
+        Ok(CreatedInvoice::keyed_by_hash(pr, hash))
     }
 
     async fn lookup(&self, invoice: &Invoice) -> Result<Option<ProviderStatus>, ProviderError> {

@@ -112,12 +112,7 @@ impl Adapter for Lnd {
         let pr = v["payment_request"]
             .as_str()
             .ok_or_else(|| ProviderError::BadResponse("LND: no payment_request".into()))?;
-        Ok(CreatedInvoice {
-            payment_request: Some(pr.to_owned()),
-            payment_hash: Some(hash),
-            provider_ref: Some(hex::encode(hash)),
-            ..CreatedInvoice::default()
-        })
+        Ok(CreatedInvoice::keyed_by_hash(pr, hash))
     }
 
     async fn lookup(&self, invoice: &Invoice) -> Result<Option<ProviderStatus>, ProviderError> {
