@@ -22,6 +22,9 @@
 //!   for the configured network and exactly the asked amount, and carry the returned payment hash;
 //!   a preimage must hash to the payment hash; expiry is computed from the stored deadline when a
 //!   provider never reports it.
+//!
+//! An adapter implements [`Adapter`] (plain `async fn`s, defaults for what most providers lack);
+//! every `Adapter` is a `Provider` through the one blanket impl at the end, which does the boxing.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -69,6 +72,19 @@ pub struct CreatedInvoice {
     /// Deadline in Unix seconds; for BOLT 11 the invoice's own timestamp + expiry wins, for a pay
     /// link `None` means `now + expiry_secs`.
     pub expires_at: Option<u64>,
+}
+
+impl CreatedInvoice {
+    /// A BOLT 11 invoice the provider knows by its payment hash (LND, LNbits): the hash, hex,
+    /// is also the reference it is looked up by.
+    pub fn keyed_by_hash(payment_request: &str, payment_hash: [u8; 32]) -> Self {
+        Self {
+            payment_request: Some(payment_request.to_owned()),
+            payment_hash: Some(payment_hash),
+            provider_ref: Some(hex::encode(payment_hash)),
+            ..Self::default()
+        }
+    }
 }
 
 impl std::fmt::Debug for CreatedInvoice {
@@ -235,5 +251,102 @@ pub trait Provider: Send + Sync {
     /// (`409 order_settling`). Providers that can be asked need none (0).
     fn callback_grace_secs(&self) -> u64 {
         0
+    }
+}
+
+/// What an adapter writes: [`Provider`] with plain `async fn`s and defaults for the parts most
+/// providers do not have (no status lookup, no webhooks). The methods mean what their namesakes
+/// on [`Provider`] mean.
+pub trait Adapter: Send + Sync {
+    /// See [`Provider::name`].
+    fn name(&self) -> &'static str;
+
+    /// See [`Provider::max_amount_sat`].
+    fn max_amount_sat(&self) -> Option<u64> {
+        None
+    }
+
+    /// See [`Provider::create_invoice`].
+    fn create_invoice(
+        &self,
+        req: &NewInvoice,
+    ) -> impl Future<Output = Result<CreatedInvoice, ProviderError>> + Send;
+
+    /// See [`Provider::lookup`]; by default the provider cannot be asked (`Ok(None)`).
+    fn lookup(
+        &self,
+        _invoice: &Invoice,
+    ) -> impl Future<Output = Result<Option<ProviderStatus>, ProviderError>> + Send {
+        async { Ok(None) }
+    }
+
+    /// See [`Provider::verify_webhook`]; by default the provider takes none (404).
+    fn verify_webhook(
+        &self,
+        _body: &[u8],
+        _headers: &HeaderMap,
+        _now: u64,
+    ) -> impl Future<Output = Result<Option<WebhookEvent>, WebhookError>> + Send {
+        async { Err(WebhookError::NotSupported) }
+    }
+
+    /// See [`Provider::webhook_ack`].
+    fn webhook_ack(&self) -> serde_json::Value {
+        serde_json::json!({ "received": true })
+    }
+
+    /// See [`Provider::simulates_payments`].
+    fn simulates_payments(&self) -> bool {
+        false
+    }
+
+    /// See [`Provider::callback_grace_secs`].
+    fn callback_grace_secs(&self) -> u64 {
+        0
+    }
+}
+
+impl<A: Adapter> Provider for A {
+    fn name(&self) -> &'static str {
+        Adapter::name(self)
+    }
+
+    fn max_amount_sat(&self) -> Option<u64> {
+        Adapter::max_amount_sat(self)
+    }
+
+    fn create_invoice<'a>(
+        &'a self,
+        req: &'a NewInvoice,
+    ) -> BoxFuture<'a, Result<CreatedInvoice, ProviderError>> {
+        Box::pin(Adapter::create_invoice(self, req))
+    }
+
+    fn lookup<'a>(
+        &'a self,
+        invoice: &'a Invoice,
+    ) -> BoxFuture<'a, Result<Option<ProviderStatus>, ProviderError>> {
+        Box::pin(Adapter::lookup(self, invoice))
+    }
+
+    fn verify_webhook<'a>(
+        &'a self,
+        body: &'a [u8],
+        headers: &'a HeaderMap,
+        now: u64,
+    ) -> BoxFuture<'a, Result<Option<WebhookEvent>, WebhookError>> {
+        Box::pin(Adapter::verify_webhook(self, body, headers, now))
+    }
+
+    fn webhook_ack(&self) -> serde_json::Value {
+        Adapter::webhook_ack(self)
+    }
+
+    fn simulates_payments(&self) -> bool {
+        Adapter::simulates_payments(self)
+    }
+
+    fn callback_grace_secs(&self) -> u64 {
+        Adapter::callback_grace_secs(self)
     }
 }

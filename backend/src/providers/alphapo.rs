@@ -14,7 +14,6 @@
 //!   deadline is the earlier of the invoice's own and 15 minutes (AlphaPo's fixed expiry).
 //! * At most 0.045 BTC (4 500 000 sat), refused before any call.
 
-use std::fmt;
 use std::str::FromStr;
 
 use axum::http::HeaderMap;
@@ -23,16 +22,15 @@ use reqwest::Method;
 use serde_json::Value;
 use subtle::ConstantTimeEq;
 
-use super::http::{status_error, HttpClient, TlsTrust};
+use super::http::{Api, TlsTrust};
 use super::units::{btc_to_msat, sat_to_btc, whole_sat};
 use super::{header, hmac_hex, json_str, verify_hmac, Env, HmacSha512};
 use crate::config::{ConfigError, Secret};
 use crate::provider::{
-    BoxFuture, CreatedInvoice, NewInvoice, Provider, ProviderError, ProviderStatus, WebhookError,
-    WebhookEvent,
+    Adapter, CreatedInvoice, NewInvoice, ProviderError, ProviderStatus, WebhookError, WebhookEvent,
 };
 use crate::providers::CALLBACK_GRACE_SECS;
-use crate::store::{Invoice, InvoiceKey};
+use crate::store::InvoiceKey;
 
 /// Default API host.
 pub const DEFAULT_URL: &str = "https://app.alphapo.net";
@@ -89,17 +87,10 @@ fn end_user_reference(env: &Env<'_>) -> Result<String, ConfigError> {
 }
 
 /// The adapter.
+#[derive(Debug)]
 pub struct Alphapo {
     s: Settings,
-    http: HttpClient,
-}
-
-impl fmt::Debug for Alphapo {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Alphapo")
-            .field("settings", &self.s)
-            .finish()
-    }
+    api: Api,
 }
 
 /// `X-Processing-Signature` of a body.
@@ -120,14 +111,15 @@ pub fn take_body(foreign_id: &str, end_user_reference: &str, amount_sat: u64) ->
 impl Alphapo {
     /// An adapter with these settings.
     pub fn new(s: Settings) -> Result<Self, String> {
+        let key = ("x-processing-key", s.key.clone());
         Ok(Self {
-            http: HttpClient::new(&TlsTrust::WebPki)?,
+            api: Api::new(WHO, &s.url, &TlsTrust::WebPki, vec![key])?,
             s,
         })
     }
 }
 
-impl Provider for Alphapo {
+impl Adapter for Alphapo {
     fn name(&self) -> &'static str {
         "alphapo"
     }
@@ -136,75 +128,57 @@ impl Provider for Alphapo {
         Some(MAX_AMOUNT_SAT)
     }
 
-    fn create_invoice<'a>(
-        &'a self,
-        req: &'a NewInvoice,
-    ) -> BoxFuture<'a, Result<CreatedInvoice, ProviderError>> {
-        Box::pin(async move {
-            let sat = whole_sat(req.amount_msat);
-            if sat > MAX_AMOUNT_SAT {
-                return Err(ProviderError::Unsupported(
-                    "AlphaPo takes at most 0.045 BTC over Lightning".into(),
-                ));
-            }
-            // Both name the payer persistently (AlphaPo's docs), not this invoice: the one
-            // configured reference of this guest checkout.
-            let user = &self.s.end_user_reference;
-            let body = take_body(user, user, sat);
-            let signature = sign(self.s.secret.expose(), body.as_bytes());
-            let http_req = self
-                .http
-                .request(Method::POST, &format!("{}{PATH}", self.s.url))
-                .header("content-type", "application/json")
-                .header("x-processing-key", self.s.key.expose())
-                .header("x-processing-signature", signature)
-                .body(body);
-            let reply = self.http.send(http_req, WHO).await?;
-            if !reply.ok() {
-                return Err(status_error(WHO, reply.status));
-            }
-            let v = reply.json(WHO)?;
-            let data = &v["data"];
-            let address = data["address"]
-                .as_str()
-                .ok_or_else(|| ProviderError::BadResponse("AlphaPo: no data.address".into()))?;
-            let reference = match &data["id"] {
-                Value::Number(n) => Some(n.to_string()),
-                Value::String(s) => Some(s.clone()),
-                _ => None,
-            };
-            Ok(CreatedInvoice {
-                payment_request: Some(address.to_owned()),
-                provider_ref: reference,
-                // The expiry field's name is not documented: 15 minutes from now, or the
-                // invoice's own deadline if earlier.
-                expires_at: Some(req.now.saturating_add(EXPIRY_SECS)),
-                ..CreatedInvoice::default()
-            })
+    async fn create_invoice(&self, req: &NewInvoice) -> Result<CreatedInvoice, ProviderError> {
+        let sat = whole_sat(req.amount_msat);
+        if sat > MAX_AMOUNT_SAT {
+            return Err(ProviderError::Unsupported(
+                "AlphaPo takes at most 0.045 BTC over Lightning".into(),
+            ));
+        }
+        // Both name the payer persistently (AlphaPo's docs), not this invoice: the one
+        // configured reference of this guest checkout.
+        let user = &self.s.end_user_reference;
+        let body = take_body(user, user, sat);
+        let signature = sign(self.s.secret.expose(), body.as_bytes());
+        let http_req = self
+            .api
+            .request(Method::POST, PATH)
+            .header("content-type", "application/json")
+            .header("x-processing-signature", signature)
+            .body(body);
+        let v = self.api.send(http_req, None).await?.ok_json(WHO)?;
+        let data = &v["data"];
+        let address = data["address"]
+            .as_str()
+            .ok_or_else(|| ProviderError::BadResponse("AlphaPo: no data.address".into()))?;
+        let reference = match &data["id"] {
+            Value::Number(n) => Some(n.to_string()),
+            Value::String(s) => Some(s.clone()),
+            _ => None,
+        };
+        Ok(CreatedInvoice {
+            payment_request: Some(address.to_owned()),
+            provider_ref: reference,
+            // The expiry field's name is not documented: 15 minutes from now, or the
+            // invoice's own deadline if earlier.
+            expires_at: Some(req.now.saturating_add(EXPIRY_SECS)),
+            ..CreatedInvoice::default()
         })
     }
 
     fn callback_grace_secs(&self) -> u64 {
-        // No status lookup: only the callback tells a payment (see Provider docs).
+        // No documented status endpoint for deposits (the default `lookup`): only the callback
+        // tells a payment (see Provider docs).
         CALLBACK_GRACE_SECS
     }
 
-    fn lookup<'a>(
-        &'a self,
-        _invoice: &'a Invoice,
-    ) -> BoxFuture<'a, Result<Option<ProviderStatus>, ProviderError>> {
-        // No documented status endpoint for deposits: callbacks only.
-        Box::pin(async { Ok(None) })
-    }
-
-    fn verify_webhook<'a>(
-        &'a self,
-        body: &'a [u8],
-        headers: &'a HeaderMap,
+    async fn verify_webhook(
+        &self,
+        body: &[u8],
+        headers: &HeaderMap,
         _now: u64,
-    ) -> BoxFuture<'a, Result<Option<WebhookEvent>, WebhookError>> {
-        let result = verify(&self.s.key, &self.s.secret, body, headers);
-        Box::pin(async move { result })
+    ) -> Result<Option<WebhookEvent>, WebhookError> {
+        verify(&self.s.key, &self.s.secret, body, headers)
     }
 }
 

@@ -8,20 +8,18 @@
 //! anything else), and an invoice for another network than `NETWORK` is refused with an error
 //! that names both networks and the key's kind.
 
-use std::fmt;
 use std::str::FromStr;
 
 use axum::http::HeaderMap;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use super::http::{status_error, HttpClient, TlsTrust};
+use super::http::{Api, TlsTrust};
 use super::units::{json_u64, parse_rfc3339, whole_sat};
 use super::{hash_from_hex, header, verify_hmac, Env, HmacSha256};
 use crate::config::{ConfigError, Network, Secret};
 use crate::provider::{
-    BoxFuture, CreatedInvoice, NewInvoice, Provider, ProviderError, ProviderStatus, WebhookError,
-    WebhookEvent,
+    Adapter, CreatedInvoice, NewInvoice, ProviderError, ProviderStatus, WebhookError, WebhookEvent,
 };
 use crate::store::{Invoice, InvoiceKey};
 
@@ -132,24 +130,20 @@ fn network_of(payment_request: &str) -> Option<Network> {
 }
 
 /// The adapter.
+#[derive(Debug)]
 pub struct Amboss {
     s: Settings,
-    http: HttpClient,
+    api: Api,
     /// The configured `NETWORK`, when known: invoices for another are refused with a hint.
     network: Option<Network>,
-}
-
-impl fmt::Debug for Amboss {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Amboss").field("settings", &self.s).finish()
-    }
 }
 
 impl Amboss {
     /// An adapter with these settings.
     pub fn new(s: Settings) -> Result<Self, String> {
+        let key = ("x-api-key", s.api_key.clone());
         Ok(Self {
-            http: HttpClient::new(&TlsTrust::WebPki)?,
+            api: Api::new(WHO, &s.url, &TlsTrust::WebPki, vec![key])?,
             s,
             network: None,
         })
@@ -164,17 +158,7 @@ impl Amboss {
 
     async fn graphql(&self, query: &str, variables: Value) -> Result<Value, ProviderError> {
         let body = json!({ "query": query, "variables": variables });
-        let req = self
-            .http
-            .request(Method::POST, &self.s.url)
-            .header("x-api-key", self.s.api_key.expose())
-            .header("content-type", "application/json")
-            .body(body.to_string());
-        let reply = self.http.send(req, WHO).await?;
-        if !reply.ok() {
-            return Err(status_error(WHO, reply.status));
-        }
-        let v = reply.json(WHO)?;
+        let v = self.api.call(Method::POST, "", Some(&body)).await?;
         if v["errors"].as_array().is_some_and(|e| !e.is_empty()) {
             return Err(ProviderError::Rejected(
                 "Amboss answered a GraphQL error".into(),
@@ -196,85 +180,74 @@ fn status_of(s: &str, settled_at: Option<u64>, amount_sats: Option<u64>) -> Prov
     }
 }
 
-impl Provider for Amboss {
+impl Adapter for Amboss {
     fn name(&self) -> &'static str {
         "amboss"
     }
 
-    fn create_invoice<'a>(
-        &'a self,
-        req: &'a NewInvoice,
-    ) -> BoxFuture<'a, Result<CreatedInvoice, ProviderError>> {
-        Box::pin(async move {
-            let metadata = json!({ "invoice_id": req.invoice_id, "order_id": req.order_id });
-            let input = json!({
-                "wallet_id": self.s.wallet_id,
-                "amount": whole_sat(req.amount_msat).to_string(),
-                "description": req.description,
-                "expires_in_seconds": req.expiry_secs,
-                "idempotency_key": hex::encode(req.idempotency_key),
-                "metadata": metadata.to_string(),
-            });
-            let v = self.graphql(CREATE, json!({ "input": input })).await?;
-            let t = &v["data"]["payment"]["transaction"]["create_receive"];
-            let bad = |m: &str| ProviderError::BadResponse(format!("Amboss: {m}"));
-            let pr = t["payment_request"]
-                .as_str()
-                .ok_or_else(|| bad("no payment_request"))?;
-            if let (Some(want), Some(got)) = (self.network, network_of(pr)) {
-                if want != got {
-                    return Err(bad(&format!(
-                        "the invoice is for {} but NETWORK is {}: {}",
-                        got.as_str(),
-                        want.as_str(),
-                        KeyKind::of(self.s.api_key.expose()).hint()
-                    )));
-                }
+    async fn create_invoice(&self, req: &NewInvoice) -> Result<CreatedInvoice, ProviderError> {
+        let metadata = json!({ "invoice_id": req.invoice_id, "order_id": req.order_id });
+        let input = json!({
+            "wallet_id": self.s.wallet_id,
+            "amount": whole_sat(req.amount_msat).to_string(),
+            "description": req.description,
+            "expires_in_seconds": req.expiry_secs,
+            "idempotency_key": hex::encode(req.idempotency_key),
+            "metadata": metadata.to_string(),
+        });
+        let v = self.graphql(CREATE, json!({ "input": input })).await?;
+        let t = &v["data"]["payment"]["transaction"]["create_receive"];
+        let bad = |m: &str| ProviderError::BadResponse(format!("Amboss: {m}"));
+        let pr = t["payment_request"]
+            .as_str()
+            .ok_or_else(|| bad("no payment_request"))?;
+        if let (Some(want), Some(got)) = (self.network, network_of(pr)) {
+            if want != got {
+                return Err(bad(&format!(
+                    "the invoice is for {} but NETWORK is {}: {}",
+                    got.as_str(),
+                    want.as_str(),
+                    KeyKind::of(self.s.api_key.expose()).hint()
+                )));
             }
-            let id = t["id"].as_str().ok_or_else(|| bad("no id"))?;
-            let hash = match t["payment_hash"].as_str() {
-                Some(h) => Some(hash_from_hex(h).ok_or_else(|| bad("bad payment_hash"))?),
-                None => None,
-            };
-            Ok(CreatedInvoice {
-                payment_request: Some(pr.to_owned()),
-                payment_hash: hash,
-                provider_ref: Some(id.to_owned()),
-                expires_at: t["expires_at"].as_str().and_then(parse_rfc3339),
-                ..CreatedInvoice::default()
-            })
+        }
+        let id = t["id"].as_str().ok_or_else(|| bad("no id"))?;
+        let hash = match t["payment_hash"].as_str() {
+            Some(h) => Some(hash_from_hex(h).ok_or_else(|| bad("bad payment_hash"))?),
+            None => None,
+        };
+        Ok(CreatedInvoice {
+            payment_request: Some(pr.to_owned()),
+            payment_hash: hash,
+            provider_ref: Some(id.to_owned()),
+            expires_at: t["expires_at"].as_str().and_then(parse_rfc3339),
+            ..CreatedInvoice::default()
         })
     }
 
-    fn lookup<'a>(
-        &'a self,
-        invoice: &'a Invoice,
-    ) -> BoxFuture<'a, Result<Option<ProviderStatus>, ProviderError>> {
-        Box::pin(async move {
-            let Some(id) = &invoice.provider_ref else {
-                return Ok(None);
-            };
-            let v = self.graphql(FIND, json!({ "id": id })).await?;
-            let t = &v["data"]["payment"]["transaction"]["find_one"];
-            let status = t["status"].as_str().ok_or_else(|| {
-                ProviderError::BadResponse("Amboss: find_one without status".into())
-            })?;
-            Ok(Some(status_of(
-                status,
-                t["settled_at"].as_str().and_then(parse_rfc3339),
-                json_u64(&t["amount_sats"]),
-            )))
-        })
+    async fn lookup(&self, invoice: &Invoice) -> Result<Option<ProviderStatus>, ProviderError> {
+        let Some(id) = &invoice.provider_ref else {
+            return Ok(None);
+        };
+        let v = self.graphql(FIND, json!({ "id": id })).await?;
+        let t = &v["data"]["payment"]["transaction"]["find_one"];
+        let status = t["status"]
+            .as_str()
+            .ok_or_else(|| ProviderError::BadResponse("Amboss: find_one without status".into()))?;
+        Ok(Some(status_of(
+            status,
+            t["settled_at"].as_str().and_then(parse_rfc3339),
+            json_u64(&t["amount_sats"]),
+        )))
     }
 
-    fn verify_webhook<'a>(
-        &'a self,
-        body: &'a [u8],
-        headers: &'a HeaderMap,
+    async fn verify_webhook(
+        &self,
+        body: &[u8],
+        headers: &HeaderMap,
         now: u64,
-    ) -> BoxFuture<'a, Result<Option<WebhookEvent>, WebhookError>> {
-        let result = verify(self.s.webhook_secret.as_ref(), body, headers, now);
-        Box::pin(async move { result })
+    ) -> Result<Option<WebhookEvent>, WebhookError> {
+        verify(self.s.webhook_secret.as_ref(), body, headers, now)
     }
 }
 

@@ -13,20 +13,18 @@
 //!   until `POST …/invoices/{id}/payment-methods/{method}/activate`: the adapter activates it and
 //!   reads the methods again.
 
-use std::fmt;
 use std::sync::Mutex;
 
 use axum::http::HeaderMap;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use super::http::{status_error, HttpClient, Reply, TlsTrust};
+use super::http::{status_error, Api, TlsTrust};
 use super::units::whole_sat;
 use super::{hash_from_hex, header, verify_hmac, Env, HmacSha256};
 use crate::config::{ConfigError, Secret};
 use crate::provider::{
-    BoxFuture, CreatedInvoice, NewInvoice, Provider, ProviderError, ProviderStatus, WebhookError,
-    WebhookEvent,
+    Adapter, CreatedInvoice, NewInvoice, ProviderError, ProviderStatus, WebhookError, WebhookEvent,
 };
 use crate::store::{Invoice, InvoiceKey};
 
@@ -113,17 +111,12 @@ impl Settings {
 }
 
 /// The adapter.
+#[derive(Debug)]
 pub struct Btcpay {
     s: Settings,
-    http: HttpClient,
+    api: Api,
     /// Read from `server/info` before the first invoice.
     generation: Mutex<Option<Generation>>,
-}
-
-impl fmt::Debug for Btcpay {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Btcpay").field("settings", &self.s).finish()
-    }
 }
 
 fn is_invoice_id(id: &str) -> bool {
@@ -133,31 +126,17 @@ fn is_invoice_id(id: &str) -> bool {
 impl Btcpay {
     /// An adapter with these settings.
     pub fn new(s: Settings) -> Result<Self, String> {
+        let token = Secret::new(format!("token {}", s.api_key.expose()));
         Ok(Self {
-            http: HttpClient::new(&TlsTrust::WebPki)?,
+            api: Api::new(
+                WHO,
+                &s.url,
+                &TlsTrust::WebPki,
+                vec![("authorization", token)],
+            )?,
             s,
             generation: Mutex::new(None),
         })
-    }
-
-    /// A call to `{url}{path}` with the API key; the answer whatever its status.
-    async fn send(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> Result<Reply, ProviderError> {
-        let url = format!("{}{path}", self.s.url);
-        let mut r = self.http.request(method, &url).header(
-            "authorization",
-            format!("token {}", self.s.api_key.expose()),
-        );
-        if let Some(b) = body {
-            r = r
-                .header("content-type", "application/json")
-                .body(b.to_string());
-        }
-        self.http.send(r, WHO).await
     }
 
     /// A store-scoped call (`/api/v1/stores/{store}{path}`); its JSON answer.
@@ -168,11 +147,7 @@ impl Btcpay {
         body: Option<Value>,
     ) -> Result<Value, ProviderError> {
         let path = format!("/api/v1/stores/{}{path}", self.s.store_id);
-        let reply = self.send(method, &path, body).await?;
-        if !reply.ok() {
-            return Err(status_error(WHO, reply.status));
-        }
-        reply.json(WHO)
+        self.api.call(method, &path, body.as_ref()).await
     }
 
     /// The server's API generation, from `GET /api/v1/server/info` (asked once; a failure is
@@ -181,11 +156,10 @@ impl Btcpay {
         if let Some(g) = *self.generation.lock().unwrap_or_else(|e| e.into_inner()) {
             return Ok(g);
         }
-        let reply = self.send(Method::GET, "/api/v1/server/info", None).await?;
-        if !reply.ok() {
-            return Err(status_error(WHO, reply.status));
-        }
-        let v = reply.json(WHO)?;
+        let v = self
+            .api
+            .call(Method::GET, "/api/v1/server/info", None)
+            .await?;
         let g = v["version"]
             .as_str()
             .and_then(Generation::from_version)
@@ -233,128 +207,118 @@ fn destination(method: &Value) -> Option<&str> {
     method["destination"].as_str().filter(|d| !d.is_empty())
 }
 
-impl Provider for Btcpay {
+impl Adapter for Btcpay {
     fn name(&self) -> &'static str {
         "btcpay"
     }
 
-    fn create_invoice<'a>(
-        &'a self,
-        req: &'a NewInvoice,
-    ) -> BoxFuture<'a, Result<CreatedInvoice, ProviderError>> {
-        Box::pin(async move {
-            let generation = self.generation().await?;
-            let body = json!({
-                "amount": whole_sat(req.amount_msat).to_string(),
-                "currency": "SATS",
-                "metadata": {
-                    "orderId": req.order_id.as_deref().unwrap_or(&req.invoice_id),
-                    "checkoutInvoiceId": req.invoice_id,
-                    "itemDesc": req.description,
-                },
-                "checkout": {
-                    "paymentMethods": [generation.lightning_method()],
-                    "expirationMinutes": req.expiry_secs.div_ceil(60),
-                },
-            });
-            let bad = |m: &str| ProviderError::BadResponse(format!("BTCPay: {m}"));
-            let inv = match self.call(Method::POST, "/invoices", Some(body)).await {
-                Err(e @ ProviderError::Rejected(_)) => {
-                    // Perhaps the server was upgraded (or downgraded) since its version was
-                    // read: read it again before the next invoice.
-                    *self.generation.lock().unwrap_or_else(|e| e.into_inner()) = None;
-                    return Err(e);
-                }
-                other => other?,
-            };
-            let id = inv["id"]
+    async fn create_invoice(&self, req: &NewInvoice) -> Result<CreatedInvoice, ProviderError> {
+        let generation = self.generation().await?;
+        let body = json!({
+            "amount": whole_sat(req.amount_msat).to_string(),
+            "currency": "SATS",
+            "metadata": {
+                "orderId": req.order_id.as_deref().unwrap_or(&req.invoice_id),
+                "checkoutInvoiceId": req.invoice_id,
+                "itemDesc": req.description,
+            },
+            "checkout": {
+                "paymentMethods": [generation.lightning_method()],
+                "expirationMinutes": req.expiry_secs.div_ceil(60),
+            },
+        });
+        let bad = |m: &str| ProviderError::BadResponse(format!("BTCPay: {m}"));
+        let inv = match self.call(Method::POST, "/invoices", Some(body)).await {
+            Err(e @ ProviderError::Rejected(_)) => {
+                // Perhaps the server was upgraded (or downgraded) since its version was
+                // read: read it again before the next invoice.
+                *self.generation.lock().unwrap_or_else(|e| e.into_inner()) = None;
+                return Err(e);
+            }
+            other => other?,
+        };
+        let id = inv["id"]
+            .as_str()
+            .filter(|i| is_invoice_id(i))
+            .ok_or_else(|| bad("no invoice id"))?;
+        let mut ln = self
+            .lightning_method(id)
+            .await?
+            .ok_or_else(|| bad("no Lightning payment method on the invoice"))?;
+        if destination(&ln).is_none() {
+            // Lazy payment methods: activate Lightning, then read it again.
+            let method = ln["paymentMethodId"]
                 .as_str()
-                .filter(|i| is_invoice_id(i))
-                .ok_or_else(|| bad("no invoice id"))?;
-            let mut ln = self
+                .or_else(|| ln["paymentMethod"].as_str())
+                .filter(|m| {
+                    m.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                })
+                .unwrap_or(generation.lightning_method())
+                .to_owned();
+            let path = format!(
+                "/api/v1/stores/{}/invoices/{id}/payment-methods/{method}/activate",
+                self.s.store_id
+            );
+            let reply = self
+                .api
+                .send(self.api.request(Method::POST, &path), None)
+                .await?;
+            if !reply.ok() {
+                return Err(status_error(WHO, reply.status));
+            }
+            ln = self
                 .lightning_method(id)
                 .await?
                 .ok_or_else(|| bad("no Lightning payment method on the invoice"))?;
-            if destination(&ln).is_none() {
-                // Lazy payment methods: activate Lightning, then read it again.
-                let method = ln["paymentMethodId"]
-                    .as_str()
-                    .or_else(|| ln["paymentMethod"].as_str())
-                    .filter(|m| {
-                        m.bytes()
-                            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-                    })
-                    .unwrap_or(generation.lightning_method())
-                    .to_owned();
-                let path = format!(
-                    "/api/v1/stores/{}/invoices/{id}/payment-methods/{method}/activate",
-                    self.s.store_id
-                );
-                let reply = self.send(Method::POST, &path, None).await?;
-                if !reply.ok() {
-                    return Err(status_error(WHO, reply.status));
-                }
-                ln = self
-                    .lightning_method(id)
-                    .await?
-                    .ok_or_else(|| bad("no Lightning payment method on the invoice"))?;
-            }
-            let destination = destination(&ln)
-                .ok_or_else(|| {
-                    bad("the Lightning payment method has no destination, even activated")
-                })?
-                .to_owned();
-            let hash = match ln["additionalData"]["paymentHash"].as_str() {
-                Some(h) => Some(hash_from_hex(h).ok_or_else(|| bad("bad paymentHash"))?),
-                None => None,
-            };
-            Ok(CreatedInvoice {
-                payment_request: Some(destination),
-                payment_hash: hash,
-                provider_ref: Some(id.to_owned()),
-                expires_at: inv["expirationTime"].as_u64(),
-                ..CreatedInvoice::default()
-            })
+        }
+        let destination = destination(&ln)
+            .ok_or_else(|| bad("the Lightning payment method has no destination, even activated"))?
+            .to_owned();
+        let hash = match ln["additionalData"]["paymentHash"].as_str() {
+            Some(h) => Some(hash_from_hex(h).ok_or_else(|| bad("bad paymentHash"))?),
+            None => None,
+        };
+        Ok(CreatedInvoice {
+            payment_request: Some(destination),
+            payment_hash: hash,
+            provider_ref: Some(id.to_owned()),
+            expires_at: inv["expirationTime"].as_u64(),
+            ..CreatedInvoice::default()
         })
     }
 
-    fn lookup<'a>(
-        &'a self,
-        invoice: &'a Invoice,
-    ) -> BoxFuture<'a, Result<Option<ProviderStatus>, ProviderError>> {
-        Box::pin(async move {
-            let Some(id) = invoice.provider_ref.as_deref().filter(|i| is_invoice_id(i)) else {
-                return Ok(None);
-            };
-            let v = self
-                .call(Method::GET, &format!("/invoices/{id}"), None)
-                .await?;
-            Ok(Some(match v["status"].as_str() {
-                Some("Settled") => ProviderStatus::Paid {
-                    preimage: None,
-                    amount_paid_msat: None,
-                    paid_at: None,
-                },
-                Some("Expired" | "Invalid") => ProviderStatus::Expired,
-                Some(_) => ProviderStatus::Pending,
-                None => return Err(ProviderError::BadResponse("BTCPay: no status".into())),
-            }))
-        })
+    async fn lookup(&self, invoice: &Invoice) -> Result<Option<ProviderStatus>, ProviderError> {
+        let Some(id) = invoice.provider_ref.as_deref().filter(|i| is_invoice_id(i)) else {
+            return Ok(None);
+        };
+        let v = self
+            .call(Method::GET, &format!("/invoices/{id}"), None)
+            .await?;
+        Ok(Some(match v["status"].as_str() {
+            Some("Settled") => ProviderStatus::Paid {
+                preimage: None,
+                amount_paid_msat: None,
+                paid_at: None,
+            },
+            Some("Expired" | "Invalid") => ProviderStatus::Expired,
+            Some(_) => ProviderStatus::Pending,
+            None => return Err(ProviderError::BadResponse("BTCPay: no status".into())),
+        }))
     }
 
-    fn verify_webhook<'a>(
-        &'a self,
-        body: &'a [u8],
-        headers: &'a HeaderMap,
+    async fn verify_webhook(
+        &self,
+        body: &[u8],
+        headers: &HeaderMap,
         _now: u64,
-    ) -> BoxFuture<'a, Result<Option<WebhookEvent>, WebhookError>> {
-        let result = verify(
+    ) -> Result<Option<WebhookEvent>, WebhookError> {
+        verify(
             self.s.webhook_secret.as_ref(),
             &self.s.store_id,
             body,
             headers,
-        );
-        Box::pin(async move { result })
+        )
     }
 }
 

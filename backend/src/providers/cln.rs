@@ -3,20 +3,14 @@
 //! a lost answer gets error 900 (duplicate label) and reads the first invoice back by its label,
 //! so one reservation never makes two invoices. No webhooks: status comes from polling.
 
-use std::fmt;
-
-use axum::http::HeaderMap;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use super::http::{read_cert, status_error, HttpClient, Reply, TlsTrust, NAME_MISMATCH};
+use super::http::{read_cert, status_error, Api, Reply, TlsTrust, NAME_MISMATCH};
 use super::units::json_u64;
 use super::{hash_from_hex, Env};
 use crate::config::{ConfigError, Secret};
-use crate::provider::{
-    BoxFuture, CreatedInvoice, NewInvoice, Provider, ProviderError, ProviderStatus, WebhookError,
-    WebhookEvent,
-};
+use crate::provider::{Adapter, CreatedInvoice, NewInvoice, ProviderError, ProviderStatus};
 use crate::store::Invoice;
 
 const WHO: &str = "CLN";
@@ -51,42 +45,30 @@ impl Settings {
 }
 
 /// The adapter.
+#[derive(Debug)]
 pub struct Cln {
-    s: Settings,
-    http: HttpClient,
-}
-
-impl fmt::Debug for Cln {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Cln").field("settings", &self.s).finish()
-    }
+    api: Api,
 }
 
 impl Cln {
     /// An adapter with these settings.
     pub fn new(s: Settings) -> Result<Self, String> {
         Ok(Self {
-            http: HttpClient::new(&s.tls)?,
-            s,
+            api: Api::new(WHO, &s.url, &s.tls, vec![("rune", s.rune)])?,
         })
     }
 
     async fn call(&self, method: &str, params: Value) -> Result<Reply, ProviderError> {
-        let r = self
-            .http
-            .request(Method::POST, &format!("{}/v1/{method}", self.s.url))
-            .header("rune", self.s.rune.expose())
-            .header("content-type", "application/json")
-            .body(params.to_string());
-        self.http.send(r, WHO).await.map_err(name_mismatch_hint)
+        let r = self.api.request(Method::POST, &format!("/v1/{method}"));
+        self.api
+            .send(r, Some(&params))
+            .await
+            .map_err(name_mismatch_hint)
     }
 
     async fn by_label(&self, label: &str) -> Result<Option<Value>, ProviderError> {
         let reply = self.call("listinvoices", json!({ "label": label })).await?;
-        if !reply.ok() {
-            return Err(status_error(WHO, reply.status));
-        }
-        let v = reply.json(WHO)?;
+        let v = reply.ok_json(WHO)?;
         Ok(v["invoices"]
             .as_array()
             .and_then(|a| a.iter().find(|i| i["label"] == label))
@@ -123,86 +105,67 @@ fn created_from(v: &Value) -> Result<CreatedInvoice, ProviderError> {
     })
 }
 
-impl Provider for Cln {
+impl Adapter for Cln {
     fn name(&self) -> &'static str {
         "cln"
     }
 
-    fn create_invoice<'a>(
-        &'a self,
-        req: &'a NewInvoice,
-    ) -> BoxFuture<'a, Result<CreatedInvoice, ProviderError>> {
-        Box::pin(async move {
-            let label = &req.invoice_id;
-            let params = json!({
-                "amount_msat": req.amount_msat,
-                "label": label,
-                "description": req.description,
-                "expiry": req.expiry_secs,
-            });
-            let reply = self.call("invoice", params).await?;
-            if reply.ok() {
-                let mut c = created_from(&reply.json(WHO)?)?;
-                c.provider_ref = Some(label.clone());
-                return Ok(c);
-            }
-            let code = serde_json::from_slice::<Value>(&reply.body)
-                .ok()
-                .and_then(|v| v["code"].as_i64());
-            if code != Some(DUPLICATE_LABEL) {
-                return Err(match code {
-                    Some(c) => ProviderError::Rejected(format!(
-                        "CLN answered HTTP {} with code {c}",
-                        reply.status
-                    )),
-                    None => status_error(WHO, reply.status),
-                });
-            }
-            // Our earlier call with this label made it: read that invoice back.
-            let existing = self.by_label(label).await?.ok_or_else(|| {
-                ProviderError::BadResponse("CLN: duplicate label but no such invoice".into())
-            })?;
-            if existing["status"] != "unpaid" {
-                return Err(ProviderError::Abandoned(
-                    "CLN: the invoice with this label is no longer open".into(),
-                ));
-            }
-            let mut c = created_from(&existing)?;
+    async fn create_invoice(&self, req: &NewInvoice) -> Result<CreatedInvoice, ProviderError> {
+        let label = &req.invoice_id;
+        let params = json!({
+            "amount_msat": req.amount_msat,
+            "label": label,
+            "description": req.description,
+            "expiry": req.expiry_secs,
+        });
+        let reply = self.call("invoice", params).await?;
+        if reply.ok() {
+            let mut c = created_from(&reply.json(WHO)?)?;
             c.provider_ref = Some(label.clone());
-            Ok(c)
-        })
+            return Ok(c);
+        }
+        let code = serde_json::from_slice::<Value>(&reply.body)
+            .ok()
+            .and_then(|v| v["code"].as_i64());
+        if code != Some(DUPLICATE_LABEL) {
+            return Err(match code {
+                Some(c) => ProviderError::Rejected(format!(
+                    "CLN answered HTTP {} with code {c}",
+                    reply.status
+                )),
+                None => status_error(WHO, reply.status),
+            });
+        }
+        // Our earlier call with this label made it: read that invoice back.
+        let existing = self.by_label(label).await?.ok_or_else(|| {
+            ProviderError::BadResponse("CLN: duplicate label but no such invoice".into())
+        })?;
+        if existing["status"] != "unpaid" {
+            return Err(ProviderError::Abandoned(
+                "CLN: the invoice with this label is no longer open".into(),
+            ));
+        }
+        let mut c = created_from(&existing)?;
+        c.provider_ref = Some(label.clone());
+        Ok(c)
     }
 
-    fn lookup<'a>(
-        &'a self,
-        invoice: &'a Invoice,
-    ) -> BoxFuture<'a, Result<Option<ProviderStatus>, ProviderError>> {
-        Box::pin(async move {
-            let label = invoice.provider_ref.as_deref().unwrap_or(&invoice.id);
-            let Some(v) = self.by_label(label).await? else {
-                return Err(ProviderError::BadResponse(
-                    "CLN: no invoice with this label".into(),
-                ));
-            };
-            Ok(Some(match v["status"].as_str() {
-                Some("paid") => ProviderStatus::Paid {
-                    preimage: v["payment_preimage"].as_str().and_then(hash_from_hex),
-                    amount_paid_msat: json_u64(&v["amount_received_msat"]),
-                    paid_at: json_u64(&v["paid_at"]),
-                },
-                Some("expired") => ProviderStatus::Expired,
-                Some(_) => ProviderStatus::Pending,
-                None => return Err(ProviderError::BadResponse("CLN: no status".into())),
-            }))
-        })
-    }
-
-    fn verify_webhook<'a>(
-        &'a self,
-        _body: &'a [u8],
-        _headers: &'a HeaderMap,
-        _now: u64,
-    ) -> BoxFuture<'a, Result<Option<WebhookEvent>, WebhookError>> {
-        Box::pin(async { Err(WebhookError::NotSupported) })
+    async fn lookup(&self, invoice: &Invoice) -> Result<Option<ProviderStatus>, ProviderError> {
+        let label = invoice.provider_ref.as_deref().unwrap_or(&invoice.id);
+        let Some(v) = self.by_label(label).await? else {
+            return Err(ProviderError::BadResponse(
+                "CLN: no invoice with this label".into(),
+            ));
+        };
+        Ok(Some(match v["status"].as_str() {
+            Some("paid") => ProviderStatus::Paid {
+                preimage: v["payment_preimage"].as_str().and_then(hash_from_hex),
+                amount_paid_msat: json_u64(&v["amount_received_msat"]),
+                paid_at: json_u64(&v["paid_at"]),
+            },
+            Some("expired") => ProviderStatus::Expired,
+            Some(_) => ProviderStatus::Pending,
+            None => return Err(ProviderError::BadResponse("CLN: no status".into())),
+        }))
     }
 }

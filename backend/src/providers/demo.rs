@@ -12,7 +12,6 @@ use std::fmt;
 use std::path::Path;
 use std::time::Duration;
 
-use axum::http::HeaderMap;
 use bitcoin::hashes::{sha256, Hash};
 use bitcoin::secp256k1::{All, PublicKey, Secp256k1, SecretKey};
 use lightning_invoice::{Currency, InvoiceBuilder, PaymentSecret};
@@ -20,11 +19,7 @@ use rand::RngCore;
 
 use crate::config::Network;
 use crate::fsutil;
-use crate::provider::{
-    BoxFuture, CreatedInvoice, NewInvoice, Provider, ProviderError, ProviderStatus, WebhookError,
-    WebhookEvent,
-};
-use crate::store::Invoice;
+use crate::provider::{Adapter, CreatedInvoice, NewInvoice, ProviderError};
 
 /// The key file inside `DATA_DIR`.
 pub const NODE_KEY_FILE: &str = "node_key";
@@ -134,36 +129,18 @@ impl DemoProvider {
     }
 }
 
-impl Provider for DemoProvider {
+impl Adapter for DemoProvider {
     fn name(&self) -> &'static str {
         "demo"
     }
 
-    fn create_invoice<'a>(
-        &'a self,
-        req: &'a NewInvoice,
-    ) -> BoxFuture<'a, Result<CreatedInvoice, ProviderError>> {
+    async fn create_invoice(&self, req: &NewInvoice) -> Result<CreatedInvoice, ProviderError> {
         // Signing takes tens of microseconds: no need to leave the async thread.
-        let result = self.build(req);
-        Box::pin(async move { result })
+        self.build(req)
     }
 
-    fn lookup<'a>(
-        &'a self,
-        _invoice: &'a Invoice,
-    ) -> BoxFuture<'a, Result<Option<ProviderStatus>, ProviderError>> {
-        // The store is the demo provider's only state.
-        Box::pin(async { Ok(None) })
-    }
-
-    fn verify_webhook<'a>(
-        &'a self,
-        _body: &'a [u8],
-        _headers: &'a HeaderMap,
-        _now: u64,
-    ) -> BoxFuture<'a, Result<Option<WebhookEvent>, WebhookError>> {
-        Box::pin(async { Err(WebhookError::NotSupported) })
-    }
+    // `lookup`: the default (`Ok(None)`), the store is the demo provider's only state.
+    // `verify_webhook`: the default, no webhooks.
 
     fn simulates_payments(&self) -> bool {
         true

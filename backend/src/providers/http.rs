@@ -11,6 +11,7 @@ use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 
+use crate::config::Secret;
 use crate::provider::ProviderError;
 
 /// Time to open a connection.
@@ -66,6 +67,87 @@ pub struct HttpClient {
     inner: reqwest::Client,
 }
 
+impl std::fmt::Debug for HttpClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HttpClient")
+    }
+}
+
+/// One provider's HTTP API: its name for error texts, its base URL, a client with its TLS
+/// trust, and the credential headers every request carries (never printed: [`Secret`]).
+#[derive(Debug, Clone)]
+pub struct Api {
+    who: &'static str,
+    base: String,
+    http: HttpClient,
+    auth: Vec<(&'static str, Secret)>,
+}
+
+impl Api {
+    /// `who`'s API at `base` (no trailing slash), trusting `trust`, sending `auth` headers.
+    pub fn new(
+        who: &'static str,
+        base: &str,
+        trust: &TlsTrust,
+        auth: Vec<(&'static str, Secret)>,
+    ) -> Result<Self, String> {
+        Ok(Self {
+            who,
+            base: base.to_owned(),
+            http: HttpClient::new(trust)?,
+            auth,
+        })
+    }
+
+    /// The provider's name, as error texts give it.
+    pub fn who(&self) -> &'static str {
+        self.who
+    }
+
+    /// The client, for a URL outside the API (Kraken's JWKS).
+    pub fn client(&self) -> &HttpClient {
+        &self.http
+    }
+
+    /// A request to `{base}{path}` with the credential headers.
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        let url = format!("{}{path}", self.base);
+        self.auth
+            .iter()
+            .fold(self.http.request(method, &url), |r, (name, value)| {
+                r.header(*name, value.expose())
+            })
+    }
+
+    /// Send `req` (with `body` as JSON, if any); the answer whatever its status.
+    pub async fn send(
+        &self,
+        req: RequestBuilder,
+        body: Option<&serde_json::Value>,
+    ) -> Result<Reply, ProviderError> {
+        let req = match body {
+            Some(b) => req
+                .header("content-type", "application/json")
+                .body(b.to_string()),
+            None => req,
+        };
+        self.http.send(req, self.who).await
+    }
+
+    /// `method {base}{path}` with `body` as JSON; the JSON of a 2xx answer, else the status's
+    /// error ([`status_error`]).
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<serde_json::Value, ProviderError> {
+        self.send(self.request(method, path), body)
+            .await?
+            .ok_json(self.who)
+    }
+}
+
 /// An answer: status and (capped) body.
 pub struct Reply {
     /// HTTP status.
@@ -78,6 +160,14 @@ impl Reply {
     /// 2xx.
     pub fn ok(&self) -> bool {
         (200..300).contains(&self.status)
+    }
+
+    /// The body of a 2xx answer as JSON; another status is [`status_error`].
+    pub fn ok_json(&self, who: &str) -> Result<serde_json::Value, ProviderError> {
+        if !self.ok() {
+            return Err(status_error(who, self.status));
+        }
+        self.json(who)
     }
 
     /// The body as JSON.

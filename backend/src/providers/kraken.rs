@@ -31,16 +31,15 @@ use reqwest::Method;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::http::{status_error, HttpClient, TlsTrust};
+use super::http::{status_error, Api, TlsTrust};
 use super::units::{sat_to_btc, whole_sat};
 use super::{json_str, Env, HmacSha512};
 use crate::config::{ConfigError, Secret};
 use crate::provider::{
-    BoxFuture, CreatedInvoice, NewInvoice, Provider, ProviderError, ProviderStatus, WebhookError,
-    WebhookEvent,
+    Adapter, CreatedInvoice, NewInvoice, ProviderError, ProviderStatus, WebhookError, WebhookEvent,
 };
 use crate::providers::CALLBACK_GRACE_SECS;
-use crate::store::{Invoice, InvoiceKey};
+use crate::store::InvoiceKey;
 
 /// Default API host.
 pub const DEFAULT_URL: &str = "https://api.kraken.com";
@@ -202,20 +201,103 @@ pub fn external_id(key: &[u8; 16]) -> String {
     base64::engine::general_purpose::STANDARD_NO_PAD.encode(key)
 }
 
+/// An entry of the `error` array of Kraken's answer, in either of its envelopes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KrakenError {
+    /// Spot style, `"EAPI:Invalid nonce"`: severity and category (`EAPI`), then the message.
+    Spot {
+        /// `EAPI`, `EService`, `EGeneral`…
+        category: String,
+        /// `Invalid nonce`, `Unavailable`…
+        message: String,
+    },
+    /// Pay style, `{"severity","errorClass","type","errorMessage"}`.
+    Pay {
+        /// `errorClass`.
+        class: String,
+        /// `type`.
+        kind: String,
+        /// `errorMessage`.
+        message: String,
+    },
+}
+
+/// What an error means for the request, least to most decisive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Fault {
+    /// Refused for good (bad key, bad arguments…).
+    Refused,
+    /// May work later: a nonce race, the service unavailable or busy.
+    Temporary,
+    /// The `external_id` was already used: our earlier request exists.
+    ExternalIdUsed,
+}
+
+impl KrakenError {
+    /// Read one entry of the `error` array.
+    pub fn parse(v: &Value) -> Self {
+        match v {
+            Value::String(text) => {
+                let (category, message) = text.split_once(':').unwrap_or(("", text));
+                Self::Spot {
+                    category: category.to_owned(),
+                    message: message.to_owned(),
+                }
+            }
+            other => {
+                let field = |name: &str| other[name].as_str().unwrap_or_default().to_owned();
+                Self::Pay {
+                    class: field("errorClass"),
+                    kind: field("type"),
+                    message: field("errorMessage"),
+                }
+            }
+        }
+    }
+
+    /// What it means. Spot errors are known by category and message (`EAPI:Invalid nonce`,
+    /// `EService:Unavailable`, `EService:Busy`); the Pay API documents no code for a reused
+    /// `external_id`, only its message ("already used"), so that one is known by its words.
+    pub fn fault(&self) -> Fault {
+        let is = |a: &str, b: &str| a.eq_ignore_ascii_case(b);
+        match self {
+            Self::Spot { category, message } => {
+                let temporary = (is(category, "EAPI") && is(message, "Invalid nonce"))
+                    || (is(category, "EService")
+                        && (is(message, "Unavailable") || is(message, "Busy")));
+                if temporary {
+                    Fault::Temporary
+                } else {
+                    Fault::Refused
+                }
+            }
+            Self::Pay { message, .. } => {
+                if message.to_ascii_lowercase().ends_with("already used") {
+                    Fault::ExternalIdUsed
+                } else {
+                    Fault::Refused
+                }
+            }
+        }
+    }
+}
+
+/// The errors of an answer (none when it holds no `error` array or is not JSON).
+pub fn answer_errors(v: Option<&Value>) -> Vec<KrakenError> {
+    v.and_then(|v| v["error"].as_array())
+        .map(|a| a.iter().map(KrakenError::parse).collect())
+        .unwrap_or_default()
+}
+
 /// The adapter.
+#[derive(Debug)]
 pub struct Kraken {
     s: Settings,
-    http: HttpClient,
+    api: Api,
     last_nonce: AtomicU64,
     keys: Mutex<HashMap<String, VerifyingKey>>,
     /// When the JWKS was last fetched (the backend's clock, Unix seconds).
     last_fetch: Mutex<Option<u64>>,
-}
-
-impl fmt::Debug for Kraken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Kraken").field("settings", &self.s).finish()
-    }
 }
 
 impl Kraken {
@@ -226,8 +308,9 @@ impl Kraken {
             let vk = VerifyingKey::from_sec1_bytes(&k.sec1).map_err(|_| "bad JWKS key")?;
             keys.insert(k.kid.clone(), vk);
         }
+        let auth = vec![("api-key", s.api_key.clone())];
         Ok(Self {
-            http: HttpClient::new(&TlsTrust::WebPki)?,
+            api: Api::new(WHO, &s.url, &TlsTrust::WebPki, auth)?,
             s,
             last_nonce: AtomicU64::new(0),
             keys: Mutex::new(keys),
@@ -257,45 +340,32 @@ impl Kraken {
         let sign = api_sign(self.s.api_secret.expose(), path, nonce, body.as_bytes())
             .map_err(|e| ProviderError::Unsupported(format!("Kraken: {e}")))?;
         let req = self
-            .http
-            .request(Method::POST, &format!("{}{path}", self.s.url))
+            .api
+            .request(Method::POST, path)
             .header("content-type", "application/json")
-            .header("api-key", self.s.api_key.expose())
             .header("api-sign", sign)
             .body(body);
-        let reply = self.http.send(req, WHO).await?;
+        let reply = self.api.send(req, None).await?;
         let v = serde_json::from_slice::<Value>(&reply.body).ok();
-        let errors = v
-            .as_ref()
-            .and_then(|v| v["error"].as_array())
-            .cloned()
-            .unwrap_or_default();
-        if !errors.is_empty() {
-            // Both envelopes: spot-style strings ("EAPI:Invalid nonce") and Pay-style objects.
-            let text: Vec<String> = errors
-                .iter()
-                .map(|e| match e {
-                    Value::String(s) => s.clone(),
-                    other => format!(
-                        "{} {} {}",
-                        other["errorClass"].as_str().unwrap_or_default(),
-                        other["type"].as_str().unwrap_or_default(),
-                        other["errorMessage"].as_str().unwrap_or_default()
-                    ),
-                })
-                .collect();
-            let text = text.join("; ").to_ascii_lowercase();
-            if text.contains("already") || text.contains("duplicate") {
+        let fault = answer_errors(v.as_ref())
+            .iter()
+            .map(KrakenError::fault)
+            .max();
+        match fault {
+            Some(Fault::ExternalIdUsed) => {
                 return Err(ProviderError::Abandoned(
                     "Kraken: external_id already used".into(),
-                ));
+                ))
             }
-            if text.contains("nonce") || text.contains("unavailable") || text.contains("busy") {
+            Some(Fault::Temporary) => {
                 return Err(ProviderError::Unavailable(
                     "Kraken answered a temporary error".into(),
-                ));
+                ))
             }
-            return Err(ProviderError::Rejected("Kraken refused the request".into()));
+            Some(Fault::Refused) => {
+                return Err(ProviderError::Rejected("Kraken refused the request".into()))
+            }
+            None => {}
         }
         if !reply.ok() {
             return Err(status_error(WHO, reply.status));
@@ -323,9 +393,9 @@ impl Kraken {
             }
             *last = Some(now);
         }
-        let reply = self
-            .http
-            .send(self.http.request(Method::GET, url), WHO)
+        let http = self.api.client();
+        let reply = http
+            .send(http.request(Method::GET, url), WHO)
             .await
             .map_err(|_| WebhookError::Unavailable("the JWKS could not be fetched".into()))?;
         if !reply.ok() {
@@ -349,84 +419,69 @@ impl Kraken {
     }
 }
 
-impl Provider for Kraken {
+impl Adapter for Kraken {
     fn name(&self) -> &'static str {
         "kraken"
     }
 
-    fn create_invoice<'a>(
-        &'a self,
-        req: &'a NewInvoice,
-    ) -> BoxFuture<'a, Result<CreatedInvoice, ProviderError>> {
-        Box::pin(async move {
-            let nonce = self.nonce();
-            let ext = external_id(&req.idempotency_key);
-            let body = create_body(
-                &nonce,
-                whole_sat(req.amount_msat),
-                &self.s.asset,
-                &ext,
-                req.expiry_secs,
-                &req.description,
-            );
-            let v = match self.private(CREATE_PATH, body, &nonce).await {
-                Err(ProviderError::Abandoned(m)) => {
-                    // The first request exists but its link is lost: cancel it (best effort)
-                    // so nobody can pay it, then let the backend retire the reservation.
-                    let nonce = self.nonce();
-                    let cancel = format!(r#"{{"nonce":"{nonce}","external_id":"{ext}"}}"#);
-                    if let Err(e) = self.private(CANCEL_PATH, cancel, &nonce).await {
-                        tracing::warn!(error = %e, "cancelling the lost Kraken Pay request failed");
-                    }
-                    return Err(ProviderError::Abandoned(m));
+    async fn create_invoice(&self, req: &NewInvoice) -> Result<CreatedInvoice, ProviderError> {
+        let nonce = self.nonce();
+        let ext = external_id(&req.idempotency_key);
+        let body = create_body(
+            &nonce,
+            whole_sat(req.amount_msat),
+            &self.s.asset,
+            &ext,
+            req.expiry_secs,
+            &req.description,
+        );
+        let v = match self.private(CREATE_PATH, body, &nonce).await {
+            Err(ProviderError::Abandoned(m)) => {
+                // The first request exists but its link is lost: cancel it (best effort)
+                // so nobody can pay it, then let the backend retire the reservation.
+                let nonce = self.nonce();
+                let cancel = format!(r#"{{"nonce":"{nonce}","external_id":"{ext}"}}"#);
+                if let Err(e) = self.private(CANCEL_PATH, cancel, &nonce).await {
+                    tracing::warn!(error = %e, "cancelling the lost Kraken Pay request failed");
                 }
-                other => other?,
-            };
-            let link = v["result"]["view_link"]
-                .as_str()
-                .ok_or_else(|| ProviderError::BadResponse("Kraken: no result.view_link".into()))?;
-            Ok(CreatedInvoice {
-                pay_url: Some(link.to_owned()),
-                provider_ref: Some(ext),
-                expires_at: Some(req.now.saturating_add(u64::from(req.expiry_secs))),
-                ..CreatedInvoice::default()
-            })
+                return Err(ProviderError::Abandoned(m));
+            }
+            other => other?,
+        };
+        let link = v["result"]["view_link"]
+            .as_str()
+            .ok_or_else(|| ProviderError::BadResponse("Kraken: no result.view_link".into()))?;
+        Ok(CreatedInvoice {
+            pay_url: Some(link.to_owned()),
+            provider_ref: Some(ext),
+            expires_at: Some(req.now.saturating_add(u64::from(req.expiry_secs))),
+            ..CreatedInvoice::default()
         })
     }
 
     fn callback_grace_secs(&self) -> u64 {
-        // No status lookup: only the callback tells a payment (see Provider docs).
+        // No status lookup (the default `lookup`): only the callback tells a payment.
         CALLBACK_GRACE_SECS
     }
 
-    fn lookup<'a>(
-        &'a self,
-        _invoice: &'a Invoice,
-    ) -> BoxFuture<'a, Result<Option<ProviderStatus>, ProviderError>> {
-        // Kraken Pay has no status endpoint: the callback decides.
-        Box::pin(async { Ok(None) })
-    }
-
-    fn verify_webhook<'a>(
-        &'a self,
-        body: &'a [u8],
-        _headers: &'a HeaderMap,
+    async fn verify_webhook(
+        &self,
+        body: &[u8],
+        _headers: &HeaderMap,
         now: u64,
-    ) -> BoxFuture<'a, Result<Option<WebhookEvent>, WebhookError>> {
-        Box::pin(async move {
-            if self.s.jwks.is_empty() && self.s.jwks_url.is_none() {
-                return Err(WebhookError::NotConfigured);
-            }
-            let token = read_token(body)?;
-            let (header, _, _) = split_jwt(&token)?;
-            let kid = header["kid"]
-                .as_str()
-                .ok_or(WebhookError::BadSignature)?
-                .to_owned();
-            let key = self.key_for(&kid, now).await?;
-            let claims = verify_jwt(&token, &key, now)?;
-            Ok(event_from_claims(&token, &claims))
-        })
+    ) -> Result<Option<WebhookEvent>, WebhookError> {
+        if self.s.jwks.is_empty() && self.s.jwks_url.is_none() {
+            return Err(WebhookError::NotConfigured);
+        }
+        let token = read_token(body)?;
+        let (header, _, _) = split_jwt(&token)?;
+        let kid = header["kid"]
+            .as_str()
+            .ok_or(WebhookError::BadSignature)?
+            .to_owned();
+        let key = self.key_for(&kid, now).await?;
+        let claims = verify_jwt(&token, &key, now)?;
+        Ok(event_from_claims(&token, &claims))
     }
 
     fn webhook_ack(&self) -> Value {
@@ -527,4 +582,60 @@ fn event_from_claims(token: &str, claims: &Value) -> Option<WebhookEvent> {
         invoice: InvoiceKey::IdempotencyKey(key),
         status,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn fault_of(answer: Value) -> Option<Fault> {
+        answer_errors(Some(&answer))
+            .iter()
+            .map(KrakenError::fault)
+            .max()
+    }
+
+    #[test]
+    fn errors_are_read_in_both_envelopes_and_classified() {
+        assert_eq!(
+            KrakenError::parse(&json!("EAPI:Invalid nonce")),
+            KrakenError::Spot {
+                category: "EAPI".into(),
+                message: "Invalid nonce".into()
+            }
+        );
+        let used = json!({"severity": "E", "errorClass": "EGeneral",
+            "type": "InvalidArguments", "errorMessage": "external_id already used"});
+        assert_eq!(
+            fault_of(json!({"error": [used.clone()]})),
+            Some(Fault::ExternalIdUsed)
+        );
+        assert_eq!(
+            fault_of(json!({"error": ["EAPI:Invalid nonce"]})),
+            Some(Fault::Temporary)
+        );
+        assert_eq!(
+            fault_of(json!({"error": ["EService:Unavailable"]})),
+            Some(Fault::Temporary)
+        );
+        assert_eq!(
+            fault_of(json!({"error": ["EService:Busy"]})),
+            Some(Fault::Temporary)
+        );
+        assert_eq!(
+            fault_of(json!({"error": ["EAPI:Invalid key"]})),
+            Some(Fault::Refused)
+        );
+        let bad = json!({"errorClass": "EGeneral", "type": "InvalidArguments",
+            "errorMessage": "invalid note"});
+        assert_eq!(fault_of(json!({"error": [bad]})), Some(Fault::Refused));
+        // The most decisive wins: a reused id beats a temporary error beside it.
+        assert_eq!(
+            fault_of(json!({"error": ["EService:Busy", used]})),
+            Some(Fault::ExternalIdUsed)
+        );
+        assert_eq!(fault_of(json!({"error": [], "result": {}})), None);
+        assert_eq!(fault_of(json!("not an object")), None);
+    }
 }

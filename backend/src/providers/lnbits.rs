@@ -8,19 +8,16 @@
 //! may be a JSON object or a JSON string holding the object (LNbits sends `payment.json()`
 //! through `json=`): both are read.
 
-use std::fmt;
-
 use axum::http::HeaderMap;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use super::http::{status_error, HttpClient, TlsTrust};
+use super::http::{Api, TlsTrust};
 use super::units::{json_u64, whole_sat};
 use super::{hash_from_hex, Env};
 use crate::config::{ConfigError, Secret};
 use crate::provider::{
-    BoxFuture, CreatedInvoice, NewInvoice, Provider, ProviderError, ProviderStatus, WebhookError,
-    WebhookEvent,
+    Adapter, CreatedInvoice, NewInvoice, ProviderError, ProviderStatus, WebhookError, WebhookEvent,
 };
 use crate::store::{Invoice, InvoiceKey};
 
@@ -54,121 +51,86 @@ impl Settings {
 }
 
 /// The adapter.
+#[derive(Debug)]
 pub struct Lnbits {
     s: Settings,
-    http: HttpClient,
-}
-
-impl fmt::Debug for Lnbits {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Lnbits").field("settings", &self.s).finish()
-    }
+    api: Api,
 }
 
 impl Lnbits {
     /// An adapter with these settings.
     pub fn new(s: Settings) -> Result<Self, String> {
+        let key = ("x-api-key", s.api_key.clone());
         Ok(Self {
-            http: HttpClient::new(&TlsTrust::WebPki)?,
+            api: Api::new(WHO, &s.url, &TlsTrust::WebPki, vec![key])?,
             s,
         })
     }
 }
 
-impl Provider for Lnbits {
+impl Adapter for Lnbits {
     fn name(&self) -> &'static str {
         "lnbits"
     }
 
-    fn create_invoice<'a>(
-        &'a self,
-        req: &'a NewInvoice,
-    ) -> BoxFuture<'a, Result<CreatedInvoice, ProviderError>> {
-        Box::pin(async move {
-            let mut body = json!({
-                "out": false,
-                "amount": whole_sat(req.amount_msat),
-                "unit": "sat",
-                "memo": req.description,
-                "expiry": req.expiry_secs,
-                "extra": { "invoice_id": req.invoice_id, "order_id": req.order_id },
-            });
-            if let Some(w) = &self.s.webhook_url {
-                body["webhook"] = Value::String(w.clone());
-            }
-            let r = self
-                .http
-                .request(Method::POST, &format!("{}/api/v1/payments", self.s.url))
-                .header("x-api-key", self.s.api_key.expose())
-                .header("content-type", "application/json")
-                .body(body.to_string());
-            let reply = self.http.send(r, WHO).await?;
-            if !reply.ok() {
-                return Err(status_error(WHO, reply.status));
-            }
-            let v = reply.json(WHO)?;
-            let bad = |m: &str| ProviderError::BadResponse(format!("LNbits: {m}"));
-            let pr = v["payment_request"]
-                .as_str()
-                .or_else(|| v["bolt11"].as_str())
-                .ok_or_else(|| bad("no payment_request"))?;
-            let hash = v["payment_hash"]
-                .as_str()
-                .and_then(hash_from_hex)
-                .ok_or_else(|| bad("bad payment_hash"))?;
-            Ok(CreatedInvoice {
-                payment_request: Some(pr.to_owned()),
-                payment_hash: Some(hash),
-                provider_ref: Some(hex::encode(hash)),
-                ..CreatedInvoice::default()
-            })
-        })
+    async fn create_invoice(&self, req: &NewInvoice) -> Result<CreatedInvoice, ProviderError> {
+        let mut body = json!({
+            "out": false,
+            "amount": whole_sat(req.amount_msat),
+            "unit": "sat",
+            "memo": req.description,
+            "expiry": req.expiry_secs,
+            "extra": { "invoice_id": req.invoice_id, "order_id": req.order_id },
+        });
+        if let Some(w) = &self.s.webhook_url {
+            body["webhook"] = Value::String(w.clone());
+        }
+        let v = self
+            .api
+            .call(Method::POST, "/api/v1/payments", Some(&body))
+            .await?;
+        let bad = |m: &str| ProviderError::BadResponse(format!("LNbits: {m}"));
+        let pr = v["payment_request"]
+            .as_str()
+            .or_else(|| v["bolt11"].as_str())
+            .ok_or_else(|| bad("no payment_request"))?;
+        let hash = v["payment_hash"]
+            .as_str()
+            .and_then(hash_from_hex)
+            .ok_or_else(|| bad("bad payment_hash"))?;
+        Ok(CreatedInvoice::keyed_by_hash(pr, hash))
     }
 
-    fn lookup<'a>(
-        &'a self,
-        invoice: &'a Invoice,
-    ) -> BoxFuture<'a, Result<Option<ProviderStatus>, ProviderError>> {
-        Box::pin(async move {
-            let Some(hash) = invoice.payment_hash else {
-                return Ok(None);
-            };
-            let url = format!("{}/api/v1/payments/{}", self.s.url, hex::encode(hash));
-            let r = self
-                .http
-                .request(Method::GET, &url)
-                .header("x-api-key", self.s.api_key.expose());
-            let reply = self.http.send(r, WHO).await?;
-            if !reply.ok() {
-                return Err(status_error(WHO, reply.status));
-            }
-            let v = reply.json(WHO)?;
-            if v["paid"] == true {
-                return Ok(Some(ProviderStatus::Paid {
-                    preimage: v["preimage"].as_str().and_then(hash_from_hex),
-                    amount_paid_msat: json_u64(&v["details"]["amount"]),
-                    paid_at: None,
-                }));
-            }
-            Ok(Some(match v["status"].as_str() {
-                Some("failed") => ProviderStatus::Expired,
-                _ => ProviderStatus::Pending,
-            }))
-        })
+    async fn lookup(&self, invoice: &Invoice) -> Result<Option<ProviderStatus>, ProviderError> {
+        let Some(hash) = invoice.payment_hash else {
+            return Ok(None);
+        };
+        let path = format!("/api/v1/payments/{}", hex::encode(hash));
+        let v = self.api.call(Method::GET, &path, None).await?;
+        if v["paid"] == true {
+            return Ok(Some(ProviderStatus::Paid {
+                preimage: v["preimage"].as_str().and_then(hash_from_hex),
+                amount_paid_msat: json_u64(&v["details"]["amount"]),
+                paid_at: None,
+            }));
+        }
+        Ok(Some(match v["status"].as_str() {
+            Some("failed") => ProviderStatus::Expired,
+            _ => ProviderStatus::Pending,
+        }))
     }
 
-    fn verify_webhook<'a>(
-        &'a self,
-        body: &'a [u8],
-        _headers: &'a HeaderMap,
+    async fn verify_webhook(
+        &self,
+        body: &[u8],
+        _headers: &HeaderMap,
         _now: u64,
-    ) -> BoxFuture<'a, Result<Option<WebhookEvent>, WebhookError>> {
-        let result = if self.s.webhook_url.is_none() {
+    ) -> Result<Option<WebhookEvent>, WebhookError> {
+        if self.s.webhook_url.is_none() {
             Err(WebhookError::NotConfigured)
         } else {
             read_hint(body)
-        };
-        Box::pin(async move { result })
+        }
     }
 }
 

@@ -3,22 +3,16 @@
 //! is not); `CANCELED` is expired; an `OPEN` invoice past its deadline is expired by the backend's
 //! own clock (LND never says "expired"). No webhooks: status comes from polling.
 
-use std::fmt;
-
-use axum::http::HeaderMap;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use reqwest::Method;
 use serde_json::json;
 
-use super::http::{read_cert, status_error, HttpClient, TlsTrust};
+use super::http::{read_cert, Api, TlsTrust};
 use super::units::{json_u64, whole_sat};
 use super::Env;
 use crate::config::{ConfigError, Secret};
-use crate::provider::{
-    BoxFuture, CreatedInvoice, NewInvoice, Provider, ProviderError, ProviderStatus, WebhookError,
-    WebhookEvent,
-};
+use crate::provider::{Adapter, CreatedInvoice, NewInvoice, ProviderError, ProviderStatus};
 use crate::store::Invoice;
 
 const WHO: &str = "LND";
@@ -73,30 +67,18 @@ impl Settings {
 }
 
 /// The adapter.
+#[derive(Debug)]
 pub struct Lnd {
-    s: Settings,
-    http: HttpClient,
-}
-
-impl fmt::Debug for Lnd {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Lnd").field("settings", &self.s).finish()
-    }
+    api: Api,
 }
 
 impl Lnd {
     /// An adapter with these settings.
     pub fn new(s: Settings) -> Result<Self, String> {
+        let macaroon = ("grpc-metadata-macaroon", s.macaroon_hex);
         Ok(Self {
-            http: HttpClient::new(&s.tls)?,
-            s,
+            api: Api::new(WHO, &s.url, &s.tls, vec![macaroon])?,
         })
-    }
-
-    fn req(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
-        self.http
-            .request(method, &format!("{}{path}", self.s.url))
-            .header("grpc-metadata-macaroon", self.s.macaroon_hex.expose())
     }
 }
 
@@ -109,79 +91,46 @@ fn b64_32(v: &serde_json::Value) -> Option<[u8; 32]> {
     bytes.try_into().ok()
 }
 
-impl Provider for Lnd {
+impl Adapter for Lnd {
     fn name(&self) -> &'static str {
         "lnd"
     }
 
-    fn create_invoice<'a>(
-        &'a self,
-        req: &'a NewInvoice,
-    ) -> BoxFuture<'a, Result<CreatedInvoice, ProviderError>> {
-        Box::pin(async move {
-            let body = json!({
-                "memo": req.description,
-                "value": whole_sat(req.amount_msat).to_string(),
-                "expiry": req.expiry_secs.to_string(),
-                "private": false,
-            });
-            let r = self
-                .req(Method::POST, "/v1/invoices")
-                .header("content-type", "application/json")
-                .body(body.to_string());
-            let reply = self.http.send(r, WHO).await?;
-            if !reply.ok() {
-                return Err(status_error(WHO, reply.status));
-            }
-            let v = reply.json(WHO)?;
-            let hash = b64_32(&v["r_hash"])
-                .ok_or_else(|| ProviderError::BadResponse("LND: bad r_hash".into()))?;
-            let pr = v["payment_request"]
-                .as_str()
-                .ok_or_else(|| ProviderError::BadResponse("LND: no payment_request".into()))?;
-            Ok(CreatedInvoice {
-                payment_request: Some(pr.to_owned()),
-                payment_hash: Some(hash),
-                provider_ref: Some(hex::encode(hash)),
-                ..CreatedInvoice::default()
-            })
-        })
+    async fn create_invoice(&self, req: &NewInvoice) -> Result<CreatedInvoice, ProviderError> {
+        let body = json!({
+            "memo": req.description,
+            "value": whole_sat(req.amount_msat).to_string(),
+            "expiry": req.expiry_secs.to_string(),
+            "private": false,
+        });
+        let v = self
+            .api
+            .call(Method::POST, "/v1/invoices", Some(&body))
+            .await?;
+        let hash = b64_32(&v["r_hash"])
+            .ok_or_else(|| ProviderError::BadResponse("LND: bad r_hash".into()))?;
+        let pr = v["payment_request"]
+            .as_str()
+            .ok_or_else(|| ProviderError::BadResponse("LND: no payment_request".into()))?;
+        Ok(CreatedInvoice::keyed_by_hash(pr, hash))
     }
 
-    fn lookup<'a>(
-        &'a self,
-        invoice: &'a Invoice,
-    ) -> BoxFuture<'a, Result<Option<ProviderStatus>, ProviderError>> {
-        Box::pin(async move {
-            let Some(hash) = invoice.payment_hash else {
-                return Ok(None);
-            };
-            let r = self.req(Method::GET, &format!("/v1/invoice/{}", hex::encode(hash)));
-            let reply = self.http.send(r, WHO).await?;
-            if !reply.ok() {
-                return Err(status_error(WHO, reply.status));
-            }
-            let v = reply.json(WHO)?;
-            Ok(Some(match v["state"].as_str() {
-                Some("SETTLED") => ProviderStatus::Paid {
-                    preimage: b64_32(&v["r_preimage"]),
-                    amount_paid_msat: json_u64(&v["amt_paid_msat"]).filter(|a| *a > 0),
-                    paid_at: json_u64(&v["settle_date"]).filter(|t| *t > 0),
-                },
-                Some("CANCELED") => ProviderStatus::Expired,
-                // OPEN, and ACCEPTED (a held HTLC is not a payment); the deadline is ours.
-                Some(_) => ProviderStatus::Pending,
-                None => return Err(ProviderError::BadResponse("LND: no state".into())),
-            }))
-        })
-    }
-
-    fn verify_webhook<'a>(
-        &'a self,
-        _body: &'a [u8],
-        _headers: &'a HeaderMap,
-        _now: u64,
-    ) -> BoxFuture<'a, Result<Option<WebhookEvent>, WebhookError>> {
-        Box::pin(async { Err(WebhookError::NotSupported) })
+    async fn lookup(&self, invoice: &Invoice) -> Result<Option<ProviderStatus>, ProviderError> {
+        let Some(hash) = invoice.payment_hash else {
+            return Ok(None);
+        };
+        let path = format!("/v1/invoice/{}", hex::encode(hash));
+        let v = self.api.call(Method::GET, &path, None).await?;
+        Ok(Some(match v["state"].as_str() {
+            Some("SETTLED") => ProviderStatus::Paid {
+                preimage: b64_32(&v["r_preimage"]),
+                amount_paid_msat: json_u64(&v["amt_paid_msat"]).filter(|a| *a > 0),
+                paid_at: json_u64(&v["settle_date"]).filter(|t| *t > 0),
+            },
+            Some("CANCELED") => ProviderStatus::Expired,
+            // OPEN, and ACCEPTED (a held HTLC is not a payment); the deadline is ours.
+            Some(_) => ProviderStatus::Pending,
+            None => return Err(ProviderError::BadResponse("LND: no state".into())),
+        }))
     }
 }
