@@ -11,6 +11,10 @@
 //! | `CORS_ORIGINS` | empty | comma-separated origins allowed to call `/api` from a browser; empty = same origin only; `*` = any |
 //! | `WWW_DIR` | `www` | the demo shop page served at `/` |
 //! | `PKG_DIR` | `pkg` | the built widget package served at `/pkg/` |
+//! | `PAY_LINK_HOST` | the provider URL's host | the only host a provider's pay link (`pay_url`, Kraken Pay) may point to |
+//!
+//! Limits against abusive clients (timeouts, caps, rate limit, lookup cache, retention) are read
+//! by [`crate::limits::Limits`]; their variables are listed there.
 //!
 //! `Config`'s `Debug` never prints a [`Secret`]; provider credentials are held in that type.
 
@@ -49,6 +53,10 @@ pub struct Config {
     pub www_dir: PathBuf,
     /// Directory served at `/pkg/`.
     pub pkg_dir: PathBuf,
+    /// Timeouts, caps, rate limit, lookup cache, retention.
+    pub limits: crate::limits::Limits,
+    /// `PAY_LINK_HOST`: overrides the provider's own pay-link host (see [`crate::payurl`]).
+    pub pay_link_host: Option<String>,
 }
 
 impl Default for Config {
@@ -64,6 +72,8 @@ impl Default for Config {
             cors_origins: CorsOrigins::SameOrigin,
             www_dir: PathBuf::from("www"),
             pkg_dir: PathBuf::from("pkg"),
+            limits: crate::limits::Limits::default(),
+            pay_link_host: None,
         }
     }
 }
@@ -83,6 +93,8 @@ impl fmt::Debug for Config {
             .field("cors_origins", &self.cors_origins)
             .field("www_dir", &self.www_dir)
             .field("pkg_dir", &self.pkg_dir)
+            .field("limits", &self.limits)
+            .field("pay_link_host", &self.pay_link_host)
             .finish()
     }
 }
@@ -151,6 +163,23 @@ impl Config {
         }
         c.provider_settings =
             crate::providers::ProviderSettings::from_lookup(c.provider, &|name| get(name))?;
+        c.limits = crate::limits::Limits::from_lookup(&|name| get(name))?;
+        if let Some((n, v)) = var("PAY_LINK_HOST") {
+            let host = v.to_ascii_lowercase();
+            if crate::payurl::pay_url_host(&format!("https://{host}/")).as_deref() != Some(&host) {
+                return Err(ConfigError::new(
+                    n,
+                    "must be a host name, such as pay.example.com",
+                ));
+            }
+            c.pay_link_host = Some(host);
+        }
+        if c.provider == ProviderKind::Demo && c.network == Network::Bitcoin {
+            return Err(ConfigError::new(
+                "PROVIDER",
+                "the demo provider settles invoices without any payment and is refused with NETWORK=bitcoin; choose a real provider",
+            ));
+        }
         Ok(c)
     }
 }

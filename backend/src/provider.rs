@@ -236,4 +236,11 @@ pub trait Provider: Send + Sync {
     fn callback_grace_secs(&self) -> u64 {
         0
     }
+
+    /// The only host this provider's pay links may point to (see [`crate::payurl`]): for Kraken
+    /// Pay, the host of its configured URL unless `PAY_LINK_HOST` says otherwise. `None`: this
+    /// provider hands out no pay links, and any it returned is refused.
+    fn pay_link_host(&self) -> Option<String> {
+        None
+    }
 }

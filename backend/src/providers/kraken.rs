@@ -386,6 +386,10 @@ impl Provider for Kraken {
         CALLBACK_GRACE_SECS
     }
 
+    fn pay_link_host(&self) -> Option<String> {
+        crate::payurl::host_of(&self.s.url)
+    }
+
     fn lookup<'a>(
         &'a self,
         _invoice: &'a Invoice,

@@ -52,6 +52,9 @@ pub async fn setup_with(fake: Fake, extra: &[(&str, &str)]) -> Setup {
         "PKG_DIR".into(),
         dir.path().join("pkg").display().to_string(),
     );
+    // The tests step a manual clock and poll right after changing the fake: no lookup cache
+    // unless a test asks for one.
+    env.insert("LOOKUP_CACHE_MS".into(), "0".into());
     for (k, v) in extra {
         env.insert((*k).to_owned(), v.replace("{base}", &base));
     }
