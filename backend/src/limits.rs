@@ -7,8 +7,8 @@
 //! | `REQUEST_TIMEOUT_SECS` | `60` | a whole request, body and provider call included (above the 40 s provider timeout) |
 //! | `MAX_CONNECTIONS` | `1024` | open connections; beyond it new ones wait to be accepted |
 //! | `MAX_CONCURRENT_REQUESTS` | `256` | requests handled at once; beyond it `503 overloaded` |
-//! | `CREATE_RATE_PER_MIN` | `30` | invoice creates per client IP per minute (token bucket); `0` = no limit |
-//! | `CREATE_RATE_BURST` | `20` | creates one IP may make at once |
+//! | `CREATE_RATE_PER_MIN` | `60` | invoice creates per client IP per minute (token bucket); `0` = no limit |
+//! | `CREATE_RATE_BURST` | `30` | creates one IP may make at once |
 //! | `TRUSTED_PROXIES` | empty | comma-separated proxy IPs whose `X-Forwarded-For` names the client |
 //! | `LOOKUP_CACHE_MS` | `2000` | at most one provider lookup per invoice per this period |
 //! | `POLL_WAIT_MS` | `3000` | longest a poll waits for the provider before answering from the store |
@@ -66,8 +66,8 @@ impl Default for Limits {
             request_timeout: Duration::from_secs(60),
             max_connections: 1024,
             max_concurrent_requests: 256,
-            create_rate_per_min: 30,
-            create_rate_burst: 20,
+            create_rate_per_min: 60,
+            create_rate_burst: 30,
             trusted_proxies: Vec::new(),
             lookup_cache: Duration::from_millis(2000),
             poll_wait: Duration::from_millis(3000),
