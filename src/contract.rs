@@ -200,18 +200,20 @@ pub fn valid_pay_url(url: &str) -> bool {
     !host.is_empty() && port_ok && (https || is_loopback_host(host))
 }
 
-/// `localhost` exactly, an IPv4 literal in `127.0.0.0/8`, or `[::1]`.
+/// `localhost` exactly, an IPv4 literal in `127.0.0.0/8` (four decimal octets), or `[::1]`.
+/// Written out rather than with `core::net`'s parsers, which would cost the wasm ~1.5 KB.
 fn is_loopback_host(host: &str) -> bool {
-    if host.eq_ignore_ascii_case("localhost") {
+    if host.eq_ignore_ascii_case("localhost") || host == "[::1]" {
         return true;
     }
-    if let Some(v6) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
-        return v6
-            .parse::<core::net::Ipv6Addr>()
-            .is_ok_and(|ip| ip.is_loopback());
-    }
-    host.parse::<core::net::Ipv4Addr>()
-        .is_ok_and(|ip| ip.is_loopback())
+    let octet = |p: &str| {
+        !p.is_empty()
+            && p.len() <= 3
+            && p.bytes().all(|b| b.is_ascii_digit())
+            && p.bytes().fold(0u32, |v, b| v * 10 + u32::from(b - b'0')) <= 255
+    };
+    let parts: Vec<&str> = host.split('.').collect();
+    parts.len() == 4 && parts[0] == "127" && parts.iter().all(|p| octet(p))
 }
 
 fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
