@@ -257,6 +257,7 @@ bench() {
   # unified into the backend's dependencies and change the binary that `serve` runs.
   cargo build --release -p lightning-checkout-backend >&2
   cargo build --release -p lightning-checkout-loadgen >&2
+  cargo build --release -p testkit >&2   # the slow provider of the hostile run
   say "building a second copy of the widget with the bench hooks (feature bench, src/bench.rs)"
   local out=bench/out/pkg-bench
   rm -rf "$out"

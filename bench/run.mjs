@@ -21,6 +21,7 @@ const PAGES = join(BENCH, 'pages');
 const TARGET = process.env.CARGO_TARGET_DIR || join(ROOT, 'target');
 const BACKEND_BIN = join(TARGET, 'release', 'lightning-checkout-backend');
 const LOADGEN_BIN = join(TARGET, 'release', 'lightning-checkout-loadgen');
+const FAKE_BIN = join(TARGET, 'release', 'testkit-fake');
 const PKG = join(ROOT, 'pkg');
 const PKG_BENCH = join(OUT, 'pkg-bench');
 
@@ -47,7 +48,7 @@ function parseArgs(argv) {
     if (a === '--runs') o.runs = Math.round(num());
     else if (a === '--rounds') o.rounds = Math.round(num());
     else if (a === '--secs') o.secs = num();
-    else if (a === '--quick') Object.assign(o, { runs: 5, rounds: 3, secs: 1, warmup: 0.5, ms: 100 });
+    else if (a === '--quick') Object.assign(o, { runs: 5, rounds: 3, secs: 1, warmup: 0.5, ms: 100, quick: true });
     else throw new Error(`unknown option ${a}: use --runs N, --rounds N, --secs S or --quick`);
   }
   return o;
@@ -368,7 +369,8 @@ function procStatus(pid, key) {
 }
 
 async function backendLoad(opts) {
-  const be = await startBackend({ WWW_DIR: join(ROOT, 'www') });
+  // Throughput from one address: without the per-IP create limit (the hostile run has it).
+  const be = await startBackend({ WWW_DIR: join(ROOT, 'www'), CREATE_RATE_PER_MIN: '0' });
   try {
     const idle = procStatus(be.pid, 'VmRSS');
     log(`backend load: ${opts.warmup} s warm-up + ${opts.secs} s per step, 1/16/64 clients, create then poll`);
@@ -385,6 +387,72 @@ async function backendLoad(opts) {
   } finally {
     await be.stop();
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 6. Hostile clients: a create flood from one IP, slowloris connections, a polling storm
+// against a slow provider (the LND fake answering status lookups after 5 s). Loopback only.
+
+const HOSTILE_PROVIDER_DELAY_MS = 5000;
+
+async function fakeControl(url, what, body) {
+  const res = await fetch(`${url}/_test/${what}`, body === undefined ? {} : {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
+  });
+  if (!res.ok) throw new Error(`testkit-fake ${what}: ${res.status}`);
+  return res.json();
+}
+
+async function hostile(opts) {
+  const fake = await startProcess(FAKE_BIN, ['--provider', 'lnd'], { ready: /READY (http:\/\/\S+)/ });
+  let be;
+  try {
+    const fakeUrl = fake.match[1];
+    const env = await fakeControl(fakeUrl, 'env');
+    await fakeControl(fakeUrl, 'config', { lookup_delay_ms: HOSTILE_PROVIDER_DELAY_MS });
+    // The defaults, except a short header timeout so that the slowloris phase stays short.
+    be = await startBackend({ ...env, WWW_DIR: join(ROOT, 'www'), HEADER_READ_TIMEOUT_SECS: '2' });
+    const rssBefore = procStatus(be.pid, 'VmRSS');
+    const callsBefore = (await fakeControl(fakeUrl, 'state')).lookup_calls;
+    const slowloris = opts.quick ? 100 : 300;
+    log(`hostile clients: create flood, ${slowloris} slowloris connections, 64 clients polling one invoice against a provider answering in ${HOSTILE_PROVIDER_DELAY_MS / 1000} s`);
+    const stdout = await new Promise((resolve, reject) => {
+      const p = spawn(LOADGEN_BIN, ['--hostile', '--url', be.url, '--secs', String(Math.max(3, opts.secs)), '--slowloris', String(slowloris)],
+        { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      p.stdout.on('data', (d) => { out += d; });
+      p.on('error', reject);
+      p.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`loadgen --hostile exited with ${code}`))));
+    });
+    const runs = JSON.parse(stdout);
+    const state = await fakeControl(fakeUrl, 'state');
+    return {
+      ...runs,
+      provider_delay_ms: HOSTILE_PROVIDER_DELAY_MS,
+      provider_lookups: state.lookup_calls - callsBefore,
+      provider_creates: state.create_calls,
+      rss_before_kb: rssBefore,
+      rss_after_kb: procStatus(be.pid, 'VmRSS'),
+      vm_hwm_kb: procStatus(be.pid, 'VmHWM'),
+    };
+  } finally {
+    if (be) await be.stop();
+    await fake.stop();
+  }
+}
+
+function hostileTable(h) {
+  const f = h.flood; const s = h.slowloris; const st = h.storm;
+  const mib = (kb) => `${(kb / 1024).toFixed(1)} MiB`;
+  const lines = [];
+  lines.push('### 6. Hostile clients: reference backend (release) with its default limits, LND fake provider answering status lookups in 5 s, loopback', '');
+  lines.push('| attack | what it sent | refused | still served |', '| --- | --- | --- | --- |');
+  lines.push(`| create flood, one IP | ${ops(f.requests)} creates in ${f.secs} s on ${f.connections} connections | ${ops(f.refused_429)} × \`429 rate_limited\` (${f.other} other) | ${f.created} created (the bucket's burst + refill) |`);
+  lines.push(`| slowloris | ${s.connections} connections sending a header line a second | ${s.closed_by_server} closed by the server (the last after ${s.max_secs_to_close.toFixed(1)} s), ${s.open} left open | \`/api/health\` meanwhile: ${s.good_ok} answered, ${s.good_failed} failed, p99 ${s.good_p99_ms.toFixed(1)} ms |`);
+  lines.push(`| polling storm, one pending invoice | ${st.clients} clients, closed loop, ${st.secs} s | – | ${ops(st.ok)} polls answered (${st.other} not), p50 ${st.p50_ms.toFixed(0)} ms, p99 ${st.p99_ms.toFixed(0)} ms, max ${st.max_ms.toFixed(0)} ms; **${h.provider_lookups} provider lookups** |`);
+  lines.push('');
+  lines.push(`Backend memory: ${mib(h.rss_before_kb)} before the attacks, ${mib(h.rss_after_kb)} after (peak ${mib(h.vm_hwm_kb)}). Polls wait at most \`POLL_WAIT_MS\` (3 s) for the provider and then answer from the store; the lookup goes on and one is in flight per invoice at a time, reused for \`LOOKUP_CACHE_MS\` (2 s).`);
+  return lines.join('\n');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -470,6 +538,7 @@ function tables(r) {
   }
   lines.push('');
   lines.push(`Peak memory of the backend (VmHWM after the run): ${(r.backend.vm_hwm_kb / 1024).toFixed(1)} MiB (${(r.backend.rss_idle_kb / 1024).toFixed(1)} MiB at start). The load generator (\`bench/loadgen\`, one tokio worker, one keep-alive connection per client, closed loop) runs on the same ${r.machine.nproc} cores. Creations go through the store's single SQLite writer with \`synchronous=FULL\` (an fsync per commit, so that a "paid" survives a power cut): they queue rather than scale with clients, and follow the disk (and whatever else uses it).`);
+  if (r.hostile) lines.push('', hostileTable(r.hostile));
   return lines.join('\n');
 }
 
@@ -543,7 +612,7 @@ ${table}
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
   const t0 = Date.now();
-  for (const [f, how] of [[BACKEND_BIN, 'cargo build --release -p lightning-checkout-backend'], [LOADGEN_BIN, 'cargo build --release -p lightning-checkout-loadgen'], [join(PKG, 'lightning_checkout_bg.wasm'), './build.sh build']]) {
+  for (const [f, how] of [[BACKEND_BIN, 'cargo build --release -p lightning-checkout-backend'], [LOADGEN_BIN, 'cargo build --release -p lightning-checkout-loadgen'], [FAKE_BIN, 'cargo build --release -p testkit'], [join(PKG, 'lightning_checkout_bg.wasm'), './build.sh build']]) {
     if (!existsSync(f)) throw new Error(`${relative(ROOT, f)} is missing: ${how} (./build.sh bench does it all)`);
   }
   mkdirSync(OUT, { recursive: true });
@@ -571,6 +640,7 @@ async function main() {
     await backend.stop();
   }
   const backendResult = await backendLoad(opts);
+  const hostileResult = await hostile(opts);
 
   const result = {
     date: new Date().toISOString(),
@@ -581,6 +651,7 @@ async function main() {
     start,
     speed: speedResult,
     backend: backendResult,
+    hostile: hostileResult,
   };
   result.elapsed_s = Math.round((Date.now() - t0) / 1000);
   const table = tables(result);

@@ -165,25 +165,55 @@ pub fn valid_id(id: &str) -> bool {
 }
 
 /// Is `url` a link the widget may show and open: `https://host…`, or `http://` to a loopback
-/// host (test servers)? No credentials, no whitespace or control characters.
+/// host written as such (`localhost` exactly, an IPv4 literal in `127.0.0.0/8`, `[::1]`; never
+/// `127.attacker.example`)? No credentials, no whitespace or control characters. The same
+/// scheme and loopback rules as the backend's `payurl` module, which also pins the host to the
+/// provider's.
 pub fn valid_pay_url(url: &str) -> bool {
     if url.len() > MAX_PAY_URL_LEN || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return false;
     }
-    let rest = if let Some(r) = strip_prefix_ignore_case(url, "https://") {
-        r
+    let (https, rest) = if let Some(r) = strip_prefix_ignore_case(url, "https://") {
+        (true, r)
     } else if let Some(r) = strip_prefix_ignore_case(url, "http://") {
-        let host = r.split(['/', '?', '#']).next().unwrap_or("");
-        let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
-        if !(host == "localhost" || host.starts_with("127.") || host == "[::1]") {
-            return false;
-        }
-        r
+        (false, r)
     } else {
         return false;
     };
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    !authority.is_empty() && !authority.contains('@')
+    if authority.is_empty() || authority.contains('@') || authority.contains('\\') {
+        return false;
+    }
+    let (host, port) = if authority.starts_with('[') {
+        match authority.find(']') {
+            Some(end) => (&authority[..=end], &authority[end + 1..]),
+            None => return false,
+        }
+    } else {
+        match authority.rsplit_once(':') {
+            Some((h, _)) => (h, &authority[h.len()..]),
+            None => (authority, ""),
+        }
+    };
+    let port_ok = port.is_empty()
+        || (port.len() > 1 && port.len() <= 6 && port[1..].bytes().all(|b| b.is_ascii_digit()));
+    !host.is_empty() && port_ok && (https || is_loopback_host(host))
+}
+
+/// `localhost` exactly, an IPv4 literal in `127.0.0.0/8` (four decimal octets), or `[::1]`.
+/// Written out rather than with `core::net`'s parsers, which would cost the wasm ~1.5 KB.
+fn is_loopback_host(host: &str) -> bool {
+    if host.eq_ignore_ascii_case("localhost") || host == "[::1]" {
+        return true;
+    }
+    let octet = |p: &str| {
+        !p.is_empty()
+            && p.len() <= 3
+            && p.bytes().all(|b| b.is_ascii_digit())
+            && p.bytes().fold(0u32, |v, b| v * 10 + u32::from(b - b'0')) <= 255
+    };
+    let parts: Vec<&str> = host.split('.').collect();
+    parts.len() == 4 && parts[0] == "127" && parts.iter().all(|p| octet(p))
 }
 
 fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {

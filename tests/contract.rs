@@ -111,6 +111,8 @@ fn ids_and_links_are_checked() {
         "https://pay.kraken.com/r/abc",
         "http://127.0.0.1:9000/pay",
         "http://localhost/x",
+        "http://[::1]:9000/x",
+        "HTTPS://pay.kraken.com:443/r",
     ] {
         assert!(valid_pay_url(ok), "{ok}");
     }
@@ -122,6 +124,13 @@ fn ids_and_links_are_checked() {
         "data:text/html,x",
         "https://",
         "//host/x",
+        // Hostile loopback look-alikes (issue 10 #7).
+        "http://127.attacker.example/x",
+        "http://127.0.0.1.attacker.example/x",
+        "http://localhost.attacker.example/x",
+        "http://127.0.0.1@attacker.example/x",
+        "http://[::2]/x",
+        "https://host:port/x",
     ] {
         assert!(!valid_pay_url(bad), "{bad}");
     }

@@ -46,7 +46,12 @@
 //! `method_not_allowed` (405), `invoice_expired` (409, demo pay of an expired invoice),
 //! `order_paid` (409), `invalid_signature` (401), `invalid_webhook` (400),
 //! `webhook_not_configured` (503), `webhook_unavailable` (503, keys could not be fetched),
-//! `provider_error` (502), `provider_unsupported` (400), `internal` (500).
+//! `provider_error` (502), `provider_unsupported` (400), `internal` (500),
+//! `rate_limited` (429 with `Retry-After`: too many creates from one client IP),
+//! `provider_unreachable` (503: the order's last invoice is past its deadline and the provider
+//! cannot say whether it was paid; it stays pending, no new invoice is made),
+//! `overloaded` (503 with `Retry-After`: `MAX_CONCURRENT_REQUESTS` in progress),
+//! `timeout` (503: the request took longer than `REQUEST_TIMEOUT_SECS`).
 
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection};
@@ -200,7 +205,13 @@ impl InvoiceStatusResponse {
 /// The `/api` router (to be nested at `/api`).
 pub fn router(state: AppState) -> Router {
     let mut api = Router::new()
-        .route("/invoices", post(create_invoice))
+        .route(
+            "/invoices",
+            post(create_invoice).layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                crate::limits::limit_creates,
+            )),
+        )
         .route("/invoices/{id}", get(get_invoice))
         .route(
             "/webhooks/{provider}",

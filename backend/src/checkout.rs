@@ -9,7 +9,10 @@ use bitcoin::hashes::{sha256, Hash};
 use lightning_invoice::Bolt11Invoice;
 use rand::RngCore;
 
+use std::time::Instant;
+
 use crate::error::AppError;
+use crate::lookups::{Freshness, Outcome};
 use crate::provider::{CreatedInvoice, NewInvoice, ProviderError, ProviderStatus};
 use crate::state::AppState;
 use crate::store::{Completion, Invoice, Reservation, Reserved, Status, Transition};
@@ -18,8 +21,6 @@ use crate::store::{Completion, Invoice, Reservation, Reserved, Status, Transitio
 pub const ID_PREFIX: &str = "inv_";
 /// Random characters after the prefix: 26 base32 characters carry 128 random bits.
 pub const ID_RANDOM_LEN: usize = 26;
-/// Longest pay link we store.
-const MAX_PAY_URL_LEN: usize = 2048;
 
 /// A validated request for an invoice (see [`crate::api`] for the wire rules).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,23 +83,37 @@ pub async fn create(state: &AppState, order: NewOrder) -> Result<(Invoice, bool)
     let mut key = [0u8; 16];
     rand::rngs::OsRng.fill_bytes(&mut key);
     let grace_secs = state.provider().callback_grace_secs();
-    let reserved = {
-        let order = order.clone();
-        state
-            .with_store(move |s| {
-                s.reserve(&Reservation {
-                    id: &id,
-                    order_id: order.order_id.as_deref(),
-                    amount_msat: order.amount_msat,
-                    description: &order.description,
-                    expiry_secs: order.expiry_secs,
-                    idempotency_key: key,
-                    provider,
-                    now,
-                    grace_secs,
+    let mut asked_about_due = false;
+    let reserved = loop {
+        let reserved = {
+            let order = order.clone();
+            let id = id.clone();
+            state
+                .with_store(move |s| {
+                    s.reserve(&Reservation {
+                        id: &id,
+                        order_id: order.order_id.as_deref(),
+                        amount_msat: order.amount_msat,
+                        description: &order.description,
+                        expiry_secs: order.expiry_secs,
+                        idempotency_key: key,
+                        provider,
+                        now,
+                        grace_secs,
+                    })
                 })
-            })
-            .await?
+                .await?
+        };
+        match reserved {
+            // Past its deadline: ask the provider before it may be expired (it may have been
+            // paid at the last second), then reserve again.
+            Reserved::Due(due) if !asked_about_due => {
+                asked_about_due = true;
+                settle_due(state, due).await?;
+            }
+            Reserved::Due(_) => return Err(provider_unreachable()),
+            other => break other,
+        }
     };
     let row = match reserved {
         Reserved::Paid(_) => {
@@ -126,6 +141,7 @@ pub async fn create(state: &AppState, order: NewOrder) -> Result<(Invoice, bool)
         // New, or reserved earlier by a call whose provider answer was lost: (re)ask the
         // provider with the stored idempotency key.
         Reserved::Open(row) | Reserved::New(row) => row,
+        Reserved::Due(_) => return Err(provider_unreachable()),
     };
     let req = NewInvoice {
         invoice_id: row.id.clone(),
@@ -195,16 +211,18 @@ fn check_created(
             (Some(hash), expires_at)
         }
         (None, Some(url)) => {
-            // https, or plain http only to a loopback host (a local test server), as the
-            // widget itself requires.
-            let ok_scheme = url.starts_with("https://")
-                || url.strip_prefix("http://").is_some_and(|r| {
-                    let host = r.split(['/', '?', '#']).next().unwrap_or("");
-                    let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
-                    host == "localhost" || host.starts_with("127.") || host == "[::1]"
-                });
-            if !ok_scheme || url.len() > MAX_PAY_URL_LEN || url.chars().any(char::is_whitespace) {
-                return Err(bad("the pay link is not an http(s) URL"));
+            // The one pay-link rule (crate::payurl): https (http only to a loopback literal),
+            // and only to the provider's own host.
+            let host = state
+                .config()
+                .pay_link_host
+                .clone()
+                .or_else(|| state.provider().pay_link_host())
+                .unwrap_or_default();
+            if !crate::payurl::pay_url_allowed(url, &host) {
+                return Err(bad(
+                    "the pay link is not an https URL on the provider's configured host",
+                ));
             }
             let expires_at = c
                 .expires_at
@@ -231,8 +249,9 @@ fn check_created(
     })
 }
 
-/// The invoice `id` as it stands now: asks the provider about a pending one where it can be asked,
-/// and marks it expired once its deadline has passed.
+/// The invoice `id` as it stands now: asks the provider about a pending one (coalesced, see
+/// [`crate::lookups`]; answered from the store when the provider is slower than `POLL_WAIT_MS`),
+/// and marks it expired once its deadline has passed and the provider confirmed it unpaid.
 pub async fn status(state: &AppState, id: &str) -> Result<Invoice, AppError> {
     if !is_invoice_id(id) {
         return Err(AppError::invoice_not_found());
@@ -245,37 +264,107 @@ pub async fn status(state: &AppState, id: &str) -> Result<Invoice, AppError> {
     refresh(state, inv).await
 }
 
-async fn refresh(state: &AppState, mut inv: Invoice) -> Result<Invoice, AppError> {
+async fn refresh(state: &AppState, inv: Invoice) -> Result<Invoice, AppError> {
     if inv.status != Status::Pending {
         return Ok(inv);
     }
+    if is_due(state, &inv) {
+        // A provider that cannot answer leaves it pending: the stored state answers.
+        return match settle_due(state, inv.clone()).await {
+            Ok(row) => Ok(row),
+            Err(e) if e.code == "provider_unreachable" => reread(state, inv).await,
+            Err(e) => Err(e),
+        };
+    }
     if inv.is_complete() {
-        match state.provider().lookup(&inv).await {
-            Ok(Some(reported)) => inv = apply(state, &inv, reported).await?,
-            Ok(None) => {}
-            // The stored state still answers; the next poll asks again.
-            Err(e) => tracing::warn!(id = %inv.id, error = %e, "status lookup failed"),
-        }
+        let wait = state.config().limits.poll_wait;
+        state
+            .lookups()
+            .lookup(state, &inv, Freshness::Recent, wait)
+            .await;
     }
-    let now = state.now();
-    let grace = state.provider().callback_grace_secs();
-    if inv.status == Status::Pending && now >= inv.expires_at.saturating_add(grace) {
-        let id = inv.id.clone();
-        if let Some(t) = state.with_store(move |s| s.expire_if_due(&id, now)).await? {
-            inv = t.into_invoice();
-        }
-    }
-    Ok(inv)
+    reread(state, inv).await
 }
 
-/// Apply what the provider reports to a stored invoice; the row afterwards.
+/// The row as the store has it now (`inv` if it vanished meanwhile).
+async fn reread(state: &AppState, inv: Invoice) -> Result<Invoice, AppError> {
+    let id = inv.id.clone();
+    Ok(state.with_store(move |s| s.get(&id)).await?.unwrap_or(inv))
+}
+
+/// Pending, and past its deadline plus the provider's callback grace.
+fn is_due(state: &AppState, inv: &Invoice) -> bool {
+    inv.status == Status::Pending
+        && state.now()
+            >= inv
+                .expires_at
+                .saturating_add(state.provider().callback_grace_secs())
+}
+
+fn provider_unreachable() -> AppError {
+    AppError::new(
+        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+        "provider_unreachable",
+        "The payment provider cannot confirm right now whether the last invoice for this order was paid. Please try again in a minute.",
+    )
+}
+
+/// A pending invoice past its deadline: ask the provider (an answer asked at or after the
+/// deadline), apply what it says, and expire it only if it is still pending then. A provider
+/// that cannot answer leaves it pending: `503 provider_unreachable`.
+async fn settle_due(state: &AppState, inv: Invoice) -> Result<Invoice, AppError> {
+    let wait = state.config().limits.poll_wait;
+    let lookups = state.lookups();
+    let mut outcome = lookups.lookup(state, &inv, Freshness::Recent, wait).await;
+    if outcome
+        .as_ref()
+        .is_some_and(|o| o.asked_at < inv.expires_at)
+    {
+        // That answer predates the deadline: a payment may have come after it.
+        outcome = lookups
+            .lookup(state, &inv, Freshness::StartedAfter(Instant::now()), wait)
+            .await;
+    }
+    let answered = outcome
+        .as_ref()
+        .is_some_and(|o| o.answered() && o.asked_at >= inv.expires_at);
+    if !answered {
+        tracing::warn!(id = %inv.id, "invoice past its deadline left pending: the provider did not answer");
+        return Err(provider_unreachable());
+    }
+    let now = state.now();
+    let id = inv.id.clone();
+    let row = state
+        .with_store(move |s| -> Result<Option<Invoice>, AppError> {
+            match s.get(&id)? {
+                Some(row) if row.status == Status::Pending => {
+                    Ok(s.expire_if_due(&id, now)?.map(Transition::into_invoice))
+                }
+                other => Ok(other),
+            }
+        })
+        .await?
+        .ok_or_else(AppError::invoice_not_found)?;
+    Ok(row)
+}
+
+/// Apply what the provider reports to a stored invoice; the row afterwards. A payment below the
+/// amount asked is recorded as an underpayment and never makes the invoice paid; a full payment
+/// on an invoice already marked expired makes it paid with `paid_late`.
+pub(crate) async fn apply_reported(
+    state: &AppState,
+    inv: &Invoice,
+    reported: ProviderStatus,
+) -> Result<Invoice, AppError> {
+    apply(state, inv, reported).await
+}
+
 async fn apply(
     state: &AppState,
     inv: &Invoice,
     reported: ProviderStatus,
 ) -> Result<Invoice, AppError> {
     let id = inv.id.clone();
-    let says_paid = matches!(reported, ProviderStatus::Paid { .. });
     let transition = match reported {
         ProviderStatus::Pending => return Ok(inv.clone()),
         ProviderStatus::Expired => state.with_store(move |s| s.mark_expired(&id)).await?,
@@ -284,6 +373,9 @@ async fn apply(
             amount_paid_msat,
             paid_at,
         } => {
+            if let Some(received) = amount_paid_msat.filter(|a| *a < inv.amount_msat) {
+                return record_underpayment(state, inv, received).await;
+            }
             let preimage = preimage.filter(|p| {
                 let ok = inv.payment_hash == Some(sha256::Hash::hash(p).to_byte_array());
                 if !ok {
@@ -295,9 +387,26 @@ async fn apply(
             if amount_paid_msat.is_some_and(|a| a > inv.amount_msat) {
                 tracing::info!(id = %inv.id, "invoice overpaid");
             }
-            state
+            let t = state
                 .with_store(move |s| s.mark_paid(&id, paid_at, preimage, amount_paid_msat))
-                .await?
+                .await?;
+            match t {
+                Some(Transition::Unchanged(row)) if row.status == Status::Expired => {
+                    let id = row.id.clone();
+                    let late = state
+                        .with_store(move |s| {
+                            s.mark_paid_late(&id, paid_at, preimage, amount_paid_msat)
+                        })
+                        .await?;
+                    if let Some(Transition::Applied(row)) = &late {
+                        // Final states never move back; a late payment is recorded, and the shop
+                        // must hear of it (it may have sold the goods again).
+                        tracing::warn!(id = %row.id, order_id = ?row.order_id, "late payment: an invoice already marked expired was paid");
+                    }
+                    late
+                }
+                other => other,
+            }
         }
     };
     match transition {
@@ -305,13 +414,34 @@ async fn apply(
             tracing::info!(id = %row.id, status = row.status.as_str(), "invoice status changed");
             Ok(row)
         }
-        Some(Transition::Unchanged(row)) => {
-            if says_paid && row.status == Status::Expired {
-                // Final states never move back; the merchant must refund or honour it by hand.
-                tracing::warn!(id = %row.id, "payment reported for an invoice already marked expired");
-            }
+        Some(Transition::Unchanged(row)) => Ok(row),
+        None => Err(AppError::invoice_not_found()),
+    }
+}
+
+/// Less than asked arrived: keep the status, record the amount and when, and tell a person.
+async fn record_underpayment(
+    state: &AppState,
+    inv: &Invoice,
+    received_msat: u64,
+) -> Result<Invoice, AppError> {
+    let id = inv.id.clone();
+    let now = state.now();
+    match state
+        .with_store(move |s| s.record_underpayment(&id, received_msat, now))
+        .await?
+    {
+        Some(Transition::Applied(row)) => {
+            tracing::error!(
+                id = %row.id,
+                order_id = ?row.order_id,
+                amount_msat = row.amount_msat,
+                received_msat,
+                "underpayment: less than the amount asked was received; the invoice is not paid and needs a person"
+            );
             Ok(row)
         }
+        Some(Transition::Unchanged(row)) => Ok(row),
         None => Err(AppError::invoice_not_found()),
     }
 }
@@ -358,6 +488,7 @@ pub async fn webhook(
     body: &[u8],
     headers: &HeaderMap,
 ) -> Result<serde_json::Value, AppError> {
+    let arrived = Instant::now();
     let provider = state.provider().clone();
     if name != provider.name() {
         return Err(AppError::route_not_found());
@@ -379,27 +510,52 @@ pub async fn webhook(
     }
     let key = event.invoice.clone();
     let found = state.with_store(move |s| s.find(pname, &key)).await?;
+    let says_paid = matches!(event.status, ProviderStatus::Paid { .. });
     match found {
         None => tracing::info!(provider = pname, "webhook about an unknown invoice ignored"),
-        Some(inv) if inv.status == Status::Pending => {
-            let reported = match event.status {
-                ProviderStatus::Pending => ProviderStatus::Pending,
+        // Pending, or expired and now said paid (a late payment, recorded if confirmed).
+        Some(inv)
+            if inv.status == Status::Pending || (inv.status == Status::Expired && says_paid) =>
+        {
+            if let ProviderStatus::Pending = event.status {
+            } else if inv.is_complete() {
                 // Never mark paid (or expired) on the notification alone where the provider can
-                // be asked: its answer decides. Without a lookup, the verified event decides.
-                other => match provider.lookup(&inv).await {
-                    Ok(Some(fetched)) => fetched,
-                    Ok(None) => other,
-                    Err(e) => return Err(AppError::provider(e)),
-                },
-            };
-            apply(state, &inv, reported).await?;
-        }
-        Some(inv) => {
-            if inv.status == Status::Expired && matches!(event.status, ProviderStatus::Paid { .. })
-            {
-                tracing::warn!(id = %inv.id, "payment reported for an invoice already marked expired");
+                // be asked: its answer decides. The lookup is coalesced with polls and earlier
+                // hints (at most one per invoice per LOOKUP_CACHE_MS), so unsigned hints cannot
+                // drive provider calls at will; it must have started after this event arrived.
+                let outcome = state
+                    .lookups()
+                    .lookup(
+                        state,
+                        &inv,
+                        Freshness::StartedAfter(arrived),
+                        state.config().limits.poll_wait,
+                    )
+                    .await;
+                match outcome.as_deref() {
+                    // The flight applied the provider's answer itself.
+                    Some(Outcome {
+                        result: Ok(Some(_)),
+                        ..
+                    }) => {}
+                    // Without a lookup, the verified event decides.
+                    Some(Outcome {
+                        result: Ok(None), ..
+                    }) => {
+                        apply(state, &inv, event.status).await?;
+                    }
+                    Some(Outcome { result: Err(e), .. }) => {
+                        return Err(AppError::provider(e.clone()))
+                    }
+                    None => {
+                        return Err(AppError::provider(ProviderError::Unavailable(
+                            "status lookup slower than POLL_WAIT_MS".into(),
+                        )))
+                    }
+                }
             }
         }
+        Some(_) => {}
     }
     if let Some(eid) = event.event_id {
         state

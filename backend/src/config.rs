@@ -12,6 +12,10 @@
 //! | `WWW_DIR` | `www` | the demo shop page served at `/` |
 //! | `PKG_DIR` | `pkg` | the built widget package served at `/pkg/` |
 //! | `CHECKOUT_SECRET`, `ALLOW_UNSIGNED`, `SHOP_WEBHOOK_…`, `ADMIN_TOKEN` | | the shop integration: `crate::shop` |
+//! | `PAY_LINK_HOST` | the provider URL's host | the only host a provider's pay link (`pay_url`, Kraken Pay) may point to |
+//!
+//! Limits against abusive clients (timeouts, caps, rate limit, lookup cache, retention) are read
+//! by [`crate::limits::Limits`]; their variables are listed there.
 //!
 //! `Config`'s `Debug` never prints a [`Secret`]; provider credentials are held in that type.
 
@@ -52,6 +56,10 @@ pub struct Config {
     pub pkg_dir: PathBuf,
     /// Signed orders, payment notifications, the admin token (`crate::shop`).
     pub shop: crate::shop::ShopConfig,
+    /// Timeouts, caps, rate limit, lookup cache, retention.
+    pub limits: crate::limits::Limits,
+    /// `PAY_LINK_HOST`: overrides the provider's own pay-link host (see [`crate::payurl`]).
+    pub pay_link_host: Option<String>,
 }
 
 impl Default for Config {
@@ -68,6 +76,8 @@ impl Default for Config {
             www_dir: PathBuf::from("www"),
             pkg_dir: PathBuf::from("pkg"),
             shop: crate::shop::ShopConfig::default(),
+            limits: crate::limits::Limits::default(),
+            pay_link_host: None,
         }
     }
 }
@@ -88,6 +98,8 @@ impl fmt::Debug for Config {
             .field("www_dir", &self.www_dir)
             .field("pkg_dir", &self.pkg_dir)
             .field("shop", &self.shop)
+            .field("limits", &self.limits)
+            .field("pay_link_host", &self.pay_link_host)
             .finish()
     }
 }
@@ -157,6 +169,23 @@ impl Config {
         c.provider_settings =
             crate::providers::ProviderSettings::from_lookup(c.provider, &|name| get(name))?;
         c.shop = crate::shop::ShopConfig::from_lookup(&|name| get(name))?;
+        c.limits = crate::limits::Limits::from_lookup(&|name| get(name))?;
+        if let Some((n, v)) = var("PAY_LINK_HOST") {
+            let host = v.to_ascii_lowercase();
+            if crate::payurl::pay_url_host(&format!("https://{host}/")).as_deref() != Some(&host) {
+                return Err(ConfigError::new(
+                    n,
+                    "must be a host name, such as pay.example.com",
+                ));
+            }
+            c.pay_link_host = Some(host);
+        }
+        if c.provider == ProviderKind::Demo && c.network == Network::Bitcoin {
+            return Err(ConfigError::new(
+                "PROVIDER",
+                "the demo provider settles invoices without any payment and is refused with NETWORK=bitcoin; choose a real provider",
+            ));
+        }
         Ok(c)
     }
 }

@@ -30,11 +30,15 @@ pub mod clock;
 pub mod config;
 pub mod error;
 mod fsutil;
+pub mod limits;
 pub mod logging;
+pub mod lookups;
 pub mod order_token;
 pub mod outbox;
+pub mod payurl;
 pub mod provider;
 pub mod providers;
+pub mod server;
 pub mod shop;
 pub mod state;
 pub mod store;
@@ -47,12 +51,22 @@ pub use error::AppError;
 pub use state::{AppState, StartupError};
 
 /// The whole app: `/api` (JSON, `no-store`, CORS as configured), `/pkg` (widget package, any
-/// origin), `/` (demo page), one log line per request.
+/// origin), `/` (demo page), one log line per request; a time limit per request and a cap on
+/// requests in progress ([`limits`]). Serve it with [`server::serve`] for the connection limits
+/// and the client addresses the create rate limit needs.
 pub fn app(state: AppState) -> Router {
     let config = state.config();
     Router::new()
         .nest("/api", api::router(state.clone()))
         .nest("/pkg", assets::pkg(&config.pkg_dir))
         .fallback_service(assets::www(&config.www_dir))
+        .layer(axum::middleware::from_fn_with_state(
+            config.limits.request_timeout,
+            limits::time_limit,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.concurrency(),
+            limits::cap_concurrency,
+        ))
         .layer(axum::middleware::from_fn(logging::log_request))
 }

@@ -47,15 +47,17 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     let bind = format!("{}:{}", config.host, config.port);
+    let limits = config.limits.clone();
     let state = AppState::new(config)?;
     let _outbox = lightning_checkout_backend::outbox::spawn(&state);
     let listener = tokio::net::TcpListener::bind(&bind).await?;
     let addr: SocketAddr = listener.local_addr()?;
     println!("Lightning checkout demo: http://{addr}/");
     std::io::stdout().flush()?;
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown_signal())
+    let retention = lightning_checkout_backend::server::spawn_retention(state.clone());
+    lightning_checkout_backend::server::serve(listener, app(state), &limits, shutdown_signal())
         .await?;
+    retention.abort();
     tracing::info!("stopped");
     Ok(())
 }

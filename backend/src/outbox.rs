@@ -16,11 +16,14 @@
 //! * **In order per invoice.** An invoice's event n+1 is not sent before its event n was
 //!   delivered (or given up).
 //!
-//! Event body (JSON object): `id` (`evt_…`), `type` (`invoice.paid`, `invoice.expired`),
+//! Event body (JSON object): `id` (`evt_…`), `type` (`invoice.paid`, `invoice.expired`,
+//! `invoice.underpaid`),
 //! `created` (Unix seconds), `invoice_id`, `order_id` (or `null`), `status`, `amount_msat`
 //! (asked), `amount_paid_msat` (reported received, or `null`), `description`, `payment_hash`,
 //! `preimage` (hex, only in `invoice.paid` when known), `created_at`, `expires_at`, `paid_at`,
-//! `late` (`invoice.paid` for an invoice already past its deadline).
+//! `amount_received_msat` and `underpaid_at` (an underpayment: less than asked arrived; never
+//! paid, for a person to settle), `late` (`invoice.paid` for an invoice already past its
+//! deadline, also one that had been marked expired).
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -45,6 +48,9 @@ pub enum EventType {
     Paid,
     /// `invoice.expired`.
     Expired,
+    /// `invoice.underpaid`: less than the amount arrived; the invoice is not paid, a person
+    /// settles it (`amount_received_msat`).
+    Underpaid,
 }
 
 impl EventType {
@@ -53,6 +59,7 @@ impl EventType {
         match self {
             Self::Paid => "invoice.paid",
             Self::Expired => "invoice.expired",
+            Self::Underpaid => "invoice.underpaid",
         }
     }
 }
@@ -85,7 +92,10 @@ pub fn event_body(event_id: &str, created: u64, inv: &Invoice, kind: EventType) 
         "created_at": inv.created_at,
         "expires_at": inv.expires_at,
         "paid_at": inv.paid_at.filter(|_| paid),
-        "late": paid && inv.paid_at.is_some_and(|p| p >= inv.expires_at),
+        "amount_received_msat": inv.amount_received_msat,
+        "underpaid_at": inv.underpaid_at,
+        // Paid after its deadline; `paid_late` also when it had already been marked expired.
+        "late": paid && (inv.paid_late || inv.paid_at.is_some_and(|p| p >= inv.expires_at)),
     })
     .to_string()
 }

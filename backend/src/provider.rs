@@ -252,6 +252,13 @@ pub trait Provider: Send + Sync {
     fn callback_grace_secs(&self) -> u64 {
         0
     }
+
+    /// The only host this provider's pay links may point to (see [`crate::payurl`]): for Kraken
+    /// Pay, the host of its configured URL unless `PAY_LINK_HOST` says otherwise. `None`: this
+    /// provider hands out no pay links, and any it returned is refused.
+    fn pay_link_host(&self) -> Option<String> {
+        None
+    }
 }
 
 /// What an adapter writes: [`Provider`] with plain `async fn`s and defaults for the parts most
@@ -304,6 +311,11 @@ pub trait Adapter: Send + Sync {
     fn callback_grace_secs(&self) -> u64 {
         0
     }
+
+    /// See [`Provider::pay_link_host`].
+    fn pay_link_host(&self) -> Option<String> {
+        None
+    }
 }
 
 impl<A: Adapter> Provider for A {
@@ -348,5 +360,9 @@ impl<A: Adapter> Provider for A {
 
     fn callback_grace_secs(&self) -> u64 {
         Adapter::callback_grace_secs(self)
+    }
+
+    fn pay_link_host(&self) -> Option<String> {
+        Adapter::pay_link_host(self)
     }
 }

@@ -7,6 +7,8 @@ use crate::clock::{Clock, SystemClock};
 use rand::RngCore;
 
 use crate::config::{Config, Secret};
+use crate::limits::RateLimiter;
+use crate::lookups::Lookups;
 use crate::provider::Provider;
 use crate::providers::{self, demo::NodeKeyError};
 use crate::store::{Store, StoreError};
@@ -38,6 +40,9 @@ struct Inner {
     clock: Arc<dyn Clock>,
     order_locks: OrderLocks,
     order_secret: Option<Secret>,
+    lookups: Lookups,
+    rate_limiter: RateLimiter,
+    concurrency: Arc<tokio::sync::Semaphore>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -68,6 +73,11 @@ impl AppState {
         provider: Arc<dyn Provider>,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, StartupError> {
+        if provider.simulates_payments() && config.network == crate::config::Network::Bitcoin {
+            return Err(StartupError::Provider(
+                "the demo provider settles invoices without any payment and must not run with NETWORK=bitcoin: choose a real PROVIDER or another NETWORK".into(),
+            ));
+        }
         let store = Store::open(&config.data_dir)?;
         store.set_outbox(config.shop.webhook.is_some());
         // The demo provider without CHECKOUT_SECRET signs its demo orders with a key made for
@@ -79,6 +89,10 @@ impl AppState {
                 Secret::new(hex::encode(key))
             })
         });
+        let limits = &config.limits;
+        let lookups = Lookups::new(limits.lookup_cache);
+        let rate_limiter = RateLimiter::new(limits.create_rate_per_min, limits.create_rate_burst);
+        let concurrency = Arc::new(tokio::sync::Semaphore::new(limits.max_concurrent_requests));
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
@@ -87,6 +101,9 @@ impl AppState {
                 clock,
                 order_locks: OrderLocks::default(),
                 order_secret,
+                lookups,
+                rate_limiter,
+                concurrency,
             }),
         })
     }
@@ -112,6 +129,21 @@ impl AppState {
         self.inner.order_secret.as_ref()
     }
 
+    /// The coalesced provider lookups.
+    pub fn lookups(&self) -> &Lookups {
+        &self.inner.lookups
+    }
+
+    /// The per-IP create rate limit.
+    pub fn rate_limiter(&self) -> &RateLimiter {
+        &self.inner.rate_limiter
+    }
+
+    /// Permits for requests in progress (`MAX_CONCURRENT_REQUESTS`).
+    pub fn concurrency(&self) -> Arc<tokio::sync::Semaphore> {
+        self.inner.concurrency.clone()
+    }
+
     /// The current time, Unix seconds.
     pub fn now(&self) -> u64 {
         self.inner.clock.now()
@@ -123,7 +155,7 @@ impl AppState {
     }
 
     /// Run blocking store work off the async threads.
-    pub(crate) async fn with_store<T, E>(
+    pub async fn with_store<T, E>(
         &self,
         f: impl FnOnce(&Store) -> Result<T, E> + Send + 'static,
     ) -> Result<T, E>

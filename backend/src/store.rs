@@ -1,16 +1,19 @@
 //! Invoices in an embedded SQLite database (`DATA_DIR/checkout.sqlite3`, WAL mode).
 //!
 //! # The state machine
-//! `status` is `pending`, `paid` or `expired`, and moves only `pending → paid` or
-//! `pending → expired`. Every transition is one compare-and-set `UPDATE … WHERE status =
-//! 'pending'`, so two racing writers (a poll that sees the deadline pass and a provider webhook
-//! saying paid) produce exactly one transition, and nothing ever moves back.
+//! `status` is `pending`, `paid` or `expired`, and moves only `pending → paid`,
+//! `pending → expired` (only after the provider was asked: see [`crate::checkout`]) or
+//! `expired → paid` (a full payment confirmed late, recorded with `paid_late`). Every transition
+//! is one compare-and-set `UPDATE … WHERE status = …`, so two racing writers (a poll that sees
+//! the deadline pass and a provider webhook saying paid) produce exactly one transition, and
+//! `paid` never moves again. An underpayment changes no status: [`Store::record_underpayment`]
+//! keeps what arrived (`amount_received_msat`, `underpaid_at`) for a person to settle.
 //!
 //! # One open invoice per order
 //! A partial unique index allows at most one `pending` row per `order_id`. [`Store::reserve`]
 //! runs in one `BEGIN IMMEDIATE` transaction: it refuses an order that already has a paid invoice,
-//! returns the open invoice of the order, or marks an open-but-past-its-deadline one expired and
-//! inserts a new row.
+//! returns the open invoice of the order, reports an open-but-past-its-deadline one as
+//! [`Reserved::Due`] (the caller asks the provider, then expires it or not), or inserts a new row.
 //!
 //! # Reserve, then complete
 //! A row is inserted (with its provider idempotency key) *before* the provider is called, and
@@ -44,7 +47,15 @@ const READERS: usize = 4;
 /// How long a connection waits for a lock held by another process before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Schema version in `PRAGMA user_version`.
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
+
+/// Migration step 3 (issue 10): what arrived for an underpaid invoice, and late payments.
+/// Each column is added only if missing, so the step is idempotent.
+const MIGRATION_3_COLUMNS: [(&str, &str); 3] = [
+    ("amount_received_msat", "INTEGER"),
+    ("underpaid_at", "INTEGER"),
+    ("paid_late", "INTEGER NOT NULL DEFAULT 0"),
+];
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS invoices (
@@ -104,7 +115,7 @@ CREATE INDEX IF NOT EXISTS invoices_paid_at ON invoices (paid_at, id) WHERE stat
 
 const COLUMNS: &str = "id, order_id, amount_msat, description, expiry_secs, payment_request, \
     pay_url, payment_hash, preimage, status, created_at, expires_at, paid_at, amount_paid_msat, \
-    provider, provider_ref, idempotency_key";
+    provider, provider_ref, idempotency_key, amount_received_msat, underpaid_at, paid_late";
 
 /// Where an invoice is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,7 +124,8 @@ pub enum Status {
     Pending,
     /// Settled: final.
     Paid,
-    /// Past its deadline unpaid, or cancelled by the provider: final.
+    /// Past its deadline unpaid (as the provider confirmed), or cancelled by the provider. Only
+    /// a full payment the provider confirms later moves it on, to `Paid` with `paid_late`.
     Expired,
 }
 
@@ -174,6 +186,12 @@ pub struct Invoice {
     pub provider_ref: Option<String>,
     /// Sent to the provider as its idempotency key / external id, committed before the call.
     pub idempotency_key: [u8; 16],
+    /// What arrived for an underpaid invoice (less than asked), in msat; never makes it paid.
+    pub amount_received_msat: Option<u64>,
+    /// Unix seconds, when an underpayment was first recorded: a person has to settle it.
+    pub underpaid_at: Option<u64>,
+    /// Paid after it had been marked expired (a late payment the provider confirmed).
+    pub paid_late: bool,
 }
 
 impl Invoice {
@@ -207,6 +225,9 @@ impl fmt::Debug for Invoice {
             .field("provider_ref", &self.provider_ref)
             .field("payment_hash", &self.payment_hash.map(hex::encode))
             .field("preimage", &self.preimage.map(|_| "[redacted]"))
+            .field("amount_received_msat", &self.amount_received_msat)
+            .field("underpaid_at", &self.underpaid_at)
+            .field("paid_late", &self.paid_late)
             .finish_non_exhaustive()
     }
 }
@@ -248,6 +269,9 @@ pub enum Reserved {
     /// The order's invoice is past its deadline but within the provider's callback grace: its
     /// payment may still be confirmed, so no new one is made yet.
     Settling(Invoice),
+    /// The order's open invoice is past its deadline (and grace) but still pending: the provider
+    /// must be asked before it may be expired; nothing was changed.
+    Due(Invoice),
 }
 
 /// The provider's answer, stored by [`Store::complete`].
@@ -373,6 +397,9 @@ impl Store {
         let tx = writer.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute_batch(SCHEMA)?;
         tx.execute_batch(MIGRATION_2_OUTBOX)?;
+        for (column, decl) in MIGRATION_3_COLUMNS {
+            add_column_if_missing(&tx, "invoices", column, decl)?;
+        }
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         tx.commit()?;
         let mut readers = Vec::with_capacity(READERS);
@@ -478,13 +505,9 @@ impl Store {
                     return Ok(Reserved::Settling(open));
                 }
                 if open.expires_at <= r.now {
-                    // Past its deadline but not yet marked: mark it, so the index lets a new one in.
-                    let n = tx.execute(
-                        "UPDATE invoices SET status = 'expired' WHERE id = ?1 AND status = 'pending'",
-                        params![open.id],
-                    )?;
-                    let t = transition(&tx, &open.id, n)?;
-                    self.notify(&tx, &t, crate::outbox::EventType::Expired)?;
+                    // Past its deadline but not yet marked: never expired here without asking the
+                    // provider (it may have been paid at the last second).
+                    return Ok(Reserved::Due(open));
                 } else if open.amount_msat != r.amount_msat {
                     return Ok(Reserved::Conflict(open));
                 } else {
@@ -594,6 +617,8 @@ impl Store {
     }
 
     /// `pending → paid`. A preimage already stored (demo) is kept; otherwise `preimage` is stored.
+    /// A reported amount below the amount asked never makes it paid (see
+    /// [`Store::record_underpayment`]).
     pub fn mark_paid(
         &self,
         id: &str,
@@ -606,7 +631,7 @@ impl Store {
         let n = tx.execute(
             "UPDATE invoices SET status = 'paid', paid_at = ?2, \
              preimage = COALESCE(preimage, ?3), amount_paid_msat = ?4 \
-             WHERE id = ?1 AND status = 'pending'",
+             WHERE id = ?1 AND status = 'pending' AND (?4 IS NULL OR ?4 >= amount_msat)",
             params![
                 id,
                 to_i64(paid_at)?,
@@ -620,7 +645,79 @@ impl Store {
         Ok(t)
     }
 
-    /// `pending → expired` if the deadline has passed at `now`.
+    /// `expired → paid`, with `paid_late` set: a full payment the provider confirmed after the
+    /// invoice had been marked expired. The shop must hear of it (it may have sold the goods
+    /// again, or issued another invoice for the order).
+    pub fn mark_paid_late(
+        &self,
+        id: &str,
+        paid_at: u64,
+        preimage: Option<[u8; 32]>,
+        amount_paid_msat: Option<u64>,
+    ) -> Result<Option<Transition>, StoreError> {
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let n = tx.execute(
+            "UPDATE invoices SET status = 'paid', paid_late = 1, paid_at = ?2, \
+             preimage = COALESCE(preimage, ?3), amount_paid_msat = ?4 \
+             WHERE id = ?1 AND status = 'expired' AND (?4 IS NULL OR ?4 >= amount_msat)",
+            params![
+                id,
+                to_i64(paid_at)?,
+                preimage.map(hex::encode),
+                amount_paid_msat.map(to_i64).transpose()?,
+            ],
+        )?;
+        let t = transition(&tx, id, n)?;
+        self.notify(&tx, &t, crate::outbox::EventType::Paid)?;
+        tx.commit()?;
+        Ok(t)
+    }
+
+    /// Record an underpayment (`received_msat` below the amount asked) on a pending or expired
+    /// invoice; its status does not change. `Applied` the first time (or when the amount
+    /// changed), `Unchanged` for a repeat of the same report.
+    pub fn record_underpayment(
+        &self,
+        id: &str,
+        received_msat: u64,
+        now: u64,
+    ) -> Result<Option<Transition>, StoreError> {
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let n = tx.execute(
+            "UPDATE invoices SET amount_received_msat = ?2, underpaid_at = COALESCE(underpaid_at, ?3) \
+             WHERE id = ?1 AND status IN ('pending', 'expired') AND ?2 < amount_msat \
+             AND (underpaid_at IS NULL OR amount_received_msat IS NOT ?2)",
+            params![id, to_i64(received_msat)?, to_i64(now)?],
+        )?;
+        let t = transition(&tx, id, n)?;
+        self.notify(&tx, &t, crate::outbox::EventType::Underpaid)?;
+        tx.commit()?;
+        Ok(t)
+    }
+
+    /// Retention: delete expired invoices that were never paid and hold no underpayment, whose
+    /// deadline is before `before` (Unix seconds). Pending and paid rows are never deleted.
+    pub fn delete_expired_unpaid(&self, before: u64) -> Result<usize, StoreError> {
+        let conn = lock(&self.writer);
+        Ok(conn.execute(
+            "DELETE FROM invoices WHERE status = 'expired' AND paid_at IS NULL \
+             AND underpaid_at IS NULL AND amount_received_msat IS NULL AND expires_at < ?1",
+            params![to_i64(before)?],
+        )?)
+    }
+
+    /// Retention: forget webhook event ids received before `before` (Unix seconds).
+    pub fn delete_webhook_events(&self, before: u64) -> Result<usize, StoreError> {
+        let conn = lock(&self.writer);
+        Ok(conn.execute(
+            "DELETE FROM webhook_events WHERE received_at < ?1",
+            params![to_i64(before)?],
+        )?)
+    }
+
+    /// `pending → expired` if the deadline has passed at `now`. Callers ask the provider first.
     pub fn expire_if_due(&self, id: &str, now: u64) -> Result<Option<Transition>, StoreError> {
         let mut conn = lock(&self.writer);
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -676,6 +773,23 @@ impl Store {
         )?;
         Ok(n == 1)
     }
+}
+
+fn add_column_if_missing(
+    conn: &Connection,
+    table: &str,
+    column: &str,
+    decl: &str,
+) -> Result<(), StoreError> {
+    let exists: bool = conn.query_row(
+        &format!("SELECT COUNT(*) FROM pragma_table_info('{table}') WHERE name = ?1"),
+        params![column],
+        |r| r.get::<_, i64>(0).map(|n| n > 0),
+    )?;
+    if !exists {
+        conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {decl}"))?;
+    }
+    Ok(())
 }
 
 fn transition(
@@ -739,6 +853,9 @@ fn read_row(row: &Row<'_>) -> rusqlite::Result<Result<Invoice, StoreError>> {
     let pay_url: Option<String> = row.get("pay_url")?;
     let provider: String = row.get("provider")?;
     let provider_ref: Option<String> = row.get("provider_ref")?;
+    let amount_received_msat: Option<i64> = row.get("amount_received_msat")?;
+    let underpaid_at: Option<i64> = row.get("underpaid_at")?;
+    let paid_late: i64 = row.get("paid_late")?;
     Ok((|| {
         Ok(Invoice {
             status: Status::parse(&status)
@@ -762,6 +879,13 @@ fn read_row(row: &Row<'_>) -> rusqlite::Result<Result<Invoice, StoreError>> {
             pay_url,
             provider,
             provider_ref,
+            amount_received_msat: amount_received_msat
+                .map(|v| to_u64(v, "amount_received_msat"))
+                .transpose()?,
+            underpaid_at: underpaid_at
+                .map(|v| to_u64(v, "underpaid_at"))
+                .transpose()?,
+            paid_late: paid_late != 0,
         })
     })())
 }

@@ -94,3 +94,68 @@ fn secrets_never_print() {
     let c = from(&[]).unwrap();
     assert!(format!("{c:?}").contains("Config"));
 }
+
+#[test]
+fn demo_provider_is_refused_on_mainnet() {
+    for vars in [
+        &[("NETWORK", "bitcoin")][..],
+        &[("NETWORK", "mainnet"), ("PROVIDER", "demo")][..],
+    ] {
+        let err = from(vars).unwrap_err();
+        assert!(err.starts_with("PROVIDER: "), "{err}");
+        assert!(err.contains("NETWORK=bitcoin"), "{err}");
+    }
+    // Other networks keep the demo; a real provider may run on mainnet.
+    assert!(from(&[("NETWORK", "signet")]).is_ok());
+    let lnd = from(&[
+        ("NETWORK", "bitcoin"),
+        ("PROVIDER", "lnd"),
+        ("LND_URL", "https://127.0.0.1:8080"),
+        ("LND_MACAROON_HEX", "0201"),
+    ]);
+    assert!(lnd.is_ok() || !lnd.unwrap_err().contains("demo"));
+}
+
+#[test]
+fn limits_variables() {
+    use std::time::Duration;
+    let c = from(&[
+        ("HEADER_READ_TIMEOUT_SECS", "5"),
+        ("REQUEST_TIMEOUT_SECS", "20"),
+        ("MAX_CONNECTIONS", "100"),
+        ("MAX_CONCURRENT_REQUESTS", "10"),
+        ("CREATE_RATE_PER_MIN", "12"),
+        ("CREATE_RATE_BURST", "3"),
+        ("TRUSTED_PROXIES", "10.0.0.1, ::1"),
+        ("LOOKUP_CACHE_MS", "1500"),
+        ("POLL_WAIT_MS", "2000"),
+        ("RETENTION_DAYS", "7"),
+        ("RETENTION_INTERVAL_SECS", "600"),
+        ("PAY_LINK_HOST", "Pay.Example.com"),
+    ])
+    .unwrap();
+    let l = &c.limits;
+    assert_eq!(l.header_read_timeout, Duration::from_secs(5));
+    assert_eq!(l.request_timeout, Duration::from_secs(20));
+    assert_eq!((l.max_connections, l.max_concurrent_requests), (100, 10));
+    assert_eq!((l.create_rate_per_min, l.create_rate_burst), (12, 3));
+    assert_eq!(l.trusted_proxies.len(), 2);
+    assert_eq!(l.lookup_cache, Duration::from_millis(1500));
+    assert_eq!(l.poll_wait, Duration::from_millis(2000));
+    assert_eq!(l.retention, Some(Duration::from_secs(7 * 86_400)));
+    assert_eq!(l.retention_interval, Duration::from_secs(600));
+    assert_eq!(c.pay_link_host.as_deref(), Some("pay.example.com"));
+    assert_eq!(
+        from(&[("RETENTION_DAYS", "0")]).unwrap().limits.retention,
+        None
+    );
+    for (k, v) in [
+        ("POLL_WAIT_MS", "15000"),
+        ("TRUSTED_PROXIES", "proxy.example"),
+        ("MAX_CONNECTIONS", "0"),
+        ("PAY_LINK_HOST", "https://x.example/"),
+    ] {
+        let err = from(&[(k, v)]).unwrap_err();
+        assert!(err.starts_with(k), "{err}");
+    }
+}

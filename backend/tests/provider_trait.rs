@@ -183,6 +183,10 @@ impl Provider for Fake {
     fn callback_grace_secs(&self) -> u64 {
         self.grace
     }
+
+    fn pay_link_host(&self) -> Option<String> {
+        Some("pay.example".into())
+    }
 }
 
 fn fake_app(fake: Fake) -> (TestApp, Arc<Fake>) {

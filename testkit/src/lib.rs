@@ -13,7 +13,7 @@
 //! | --- | --- |
 //! | `GET /_test/env` | the environment the backend needs to use this fake (`PROVIDER`, URL, credentials) |
 //! | `GET /_test/state` | invoices, create calls, rejections, webhook deliveries |
-//! | `POST /_test/config` | `{"webhook_url"?, "now"?, "fail_next_creates"?, "btcpay_version"?, "btcpay_lazy_payment_methods"?}` |
+//! | `POST /_test/config` | `{"webhook_url"?, "now"?, "fail_next_creates"?, "btcpay_version"?, "btcpay_lazy_payment_methods"?, "lookup_delay_ms"?, "down"?}` |
 //! | `POST /_test/settle` | `{"id"?}`: mark paid (all pending without `id`) and deliver the signed webhook, for providers that send one |
 //! | `POST /_test/accept` | LND only: `ACCEPTED` (a held HTLC: not paid) |
 //! | `POST /_test/expire` | mark expired (and deliver the provider's expiry webhook, if it has one) |
@@ -234,6 +234,12 @@ pub struct Shared {
     now: AtomicU64,
     webhook_url: Mutex<Option<String>>,
     pub(crate) fail_next_creates: AtomicUsize,
+    /// Status lookups received (any request that reads an invoice's state).
+    lookup_calls: AtomicUsize,
+    /// Delay before answering a status lookup, in ms (a slow provider).
+    lookup_delay_ms: AtomicU64,
+    /// Answer every provider request 503 (a provider that is down).
+    down: std::sync::atomic::AtomicBool,
     node_key: SecretKey,
     secp: Secp256k1<bitcoin::secp256k1::All>,
     pub(crate) jwt_key: SigningKey,
@@ -305,6 +311,9 @@ impl Fake {
             now: AtomicU64::new(0),
             webhook_url: Mutex::new(None),
             fail_next_creates: AtomicUsize::new(0),
+            lookup_calls: AtomicUsize::new(0),
+            lookup_delay_ms: AtomicU64::new(0),
+            down: std::sync::atomic::AtomicBool::new(false),
             node_key: SecretKey::from_slice(&node).expect("random key"),
             secp: Secp256k1::new(),
             jwt_key: SigningKey::from_slice(&jwt).expect("random P-256 key"),
@@ -359,6 +368,34 @@ impl Fake {
     /// Make the next `n` creates happen at the fake but answer 500 (a lost answer).
     pub fn fail_next_creates(&self, n: usize) {
         self.shared.fail_next_creates.store(n, Ordering::SeqCst);
+    }
+
+    /// Status lookups received so far (GETs of an invoice, CLN `listinvoices`).
+    pub fn lookup_calls(&self) -> usize {
+        self.shared.lookup_calls.load(Ordering::SeqCst)
+    }
+
+    /// Answer status lookups only after `delay` (a slow provider).
+    pub fn set_lookup_delay(&self, delay: Duration) {
+        let ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+        self.shared.lookup_delay_ms.store(ms, Ordering::SeqCst);
+    }
+
+    /// Answer every provider request 503 while `down` (a provider that cannot answer).
+    pub fn set_down(&self, down: bool) {
+        self.shared.down.store(down, Ordering::SeqCst);
+    }
+
+    /// LND: settle matching invoices with only `amount_msat` received (an underpayment as the
+    /// node reports it in `amt_paid_msat`), sending nothing.
+    pub fn settle_with_amount(&self, id: Option<&str>, amount_msat: u64) {
+        let now = self.shared.now();
+        let mut g = self.shared.inner.lock().unwrap();
+        for i in g.invoices.iter_mut().filter(|i| Shared::matches(i, id)) {
+            i.status = FakeStatus::Paid;
+            i.paid_at = Some(now);
+            i.extra["amount_paid_msat"] = json!(amount_msat);
+        }
     }
 
     /// Every invoice made.
@@ -673,6 +710,7 @@ impl Shared {
         json!({
             "provider": self.kind.as_str(),
             "create_calls": g.create_calls,
+            "lookup_calls": self.lookup_calls.load(Ordering::SeqCst),
             "cancels": g.cancels,
             "rejections": g.rejections,
             "deliveries": g.deliveries.iter().map(|d| json!({"url": d.url, "status": d.status, "answer": d.answer})).collect::<Vec<_>>(),
@@ -710,6 +748,20 @@ async fn dispatch(
     let path = uri.path().to_owned();
     if let Some(control) = path.strip_prefix("/_test/") {
         return control_endpoint(&shared, &method, control, &body).await;
+    }
+    let is_lookup = method == Method::GET || path.ends_with("/listinvoices");
+    if is_lookup {
+        shared.lookup_calls.fetch_add(1, Ordering::SeqCst);
+        let delay = shared.lookup_delay_ms.load(Ordering::SeqCst);
+        if delay > 0 {
+            tokio::time::sleep(Duration::from_millis(delay)).await;
+        }
+    }
+    if shared.down.load(Ordering::SeqCst) {
+        return json_response(
+            503,
+            &json!({"error": "service unavailable (testkit: down)"}),
+        );
     }
     let req = fakes::Req {
         method,
@@ -749,6 +801,12 @@ async fn control_endpoint(shared: &Shared, method: &Method, what: &str, body: &[
             }
             if let Some(l) = args["btcpay_lazy_payment_methods"].as_bool() {
                 shared.btcpay_mode.lock().unwrap().lazy = l;
+            }
+            if let Some(ms) = args["lookup_delay_ms"].as_u64() {
+                shared.lookup_delay_ms.store(ms, Ordering::SeqCst);
+            }
+            if let Some(d) = args["down"].as_bool() {
+                shared.down.store(d, Ordering::SeqCst);
             }
             if let Some(n) = args["fail_next_creates"].as_u64() {
                 shared

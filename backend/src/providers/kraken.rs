@@ -464,6 +464,10 @@ impl Adapter for Kraken {
         CALLBACK_GRACE_SECS
     }
 
+    fn pay_link_host(&self) -> Option<String> {
+        crate::payurl::host_of(&self.s.url)
+    }
+
     async fn verify_webhook(
         &self,
         body: &[u8],

@@ -85,6 +85,9 @@ pub fn config(dir: &TempDir) -> Config {
     c.shop.checkout_secret = Some(lightning_checkout_backend::config::Secret::new(TEST_SECRET));
     c.www_dir = dir.path().join("www");
     c.pkg_dir = dir.path().join("pkg");
+    // The tests step a manual clock and poll right after changing a provider: no lookup cache
+    // unless a test asks for one.
+    c.limits.lookup_cache = std::time::Duration::ZERO;
     c
 }
 

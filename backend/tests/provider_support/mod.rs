@@ -53,6 +53,9 @@ pub async fn setup_with(fake: Fake, extra: &[(&str, &str)]) -> Setup {
         dir.path().join("pkg").display().to_string(),
     );
     env.insert("CHECKOUT_SECRET".into(), crate::common::TEST_SECRET.into());
+    // The tests step a manual clock and poll right after changing the fake: no lookup cache
+    // unless a test asks for one.
+    env.insert("LOOKUP_CACHE_MS".into(), "0".into());
     for (k, v) in extra {
         env.insert((*k).to_owned(), v.replace("{base}", &base));
     }

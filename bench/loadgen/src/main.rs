@@ -9,6 +9,14 @@
 //! other (a closed loop). Every scenario runs for a warm-up (not counted) then a fixed time, and
 //! the program stops by itself. Prints one JSON document: per scenario and client count, the
 //! requests counted, errors, requests per second, and p50 / p99 / max latency in milliseconds.
+//!
+//! ```text
+//! lightning-checkout-loadgen --hostile --url http://127.0.0.1:PORT [--slowloris 200] [--secs 4]
+//! ```
+//!
+//! The hostile run (see [`hostile`]): a create flood from one IP, slowloris connections beside a
+//! well-behaved client, and a polling storm on one invoice. Prints one JSON document with what
+//! the backend refused, what it still served, and how long the well-behaved requests took.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -23,16 +31,20 @@ use tokio::net::TcpStream;
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
+mod hostile;
+
 struct Options {
     addr: SocketAddr,
     clients: Vec<usize>,
     warmup: Duration,
     measure: Duration,
+    hostile: bool,
+    slowloris: usize,
 }
 
 fn usage() -> String {
     "usage: lightning-checkout-loadgen --url http://127.0.0.1:PORT [--clients 1,16,64] \
-     [--warmup-secs 1] [--secs 5]"
+     [--warmup-secs 1] [--secs 5] [--hostile [--slowloris N]]"
         .to_owned()
 }
 
@@ -41,8 +53,14 @@ fn parse_args() -> Result<Options, String> {
     let mut clients = vec![1, 16, 64];
     let mut warmup = 1.0;
     let mut secs = 5.0;
+    let mut hostile = false;
+    let mut slowloris = 200;
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
+        if flag == "--hostile" {
+            hostile = true;
+            continue;
+        }
         let value = args.next().ok_or_else(usage)?;
         match flag.as_str() {
             "--url" => url = Some(value),
@@ -55,6 +73,13 @@ fn parse_args() -> Result<Options, String> {
             }
             "--warmup-secs" => warmup = value.parse().map_err(|_| "--warmup-secs: a number")?,
             "--secs" => secs = value.parse().map_err(|_| "--secs: a number")?,
+            "--slowloris" => {
+                slowloris = value
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=1000).contains(n))
+                    .ok_or("--slowloris: 1 to 1000 connections")?;
+            }
             _ => return Err(usage()),
         }
     }
@@ -78,6 +103,8 @@ fn parse_args() -> Result<Options, String> {
         clients,
         warmup: Duration::from_secs_f64(warmup),
         measure: Duration::from_secs_f64(secs),
+        hostile,
+        slowloris,
     })
 }
 
@@ -290,6 +317,28 @@ fn main() -> ExitCode {
     let run_id = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis());
+    if opts.hostile {
+        return match rt.block_on(async {
+            tokio::time::timeout(
+                Duration::from_secs(120),
+                hostile::run(opts.addr, opts.measure, opts.slowloris, run_id),
+            )
+            .await
+        }) {
+            Ok(Ok(v)) => {
+                println!("{v}");
+                ExitCode::SUCCESS
+            }
+            Ok(Err(e)) => {
+                eprintln!("loadgen: {e}");
+                ExitCode::FAILURE
+            }
+            Err(_) => {
+                eprintln!("loadgen: the hostile run did not finish in 120 s");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let result = rt.block_on(async {
         let mut runs = Vec::new();
         for scenario in [Scenario::Create, Scenario::Poll] {

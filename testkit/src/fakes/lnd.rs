@@ -175,6 +175,10 @@ fn invoice_json(i: &FakeInvoice) -> Value {
         FakeStatus::Expired => "CANCELED",
     };
     let paid = i.status == FakeStatus::Paid;
+    // What arrived: the amount asked, unless a test settled it with less.
+    let received = i.extra["amount_paid_msat"]
+        .as_u64()
+        .unwrap_or(i.amount_msat);
     let htlc_state = match i.status {
         FakeStatus::Accepted => Some("ACCEPTED"),
         FakeStatus::Paid => Some("SETTLED"),
@@ -198,9 +202,9 @@ fn invoice_json(i: &FakeInvoice) -> Value {
         "private": false,
         "add_index": i.seq.to_string(),
         "settle_index": if paid { i.seq.to_string() } else { "0".into() },
-        "amt_paid": if paid { i.amount_msat.to_string() } else { "0".into() },
-        "amt_paid_sat": if paid { (i.amount_msat / 1000).to_string() } else { "0".into() },
-        "amt_paid_msat": if paid { i.amount_msat.to_string() } else { "0".into() },
+        "amt_paid": if paid { received.to_string() } else { "0".into() },
+        "amt_paid_sat": if paid { (received / 1000).to_string() } else { "0".into() },
+        "amt_paid_msat": if paid { received.to_string() } else { "0".into() },
         "state": state,
         "htlcs": htlc_state.map(|s| vec![json!({"chan_id": "1", "amt_msat": i.amount_msat.to_string(), "state": s})]).unwrap_or_default(),
         "features": {},
