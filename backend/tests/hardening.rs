@@ -24,12 +24,12 @@ const ORDER: &str = r#"{"amount_sat": 2500, "order_id": "order-7", "expiry_secs"
 #[tokio::test]
 async fn paid_at_the_last_second_is_found_not_reissued() {
     let s = setup(Kind::Lnd, &[]).await;
-    let (id, _) = s.create(ORDER).await;
+    let (id, _) = s.create(&common::signed(ORDER)).await;
     s.advance(59);
     // Paid at 0:59 of a 1:00 invoice; the widget never polled again.
     s.fake.mark(None, FakeStatus::Paid);
     s.advance(5);
-    let again = s.app.create(ORDER).await;
+    let again = s.app.create(&common::signed(ORDER)).await;
     assert_eq!(again.status, StatusCode::CONFLICT);
     assert_eq!(again.code(), "order_paid");
     assert_eq!(s.row(&id).status, Status::Paid);
@@ -40,10 +40,10 @@ async fn paid_at_the_last_second_is_found_not_reissued() {
 #[tokio::test]
 async fn provider_down_keeps_the_invoice_pending_and_the_order_blocked() {
     let s = setup(Kind::Lnd, &[]).await;
-    let (id, _) = s.create(ORDER).await;
+    let (id, _) = s.create(&common::signed(ORDER)).await;
     s.advance(61);
     s.fake.set_down(true);
-    let again = s.app.create(ORDER).await;
+    let again = s.app.create(&common::signed(ORDER)).await;
     assert_eq!(again.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(again.code(), "provider_unreachable");
     // A poll answers the stored state and does not guess.
@@ -53,7 +53,7 @@ async fn provider_down_keeps_the_invoice_pending_and_the_order_blocked() {
     // Back up, and the invoice is still open at the node: now it may expire.
     s.fake.set_down(false);
     assert_eq!(s.status(&id).await["status"], "expired");
-    let (second, _) = s.create(ORDER).await;
+    let (second, _) = s.create(&common::signed(ORDER)).await;
     assert_ne!(second, id);
     assert_eq!(s.fake.create_calls(), 2);
 }
@@ -61,12 +61,12 @@ async fn provider_down_keeps_the_invoice_pending_and_the_order_blocked() {
 #[tokio::test]
 async fn demo_order_paid_before_the_deadline_stays_paid() {
     let app = TestApp::new();
-    let first = app.create_ok(ORDER).await;
+    let first = app.create_ok(&common::signed(ORDER)).await;
     let id = first["id"].as_str().unwrap();
     app.clock.advance(59);
     assert_eq!(app.pay(id).await.status, StatusCode::OK);
     app.clock.advance(10);
-    let again = app.create(ORDER).await;
+    let again = app.create(&common::signed(ORDER)).await;
     assert_eq!(again.code(), "order_paid");
     assert_eq!(app.status(id).await.json()["status"], "paid");
 }
@@ -75,8 +75,8 @@ async fn demo_order_paid_before_the_deadline_stays_paid() {
 
 #[tokio::test]
 async fn underpayment_is_recorded_never_paid() {
-    let s = setup(Kind::Lnd, &[]).await;
-    let (id, _) = s.create(ORDER).await;
+    let s = setup(Kind::Lnd, SHOP_WEBHOOK).await;
+    let (id, _) = s.create(&common::signed(ORDER)).await;
     s.fake.settle_with_amount(None, 1_000_000);
     let v = s.status(&id).await;
     assert_eq!(v["status"], "pending", "{v}");
@@ -85,6 +85,13 @@ async fn underpayment_is_recorded_never_paid() {
     assert_eq!(row.amount_received_msat, Some(1_000_000));
     assert_eq!(row.underpaid_at, Some(T0));
     assert_eq!(row.paid_at, None);
+    // The shop hears of it (issue 9's outbox, in the same transaction), and not as paid.
+    let events = outbox(&s, &id);
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0]["type"], "invoice.underpaid");
+    assert_eq!(events[0]["status"], "pending");
+    assert_eq!(events[0]["amount_received_msat"], 1_000_000);
+    assert_eq!(events[0]["amount_msat"], 2_500_000);
     // Past the deadline it expires as unpaid, keeping what arrived for a person.
     s.advance(61);
     assert_eq!(s.status(&id).await["status"], "expired");
@@ -99,16 +106,37 @@ async fn underpayment_is_recorded_never_paid() {
     assert!(s.app.state.store().get(&id).unwrap().is_some());
 }
 
+/// A shop webhook configured (its receiver is never reached here: no delivery task runs), so
+/// that every transition writes its event to the outbox.
+const SHOP_WEBHOOK: &[(&str, &str)] = &[
+    ("SHOP_WEBHOOK_URL", "http://127.0.0.1:9/hook"),
+    (
+        "SHOP_WEBHOOK_SECRET",
+        "whsec_test_0123456789abcdef0123456789abcdef",
+    ),
+];
+
+/// The outbox events of invoice `id`, oldest first (their JSON bodies).
+fn outbox(s: &provider_support::Setup, id: &str) -> Vec<serde_json::Value> {
+    let conn = rusqlite::Connection::open(s.app.state.store().path()).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT body FROM outbox WHERE invoice_id = ?1 ORDER BY seq")
+        .unwrap();
+    let rows = stmt
+        .query_map([id], |r| r.get::<_, String>(0))
+        .unwrap()
+        .map(|b| serde_json::from_str(&b.unwrap()).unwrap());
+    rows.collect()
+}
+
 // ---- 3. Late payment ---------------------------------------------------------------------------
 
 #[tokio::test]
 async fn late_payment_on_an_expired_invoice_is_recorded() {
-    let s = setup(
-        Kind::Lnbits,
-        &[("LNBITS_WEBHOOK_URL", "{base}/api/webhooks/lnbits")],
-    )
-    .await;
-    let (id, _) = s.create(ORDER).await;
+    let mut env = vec![("LNBITS_WEBHOOK_URL", "{base}/api/webhooks/lnbits")];
+    env.extend_from_slice(SHOP_WEBHOOK);
+    let s = setup(Kind::Lnbits, &env).await;
+    let (id, _) = s.create(&common::signed(ORDER)).await;
     s.advance(61);
     assert_eq!(s.status(&id).await["status"], "expired");
     // The payment arrives late; LNbits says so by webhook and by lookup.
@@ -119,11 +147,19 @@ async fn late_payment_on_an_expired_invoice_is_recorded() {
     assert_eq!(row.status, Status::Paid);
     assert!(row.paid_late);
     assert_eq!(s.status(&id).await["status"], "paid");
+    // The shop hears both: expired, then paid (late).
+    let events = outbox(&s, &id);
+    let types: Vec<_> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(types, ["invoice.expired", "invoice.paid"], "{events:?}");
+    assert_eq!(events[1]["late"], true);
     // Paid is final: nothing moves it back.
     s.fake.mark(None, FakeStatus::Expired);
     s.advance(600);
     assert_eq!(s.status(&id).await["status"], "paid");
-    assert_eq!(s.app.create(ORDER).await.code(), "order_paid");
+    assert_eq!(
+        s.app.create(&common::signed(ORDER)).await.code(),
+        "order_paid"
+    );
 }
 
 // ---- 5. Coalescing -----------------------------------------------------------------------------
@@ -131,7 +167,7 @@ async fn late_payment_on_an_expired_invoice_is_recorded() {
 #[tokio::test]
 async fn a_hundred_polls_make_one_provider_call() {
     let s = setup(Kind::Lnd, &[("LOOKUP_CACHE_MS", "2000")]).await;
-    let (id, _) = s.create(ORDER).await;
+    let (id, _) = s.create(&common::signed(ORDER)).await;
     s.fake.set_lookup_delay(Duration::from_millis(200));
     let mut polls = tokio::task::JoinSet::new();
     for _ in 0..100 {
@@ -165,7 +201,7 @@ async fn a_slow_provider_is_answered_from_the_store_within_the_bound() {
         &[("LOOKUP_CACHE_MS", "2000"), ("POLL_WAIT_MS", "300")],
     )
     .await;
-    let (id, _) = s.create(ORDER).await;
+    let (id, _) = s.create(&common::signed(ORDER)).await;
     s.fake.set_lookup_delay(Duration::from_secs(5));
     let start = Instant::now();
     let mut polls = tokio::task::JoinSet::new();
@@ -203,7 +239,7 @@ async fn unsigned_hints_cannot_drive_lookups() {
         ],
     )
     .await;
-    let (id, _) = s.create(ORDER).await;
+    let (id, _) = s.create(&common::signed(ORDER)).await;
     let inv = s.fake.invoices()[0].clone();
     let hint = s.fake.webhook(&inv, Event::Paid).expect("LNbits hint");
     let mut sends = tokio::task::JoinSet::new();
@@ -254,12 +290,12 @@ async fn pay_link_on_another_host_is_refused() {
     // The fake's links point to 127.0.0.1; an operator who pins Kraken's pay host elsewhere
     // gets no link from anywhere else.
     let s = setup(Kind::Kraken, &[("PAY_LINK_HOST", "pay.kraken.example")]).await;
-    let a = s.app.create(ORDER).await;
+    let a = s.app.create(&common::signed(ORDER)).await;
     assert_eq!(a.status, StatusCode::BAD_GATEWAY);
     assert_eq!(a.code(), "provider_error");
     // Default: the configured provider host, exactly.
     let s = setup(Kind::Kraken, &[]).await;
-    let (_, v) = s.create(ORDER).await;
+    let (_, v) = s.create(&common::signed(ORDER)).await;
     assert!(v["pay_url"]
         .as_str()
         .unwrap()
