@@ -64,7 +64,8 @@ fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), AppError> {
     }
 }
 
-/// One invoice as the shop sees it.
+/// One invoice as the shop sees it: in the admin API and, with the event's own fields, in every
+/// shop notification (`crate::outbox::event_body`).
 pub fn record(inv: &Invoice) -> Value {
     let paid = inv.status == Status::Paid;
     json!({
@@ -79,6 +80,10 @@ pub fn record(inv: &Invoice) -> Value {
         "created_at": inv.created_at,
         "expires_at": inv.expires_at,
         "paid_at": inv.paid_at.filter(|_| paid),
+        "amount_received_msat": inv.amount_received_msat,
+        "underpaid_at": inv.underpaid_at,
+        // Paid after its deadline; `paid_late` also when it had already been marked expired.
+        "late": paid && (inv.paid_late || inv.paid_at.is_some_and(|p| p >= inv.expires_at)),
         "provider": inv.provider,
         "provider_ref": inv.provider_ref,
     })

@@ -23,7 +23,8 @@
 //! `preimage` (hex, only in `invoice.paid` when known), `created_at`, `expires_at`, `paid_at`,
 //! `amount_received_msat` and `underpaid_at` (an underpayment: less than asked arrived; never
 //! paid, for a person to settle), `late` (`invoice.paid` for an invoice already past its
-//! deadline, also one that had been marked expired).
+//! deadline, also one that had been marked expired), `provider`, `provider_ref`: the admin API's
+//! record of the invoice ([`crate::admin::record`]) plus `id`, `type` and `created`.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -34,7 +35,7 @@ use sha2::Sha256;
 
 use crate::shop::WebhookConfig;
 use crate::state::AppState;
-use crate::store::{Invoice, Status, StoreError};
+use crate::store::{Invoice, StoreError};
 
 /// The signature header.
 pub const SIGNATURE_HEADER: &str = "Lightning-Checkout-Signature";
@@ -76,28 +77,11 @@ fn sql_i64(v: u64) -> i64 {
 
 /// The event body for `inv` after a `kind` change.
 pub fn event_body(event_id: &str, created: u64, inv: &Invoice, kind: EventType) -> String {
-    let paid = inv.status == Status::Paid;
-    serde_json::json!({
-        "id": event_id,
-        "type": kind.as_str(),
-        "created": created,
-        "invoice_id": inv.id,
-        "order_id": inv.order_id,
-        "status": inv.status.as_str(),
-        "amount_msat": inv.amount_msat,
-        "amount_paid_msat": inv.amount_paid_msat,
-        "description": inv.description,
-        "payment_hash": inv.payment_hash.map(hex::encode),
-        "preimage": inv.preimage.filter(|_| paid).map(hex::encode),
-        "created_at": inv.created_at,
-        "expires_at": inv.expires_at,
-        "paid_at": inv.paid_at.filter(|_| paid),
-        "amount_received_msat": inv.amount_received_msat,
-        "underpaid_at": inv.underpaid_at,
-        // Paid after its deadline; `paid_late` also when it had already been marked expired.
-        "late": paid && (inv.paid_late || inv.paid_at.is_some_and(|p| p >= inv.expires_at)),
-    })
-    .to_string()
+    let mut body = crate::admin::record(inv);
+    body["id"] = event_id.into();
+    body["type"] = kind.as_str().into();
+    body["created"] = created.into();
+    body.to_string()
 }
 
 /// Write the event for `inv` (just changed by `kind`) to the outbox, on `conn` (inside the

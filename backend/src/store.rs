@@ -626,23 +626,7 @@ impl Store {
         preimage: Option<[u8; 32]>,
         amount_paid_msat: Option<u64>,
     ) -> Result<Option<Transition>, StoreError> {
-        let mut conn = lock(&self.writer);
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let n = tx.execute(
-            "UPDATE invoices SET status = 'paid', paid_at = ?2, \
-             preimage = COALESCE(preimage, ?3), amount_paid_msat = ?4 \
-             WHERE id = ?1 AND status = 'pending' AND (?4 IS NULL OR ?4 >= amount_msat)",
-            params![
-                id,
-                to_i64(paid_at)?,
-                preimage.map(hex::encode),
-                amount_paid_msat.map(to_i64).transpose()?,
-            ],
-        )?;
-        let t = transition(&tx, id, n)?;
-        self.notify(&tx, &t, crate::outbox::EventType::Paid)?;
-        tx.commit()?;
-        Ok(t)
+        self.pay(id, Status::Pending, paid_at, preimage, amount_paid_msat)
     }
 
     /// `expired → paid`, with `paid_late` set: a full payment the provider confirmed after the
@@ -655,17 +639,31 @@ impl Store {
         preimage: Option<[u8; 32]>,
         amount_paid_msat: Option<u64>,
     ) -> Result<Option<Transition>, StoreError> {
+        self.pay(id, Status::Expired, paid_at, preimage, amount_paid_msat)
+    }
+
+    /// `from → paid` (`paid_late` when `from` is expired), with the shop's `invoice.paid` event in
+    /// the same transaction.
+    fn pay(
+        &self,
+        id: &str,
+        from: Status,
+        paid_at: u64,
+        preimage: Option<[u8; 32]>,
+        amount_paid_msat: Option<u64>,
+    ) -> Result<Option<Transition>, StoreError> {
         let mut conn = lock(&self.writer);
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let n = tx.execute(
-            "UPDATE invoices SET status = 'paid', paid_late = 1, paid_at = ?2, \
+            "UPDATE invoices SET status = 'paid', paid_late = (?5 = 'expired'), paid_at = ?2, \
              preimage = COALESCE(preimage, ?3), amount_paid_msat = ?4 \
-             WHERE id = ?1 AND status = 'expired' AND (?4 IS NULL OR ?4 >= amount_msat)",
+             WHERE id = ?1 AND status = ?5 AND (?4 IS NULL OR ?4 >= amount_msat)",
             params![
                 id,
                 to_i64(paid_at)?,
                 preimage.map(hex::encode),
                 amount_paid_msat.map(to_i64).transpose()?,
+                from.as_str(),
             ],
         )?;
         let t = transition(&tx, id, n)?;
