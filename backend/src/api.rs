@@ -4,6 +4,7 @@
 //! | --- | --- |
 //! | `POST /api/invoices` | 201 [`CreateInvoiceResponse`] (200 with the same body when the order already has this open invoice) |
 //! | `GET /api/invoices/{id}` | 200 [`InvoiceStatusResponse`] |
+//! | `GET /api/invoices/{id}/events` | Server-Sent Events of that status ([`crate::events`]); 503 `too_many_streams` past `MAX_EVENT_STREAMS` |
 //! | `POST /api/dev/invoices/{id}/pay` | 200 [`InvoiceStatusResponse`], paid; only while the demo provider is active |
 //! | `POST /api/webhooks/{provider}` | the provider's acknowledgement |
 //! | `POST /api/dev/orders` | `{"order_id","order_token"}`: a signed demo order; only while the demo provider is active |
@@ -213,6 +214,7 @@ pub fn router(state: AppState) -> Router {
             )),
         )
         .route("/invoices/{id}", get(get_invoice))
+        .route("/invoices/{id}/events", get(crate::events::stream))
         .route(
             "/webhooks/{provider}",
             post(webhook).layer(DefaultBodyLimit::max(WEBHOOK_BODY_LIMIT)),

@@ -60,6 +60,8 @@ pub struct Config {
     pub limits: crate::limits::Limits,
     /// `PAY_LINK_HOST`: overrides the provider's own pay-link host (see [`crate::payurl`]).
     pub pay_link_host: Option<String>,
+    /// Live status streams: cap, lifetime, heartbeat ([`crate::events`]).
+    pub events: crate::events::Settings,
 }
 
 impl Default for Config {
@@ -78,6 +80,7 @@ impl Default for Config {
             shop: crate::shop::ShopConfig::default(),
             limits: crate::limits::Limits::default(),
             pay_link_host: None,
+            events: crate::events::Settings::default(),
         }
     }
 }
@@ -100,6 +103,7 @@ impl fmt::Debug for Config {
             .field("shop", &self.shop)
             .field("limits", &self.limits)
             .field("pay_link_host", &self.pay_link_host)
+            .field("events", &self.events)
             .finish()
     }
 }
@@ -170,6 +174,7 @@ impl Config {
             crate::providers::ProviderSettings::from_lookup(c.provider, &|name| get(name))?;
         c.shop = crate::shop::ShopConfig::from_lookup(&|name| get(name))?;
         c.limits = crate::limits::Limits::from_lookup(&|name| get(name))?;
+        c.events = crate::events::Settings::from_lookup(&|name| get(name))?;
         if let Some((n, v)) = var("PAY_LINK_HOST") {
             let host = v.to_ascii_lowercase();
             if crate::payurl::pay_url_host(&format!("https://{host}/")).as_deref() != Some(&host) {

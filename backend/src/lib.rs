@@ -29,6 +29,7 @@ pub mod checkout;
 pub mod clock;
 pub mod config;
 pub mod error;
+pub mod events;
 mod fsutil;
 pub mod limits;
 pub mod logging;
@@ -42,6 +43,7 @@ pub mod server;
 pub mod shop;
 pub mod state;
 pub mod store;
+pub mod subscriptions;
 
 use axum::Router;
 

@@ -43,6 +43,7 @@ struct Inner {
     lookups: Lookups,
     rate_limiter: RateLimiter,
     concurrency: Arc<tokio::sync::Semaphore>,
+    events: crate::events::Hub,
 }
 
 impl std::fmt::Debug for AppState {
@@ -93,6 +94,7 @@ impl AppState {
         let lookups = Lookups::new(limits.lookup_cache);
         let rate_limiter = RateLimiter::new(limits.create_rate_per_min, limits.create_rate_burst);
         let concurrency = Arc::new(tokio::sync::Semaphore::new(limits.max_concurrent_requests));
+        let events = crate::events::Hub::new(config.events.max_streams);
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
@@ -104,6 +106,7 @@ impl AppState {
                 lookups,
                 rate_limiter,
                 concurrency,
+                events,
             }),
         })
     }
@@ -144,6 +147,11 @@ impl AppState {
         self.inner.concurrency.clone()
     }
 
+    /// The open live status streams ([`crate::events`]).
+    pub fn events(&self) -> &crate::events::Hub {
+        &self.inner.events
+    }
+
     /// The current time, Unix seconds.
     pub fn now(&self) -> u64 {
         self.inner.clock.now()
@@ -178,6 +186,24 @@ impl AppState {
     /// The lock serializing creations for one order id in this process.
     pub(crate) fn order_lock(&self, order_id: &str) -> Arc<tokio::sync::Mutex<()>> {
         self.inner.order_locks.get(order_id)
+    }
+}
+
+/// An [`AppState`] that does not keep the app alive (background tasks that must end with it).
+#[derive(Clone)]
+pub(crate) struct WeakState(Weak<Inner>);
+
+impl WeakState {
+    /// The app, while it is still alive.
+    pub(crate) fn upgrade(&self) -> Option<AppState> {
+        self.0.upgrade().map(|inner| AppState { inner })
+    }
+}
+
+impl AppState {
+    /// A handle that does not keep the app alive.
+    pub(crate) fn downgrade(&self) -> WeakState {
+        WeakState(Arc::downgrade(&self.inner))
     }
 }
 

@@ -27,6 +27,11 @@
 //! `outbox` table in the same transaction ([`crate::outbox`]); a transition that changed nothing
 //! writes nothing.
 //!
+//! # Change feed
+//! [`Store::changes`] hears the id of every invoice whose row a transition changed (the four
+//! transition functions), sent only after its transaction committed: the live status streams
+//! ([`crate::events`]) read the row once per change and fan it out.
+//!
 //! # Concurrency
 //! One writer connection behind a mutex (so writers never see `SQLITE_BUSY` from each other) and
 //! a few read-only connections; WAL lets readers run beside the writer. The methods block: call
@@ -47,7 +52,7 @@ const READERS: usize = 4;
 /// How long a connection waits for a lock held by another process before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Schema version in `PRAGMA user_version`.
-const SCHEMA_VERSION: i64 = 3;
+const SCHEMA_VERSION: i64 = 4;
 
 /// Migration step 3 (issue 10): what arrived for an underpaid invoice, and late payments.
 /// Each column is added only if missing, so the step is idempotent.
@@ -56,6 +61,19 @@ const MIGRATION_3_COLUMNS: [(&str, &str); 3] = [
     ("underpaid_at", "INTEGER"),
     ("paid_late", "INTEGER NOT NULL DEFAULT 0"),
 ];
+
+/// Migration step 4 (issue 11): where the provider subscriptions resume (LND's `settle_index`,
+/// Core Lightning's `lastpay_index`), by name. Idempotent.
+const MIGRATION_4_CURSORS: &str = "
+CREATE TABLE IF NOT EXISTS cursors (
+    name  TEXT PRIMARY KEY NOT NULL,
+    value TEXT NOT NULL
+);
+";
+
+/// Ids of changed invoices buffered for a slow listener of [`Store::changes`] (beyond it the
+/// listener hears `Lagged` and re-reads what it watches).
+const CHANGES_BUFFER: usize = 1024;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS invoices (
@@ -358,6 +376,7 @@ pub struct Store {
     next_reader: AtomicUsize,
     path: PathBuf,
     outbox: AtomicBool,
+    changes: tokio::sync::broadcast::Sender<String>,
 }
 
 impl fmt::Debug for Store {
@@ -400,6 +419,7 @@ impl Store {
         for (column, decl) in MIGRATION_3_COLUMNS {
             add_column_if_missing(&tx, "invoices", column, decl)?;
         }
+        tx.execute_batch(MIGRATION_4_CURSORS)?;
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         tx.commit()?;
         let mut readers = Vec::with_capacity(READERS);
@@ -418,6 +438,7 @@ impl Store {
             next_reader: AtomicUsize::new(0),
             path,
             outbox: AtomicBool::new(false),
+            changes: tokio::sync::broadcast::channel(CHANGES_BUFFER).0,
         })
     }
 
@@ -429,6 +450,41 @@ impl Store {
     /// Whether status changes write shop notifications to the outbox (`SHOP_WEBHOOK_URL` set).
     pub fn set_outbox(&self, enabled: bool) {
         self.outbox.store(enabled, Ordering::Relaxed);
+    }
+
+    /// The ids of invoices whose status row a transition changed, each sent after its commit.
+    pub fn changes(&self) -> tokio::sync::broadcast::Receiver<String> {
+        self.changes.subscribe()
+    }
+
+    /// Tell [`Store::changes`] listeners of an applied transition (after its commit).
+    fn publish(&self, t: &Option<Transition>) {
+        if let Some(Transition::Applied(inv)) = t {
+            // No listener is not an error.
+            let _ = self.changes.send(inv.id.clone());
+        }
+    }
+
+    /// A subscription's resume point, by name (`None`: never set).
+    pub fn cursor(&self, name: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .reader()
+            .query_row(
+                "SELECT value FROM cursors WHERE name = ?1",
+                params![name],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Keep a subscription's resume point.
+    pub fn set_cursor(&self, name: &str, value: &str) -> Result<(), StoreError> {
+        lock(&self.writer).execute(
+            "INSERT INTO cursors (name, value) VALUES (?1, ?2) \
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            params![name, value],
+        )?;
+        Ok(())
     }
 
     /// Record a shop notification for an applied transition, in the transition's transaction.
@@ -669,6 +725,7 @@ impl Store {
         let t = transition(&tx, id, n)?;
         self.notify(&tx, &t, crate::outbox::EventType::Paid)?;
         tx.commit()?;
+        self.publish(&t);
         Ok(t)
     }
 
@@ -692,6 +749,7 @@ impl Store {
         let t = transition(&tx, id, n)?;
         self.notify(&tx, &t, crate::outbox::EventType::Underpaid)?;
         tx.commit()?;
+        self.publish(&t);
         Ok(t)
     }
 
@@ -727,6 +785,7 @@ impl Store {
         let t = transition(&tx, id, n)?;
         self.notify(&tx, &t, crate::outbox::EventType::Expired)?;
         tx.commit()?;
+        self.publish(&t);
         Ok(t)
     }
 
@@ -741,6 +800,7 @@ impl Store {
         let t = transition(&tx, id, n)?;
         self.notify(&tx, &t, crate::outbox::EventType::Expired)?;
         tx.commit()?;
+        self.publish(&t);
         Ok(t)
     }
 
