@@ -111,6 +111,16 @@ pub async fn status(
     (result, field_u64(&value, "server_time"))
 }
 
+/// A status answer arriving as text (a live stream's `status` message) for invoice `id`: the
+/// same checks as [`status`]'s; `None` when it is not one.
+pub fn status_from_text(text: &str, id: &str) -> Option<StatusReply> {
+    if text.len() > MAX_RESPONSE_BYTES {
+        return None;
+    }
+    let value = js_sys::JSON::parse(text).ok()?;
+    StatusReply::from_wire(status_from_js(&value)?, id).ok()
+}
+
 fn build_failure() -> Failure {
     Failure::new("internal", "The checkout could not build its request.")
 }

@@ -29,6 +29,7 @@
 //! - `api`: the only code that talks to the backend.
 //! - `view`: the DOM, built once; `render(&ViewModel)`.
 //! - `widget`: the glue running effects, timers and listeners.
+//! - `stream`: the live status stream (`EventSource`), fed to the machine like poll answers.
 //! - `embed`: the `#[wasm_bindgen]` surface (`mount`, `Handle::destroy`).
 #![deny(missing_docs)]
 
@@ -47,6 +48,8 @@ pub mod api;
 pub mod bench;
 #[cfg(target_arch = "wasm32")]
 pub mod embed;
+#[cfg(target_arch = "wasm32")]
+mod stream;
 #[cfg(target_arch = "wasm32")]
 pub mod view;
 #[cfg(target_arch = "wasm32")]

@@ -12,7 +12,10 @@
 //! - `paid` is final: no later answer takes it back;
 //! - "paid" with a preimage whose SHA-256 is not the payment hash is not believed;
 //! - at expiry one last status check (retried briefly on network failure) catches a payment
-//!   made in the last seconds before the invoice is declared expired.
+//!   made in the last seconds before the invoice is declared expired;
+//! - a message of the live status stream ([`Event::Stream`]) goes through the same rules as a
+//!   poll's answer; while the stream is alive polls are spaced [`STREAM_POLL_INTERVAL_MS`] apart,
+//!   and once it fails or falls silent polling takes over.
 
 use crate::amount::{format_sat, parse_amount_sat, AmountError, Bounds};
 use crate::contract::{CreateRequest, Created, Payable, Status, StatusReply};
@@ -22,6 +25,11 @@ use crate::invoice::{check_invoice, preimage_matches, CheckedInvoice, Expected, 
 /// WebSocket is down; a Lightning payment settles in about a second, so 2 s keeps the wait short
 /// without loading the shop's backend (a poll is one indexed SQLite read there).
 pub const POLL_INTERVAL_MS: u64 = 2_000;
+/// While the live status stream is alive, a poll still runs this often: a safety net for a
+/// backend that hears of the payment only when asked.
+pub const STREAM_POLL_INTERVAL_MS: u64 = 30_000;
+/// How long a stream is believed alive after a message when it did not say (its `ping` says).
+pub const STREAM_SILENCE_MS: u64 = 30_000;
 /// Upper bound of the exponential backoff after failed polls.
 pub const MAX_BACKOFF_MS: u64 = 30_000;
 /// Failed polls in a row after which the payer is told that the connection is flaky.
@@ -186,6 +194,17 @@ pub enum Event {
     PageHidden,
     /// The page became visible again (timers may have been throttled: poll now).
     PageVisible,
+    /// A message of the live status stream (`GET {endpoint}/invoices/{id}/events`): a status
+    /// (`reply`, already checked to be this invoice's) or a heartbeat (`None`). The stream is
+    /// believed alive for `alive_ms` from now.
+    Stream {
+        /// The status it carried.
+        reply: Option<StatusReply>,
+        /// How long silence is fine.
+        alive_ms: u64,
+    },
+    /// The live status stream failed, was refused or closed: polling takes over.
+    StreamDown,
 }
 
 /// What the glue must do.
@@ -347,6 +366,10 @@ pub struct Checkout {
     preimage_mismatch: bool,
     /// Until when an invoice we declared expired is still checked for a late payment.
     late_until: u64,
+    /// Until when the live status stream is believed alive (0: not open).
+    stream_until: u64,
+    /// When the last status poll was sent.
+    last_poll_at: u64,
 }
 
 impl Checkout {
@@ -371,6 +394,8 @@ impl Checkout {
             wallet_hint: false,
             preimage_mismatch: false,
             late_until: 0,
+            stream_until: 0,
+            last_poll_at: 0,
         }
     }
 
@@ -392,6 +417,15 @@ impl Checkout {
     /// Whether a request is in flight.
     pub fn busy(&self) -> bool {
         self.in_flight.is_some()
+    }
+
+    /// The invoice whose live status stream should be open now: the shown one, while it is
+    /// open for payment.
+    pub fn stream_id(&self) -> Option<&str> {
+        match (&self.phase, &self.current) {
+            (Phase::Open, Some(cur)) => Some(&cur.id),
+            _ => None,
+        }
     }
 
     /// Handles one event at time `now_ms` (milliseconds since the Unix epoch).
@@ -454,7 +488,26 @@ impl Checkout {
             Event::PageVisible => {
                 if self.phase == Phase::Open && self.in_flight.is_none() {
                     self.next_poll_at = now_ms;
+                    self.last_poll_at = 0;
                     self.tick(now_ms, &mut fx);
+                }
+            }
+            Event::Stream { reply, alive_ms } => {
+                if self.phase == Phase::Open {
+                    self.stream_until = now_ms.saturating_add(alive_ms);
+                }
+                if let Some(reply) = reply {
+                    // Only the shown invoice's: a message of a stream closed a moment ago is not.
+                    let ours = self.current.as_ref().is_some_and(|c| c.id == reply.id);
+                    if ours && matches!(self.phase, Phase::Open | Phase::Expired) {
+                        self.apply_status(Ok(reply), false, now_ms, &mut fx);
+                    }
+                }
+            }
+            Event::StreamDown => {
+                self.stream_until = 0;
+                if self.phase == Phase::Open {
+                    self.next_poll_at = self.next_poll_at.min(now_ms + POLL_INTERVAL_MS);
                 }
             }
         }
@@ -678,6 +731,8 @@ impl Checkout {
         self.final_checks = 0;
         self.preimage_mismatch = false;
         self.late_until = 0;
+        self.stream_until = 0;
+        self.last_poll_at = 0;
         self.wallet_check_at = None;
         self.wallet_hint = false;
         self.attempt_amount = Some(amount_sat);
@@ -713,6 +768,7 @@ impl Checkout {
                 fx.push(Effect::Emit(invoice_event(&cur)));
                 fx.push(Effect::Focus(FocusTarget::Copy));
                 self.next_poll_at = now_ms + POLL_INTERVAL_MS;
+                self.last_poll_at = now_ms;
                 self.current = Some(cur);
                 self.phase = Phase::Open;
             }
@@ -810,9 +866,17 @@ impl Checkout {
         if expired && self.final_checks >= FINAL_CHECK_ATTEMPTS {
             self.expire(now_ms, true, fx);
         } else if expired || now_ms >= self.next_poll_at {
+            let slow_poll_at = self.last_poll_at.saturating_add(STREAM_POLL_INTERVAL_MS);
+            if !expired && now_ms < self.stream_until && now_ms < slow_poll_at {
+                // The live stream carries the status: the next poll when it falls silent, or
+                // the safety-net poll, whichever comes first.
+                self.next_poll_at = self.stream_until.min(slow_poll_at);
+                return;
+            }
             if expired {
                 self.final_checks += 1;
             }
+            self.last_poll_at = now_ms;
             self.seq += 1;
             self.in_flight = Some(self.seq);
             fx.push(Effect::FetchStatus {
@@ -834,9 +898,23 @@ impl Checkout {
             return;
         }
         self.in_flight = None;
+        self.apply_status(result, true, now_ms, fx);
+    }
+
+    /// The rules for a status, whether a poll's answer (`polled`: it also schedules the next
+    /// poll) or a message of the live stream.
+    fn apply_status(
+        &mut self,
+        result: Result<StatusReply, Failure>,
+        polled: bool,
+        now_ms: u64,
+        fx: &mut Vec<Effect>,
+    ) {
         if self.phase == Phase::Expired {
             // A late check: only "paid" changes anything; "expired" from the backend ends them.
-            self.next_poll_at = now_ms + LATE_POLL_INTERVAL_MS;
+            if polled {
+                self.next_poll_at = now_ms + LATE_POLL_INTERVAL_MS;
+            }
             match result {
                 Ok(r) if r.status == Status::Expired => self.late_until = 0,
                 Ok(r) if r.status == Status::Paid => {
@@ -876,7 +954,9 @@ impl Checkout {
                                     "The shop's server says the invoice is paid, but its proof of payment does not match the invoice.",
                                 ))));
                             }
-                            self.backoff(now_ms, None);
+                            if polled {
+                                self.backoff(now_ms, None);
+                            }
                             return;
                         }
                     }
@@ -884,6 +964,8 @@ impl Checkout {
                 }
                 // The backend's own decision: final.
                 Status::Expired => self.expire(now_ms, false, fx),
+                // A stream's "pending" says nothing new; the polls' schedule stays.
+                Status::Pending if !polled => {}
                 Status::Pending => {
                     self.failures = 0;
                     self.next_poll_at = now_ms + POLL_INTERVAL_MS;
