@@ -107,6 +107,7 @@ pub struct Hub {
     fanned_out: AtomicU64,
     rows_read: AtomicU64,
     started: std::sync::atomic::AtomicBool,
+    closing: tokio::sync::watch::Sender<bool>,
 }
 
 impl std::fmt::Debug for Hub {
@@ -128,7 +129,16 @@ impl Hub {
             fanned_out: AtomicU64::new(0),
             rows_read: AtomicU64::new(0),
             started: std::sync::atomic::AtomicBool::new(false),
+            closing: tokio::sync::watch::channel(false).0,
         }
+    }
+
+    /// End every open stream now and refuse new ones (the server is shutting down: a graceful
+    /// shutdown would otherwise wait for streams that last minutes). Browsers reconnect by
+    /// themselves to whichever instance answers next.
+    pub fn close_all(&self) {
+        self.permits.close();
+        self.closing.send_replace(true);
     }
 
     /// Streams open now.
@@ -267,6 +277,7 @@ pub async fn stream(
     );
     head.push_str(&status_event(&state, &first));
     let open = Open {
+        closing: state.events().closing.subscribe(),
         state,
         guard,
         heartbeat: settings.heartbeat,
@@ -321,6 +332,7 @@ impl Drop for Guard {
 struct Open {
     state: AppState,
     guard: Guard,
+    closing: tokio::sync::watch::Receiver<bool>,
     heartbeat: Duration,
     deadline: tokio::time::Instant,
     last: Status,
@@ -331,12 +343,13 @@ impl Open {
     /// The next chunk to send; `None` ends the stream.
     async fn next(&mut self) -> Option<String> {
         loop {
-            if self.done {
+            if self.done || *self.closing.borrow() {
                 return None;
             }
             let wake = tokio::time::sleep(self.heartbeat);
             tokio::select! {
                 () = tokio::time::sleep_until(self.deadline) => return None,
+                _ = self.closing.changed() => return None,
                 () = wake => return Some(format!("event: ping\ndata: {}\n\n", self.heartbeat.as_millis())),
                 msg = recv(&mut self.guard.rx) => match msg {
                     Ok(inv) => {

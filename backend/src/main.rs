@@ -56,8 +56,13 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     println!("Lightning checkout demo: http://{addr}/");
     std::io::stdout().flush()?;
     let retention = lightning_checkout_backend::server::spawn_retention(state.clone());
-    lightning_checkout_backend::server::serve(listener, app(state), &limits, shutdown_signal())
-        .await?;
+    let events = state.clone();
+    let shutdown = async move {
+        shutdown_signal().await;
+        // Live status streams last minutes: end them so the graceful shutdown need not wait.
+        events.events().close_all();
+    };
+    lightning_checkout_backend::server::serve(listener, app(state), &limits, shutdown).await?;
     retention.abort();
     tracing::info!("stopped");
     Ok(())

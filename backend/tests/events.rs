@@ -455,3 +455,20 @@ async fn no_subscription_for_providers_that_push_by_webhook() {
     let s = serve(&env_for(&dir, None, &[]), false).await;
     assert!(lightning_checkout_backend::subscriptions::spawn(&s.state).is_none());
 }
+
+#[tokio::test]
+async fn at_shutdown_open_streams_end_and_new_ones_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = serve(&env_for(&dir, None, &[]), false).await;
+    let id = create(&s.base, 100).await;
+    let mut sse = Sse::open(&s.base, &id).await;
+    sse.status(SOON).await;
+    s.state.events().close_all();
+    assert!(sse.next(SOON).await.is_none(), "the stream ended");
+    let res = client()
+        .get(format!("{}/api/invoices/{id}/events", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 503);
+}
