@@ -330,6 +330,15 @@ async fn pushed(kind: Kind, cursor: &str) {
     let dir = tempfile::tempdir().unwrap();
     let env = env_for(&dir, Some(&fake), &[]);
     let s = serve(&env, true).await;
+    // LND sends no backlog for index 0: pay only once the first subscription is open.
+    let deadline = Instant::now() + SOON;
+    while fake.stream_connects() == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the subscription never connected"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let id = create(&s.base, 2500).await;
     let mut sse = Sse::open(&s.base, &id).await;
     assert_eq!(sse.status(SOON).await["status"], "pending");

@@ -3,7 +3,8 @@
 //! * LND `GET /v1/invoices/subscribe?add_index=&settle_index=` (grpc-gateway's server stream of
 //!   lnrpc `SubscribeInvoices`): an open answer of newline-delimited JSON objects, each
 //!   `{"result": Invoice}`: first every invoice settled after `settle_index` (and added after
-//!   `add_index`, when given), in order, then each invoice added or settled from then on.
+//!   `add_index`), in order, then each invoice added or settled from then on. An index of 0 (or
+//!   none) sends no backlog, as in lnd ("If specified (non-zero)…", lnrpc `InvoiceSubscription`).
 //! * clnrest `POST /v1/waitanyinvoice {"lastpay_index", "timeout"}`: the first invoice paid with
 //!   a `pay_index` above `lastpay_index` (201), waiting for one; past `timeout` seconds HTTP 500
 //!   `{"code": 904}`.
@@ -137,15 +138,23 @@ impl LndCursor {
 }
 
 fn lnd_subscribe(shared: Arc<Shared>, query: Option<&str>) -> Response {
-    let settle_index = query_u64(query, "settle_index").unwrap_or(0);
-    // Without add_index, lnd sends no backlog of adds: only those from now on.
-    let add_index = query_u64(query, "add_index")
-        .filter(|a| *a > 0)
-        .unwrap_or_else(|| shared.inner.lock().unwrap().seq);
+    let asked = query_u64(query, "settle_index").unwrap_or(0);
+    // As lnd: an index of 0 (or none) sends no backlog, only what happens from now on.
+    let (settle_index, add_index) = {
+        let g = shared.inner.lock().unwrap();
+        let settle = match asked {
+            0 => g.pay_seq,
+            n => n,
+        };
+        let add = query_u64(query, "add_index")
+            .filter(|a| *a > 0)
+            .unwrap_or(g.seq);
+        (settle, add)
+    };
     {
         let mut g = shared.inner.lock().unwrap();
         g.stream_connects += 1;
-        g.stream_from.push(settle_index);
+        g.stream_from.push(asked);
     }
     let cursor = LndCursor {
         generation: shared.stream_generation.load(Ordering::SeqCst),
