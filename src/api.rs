@@ -119,7 +119,7 @@ pub fn status_from_text(text: &str, id: &str) -> Option<StatusReply> {
         return None;
     }
     let value = js_sys::JSON::parse(text).ok()?;
-    StatusReply::from_wire(status_from_js(&value)?, id).ok()
+    status_from_js(&value, id).ok()
 }
 
 fn build_failure() -> Failure {

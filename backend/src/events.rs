@@ -32,7 +32,6 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use tokio::sync::{broadcast, OwnedSemaphorePermit, Semaphore};
 
-use crate::api::InvoiceStatusResponse;
 use crate::config::ConfigError;
 use crate::error::AppError;
 use crate::state::AppState;
@@ -246,7 +245,7 @@ pub async fn stream(
     let Ok(permit) = state.events().permits.clone().try_acquire_owned() else {
         let mut res = AppError::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "too_many_streams",
+            lightning_checkout_contract::ErrorCode::TooManyStreams.as_str(),
             "Too many live status streams are open; ask for the status instead.",
         )
         .into_response();
@@ -309,7 +308,7 @@ fn is_final(s: Status) -> bool {
 }
 
 fn status_event(state: &AppState, inv: &Invoice) -> String {
-    let body = InvoiceStatusResponse::new(inv, state.now_ms());
+    let body = crate::api::status_response(inv, state.now_ms());
     let json = serde_json::to_string(&body).unwrap_or_default();
     format!("event: status\ndata: {json}\n\n")
 }

@@ -82,6 +82,9 @@ pub enum ErrorCode {
     Overloaded,
     /// `timeout`, 503: the request took too long.
     Timeout,
+    /// `too_many_streams`, 503, with `Retry-After`: the live status streams
+    /// (`GET {endpoint}/invoices/{id}/events`) are at their cap; poll instead.
+    TooManyStreams,
 }
 
 impl ErrorCode {
@@ -124,6 +127,7 @@ impl ErrorCode {
         ErrorCode::ProviderUnreachable,
         ErrorCode::Overloaded,
         ErrorCode::Timeout,
+        ErrorCode::TooManyStreams,
     ];
 
     /// The code as sent.
@@ -167,6 +171,7 @@ impl ErrorCode {
             ErrorCode::ProviderUnreachable => "provider_unreachable",
             ErrorCode::Overloaded => "overloaded",
             ErrorCode::Timeout => "timeout",
+            ErrorCode::TooManyStreams => "too_many_streams",
         }
     }
 
