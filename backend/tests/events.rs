@@ -481,3 +481,66 @@ async fn at_shutdown_open_streams_end_and_new_ones_are_refused() {
         .unwrap();
     assert_eq!(res.status(), 503);
 }
+
+/// The events of `fixtures/status_events.txt`, as (name, data).
+fn fixture_events() -> Vec<(String, String)> {
+    common::fixture_text("status_events.txt")
+        .split("\n\n")
+        .filter_map(|block| {
+            let name = block.lines().find_map(|l| l.strip_prefix("event: "))?;
+            let data = block.lines().find_map(|l| l.strip_prefix("data: "))?;
+            Some((name.to_owned(), data.to_owned()))
+        })
+        .collect()
+}
+
+fn keys(v: &Value) -> Vec<String> {
+    let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+    k.sort();
+    k
+}
+
+#[tokio::test]
+async fn the_stream_matches_its_fixture() {
+    let fixture = fixture_events();
+    assert_eq!(
+        fixture.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
+        ["ping", "status", "ping", "status"]
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let s = serve(&env_for(&dir, None, &[]), false).await;
+    let id = create(&s.base, 100).await;
+    let mut sse = Sse::open(&s.base, &id).await;
+    let (name, data) = sse.next(SOON).await.unwrap();
+    assert_eq!(name, fixture[0].0);
+    assert_eq!(data, fixture[0].1, "the heartbeat period, in ms");
+    let pending = sse.status(SOON).await;
+    client()
+        .post(format!("{}/api/dev/invoices/{id}/pay", s.base))
+        .send()
+        .await
+        .unwrap();
+    let paid = sse.status(SOON).await;
+    // Every fixture key is sent, with the same JSON type; the extras are the status answer's.
+    let extras = [
+        "payment_request",
+        "payment_hash",
+        "amount_sat",
+        "expires_at",
+        "paid_at",
+    ];
+    for (sent, (_, want)) in [(pending, &fixture[1]), (paid, &fixture[3])] {
+        let want: Value = serde_json::from_str(want).unwrap();
+        for k in keys(&want) {
+            assert_eq!(
+                std::mem::discriminant(&sent[&k]),
+                std::mem::discriminant(&want[&k]),
+                "{k} in {sent}"
+            );
+        }
+        assert!(keys(&sent)
+            .iter()
+            .all(|k| want.get(k).is_some() || extras.contains(&k.as_str())));
+    }
+    assert!(sse.next(SOON).await.is_none());
+}
