@@ -602,7 +602,7 @@ function streamTargets(s) {
       held_back: 'Chromium dispatches the event as soon as its bytes arrive; the rest is the backend (commit, then one store read for all streams of the invoice).',
     },
     {
-      target: '10,000 idle streams held at a flat memory',
+      target: '10,000 idle streams held at a flat memory (the bench opens 2,000 by default: `node bench/stream.mjs --streams 10000`)',
       figure: `${i.streams.toLocaleString('en-US')} streams, ${(i.bytes_per_stream / 1024).toFixed(1)} KiB each; ${(i.rss_open_kb / 1024).toFixed(1)} MiB open, ${(i.rss_5s_later_kb / 1024).toFixed(1)} MiB 5 s later`,
       met: i.streams >= 10_000 && i.rss_5s_later_kb <= i.rss_open_kb * 1.05,
       held_back: 'Each stream holds a connection (hyper\'s buffers) and a broadcast receiver; no task, no timer beyond its heartbeat.',
