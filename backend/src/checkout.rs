@@ -164,6 +164,10 @@ pub async fn create(state: &AppState, order: NewOrder) -> Result<(Invoice, bool)
         Err(e) => return Err(AppError::provider(e)),
     };
     let completion = check_created(state, &req, created).map_err(AppError::provider)?;
+    let ours = (
+        completion.payment_request.clone(),
+        completion.pay_url.clone(),
+    );
     let id = row.id.clone();
     let row = state
         .with_store(move |s| s.complete(&id, &completion))
@@ -174,7 +178,10 @@ pub async fn create(state: &AppState, order: NewOrder) -> Result<(Invoice, bool)
             "invoice left incomplete after the provider answered",
         ));
     }
-    Ok((row, true))
+    // Another instance may have completed the same reservation first (`complete` keeps the first
+    // answer): then this call did not create it, and answers it as the open invoice.
+    let created = (row.payment_request.clone(), row.pay_url.clone()) == ours;
+    Ok((row, created))
 }
 
 /// Check a provider's answer before anything is stored or shown: the invoice must be exactly what

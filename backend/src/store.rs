@@ -409,7 +409,14 @@ impl Store {
     /// Connect to PostgreSQL and bring its schema up to date (see [`pg`]).
     pub fn open_pg(options: &PgOptions) -> Result<Self, StoreError> {
         let (tx, _) = tokio::sync::broadcast::channel(CHANGES_CAPACITY);
-        let pg = PgStore::open(options, tx.clone())?;
+        // On a thread of its own: the sync client blocks on a runtime of its own, which may not
+        // start on a Tokio worker (the app opens its state inside `main`'s runtime).
+        let pg = std::thread::scope(|scope| {
+            scope
+                .spawn(|| PgStore::open(options, tx.clone()))
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p))
+        })?;
         Ok(Self::with(Db::Pg(pg), Some(tx)))
     }
 
@@ -682,6 +689,9 @@ impl Lease {
 impl Drop for Lease {
     fn drop(&mut self) {
         // PostgreSQL: closing the connection releases the advisory lock.
+        if let Some(client) = self.pg.take() {
+            pg::close(client);
+        }
         self.held
             .lock()
             .unwrap_or_else(|e| e.into_inner())

@@ -213,7 +213,8 @@ type Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
 
 /// The PostgreSQL store.
 pub struct PgStore {
-    pool: Pool,
+    /// `None` only while dropping (see `Drop`).
+    pool: Option<Pool>,
     config: postgres::Config,
     outbox: AtomicBool,
     stop: Arc<AtomicBool>,
@@ -231,7 +232,21 @@ impl fmt::Debug for PgStore {
 impl Drop for PgStore {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
+        // Closing a sync client blocks on its own runtime, which panics on a Tokio worker (where
+        // the app's state may be dropped): close the pool's connections on a thread of their own.
+        if let Some(pool) = self.pool.take() {
+            let _ = std::thread::Builder::new()
+                .name("pg-close".into())
+                .spawn(move || drop(pool));
+        }
     }
+}
+
+/// Drop a client off any async thread (see `PgStore`'s `Drop`).
+pub(crate) fn close(client: postgres::Client) {
+    let _ = std::thread::Builder::new()
+        .name("pg-close".into())
+        .spawn(move || drop(client));
 }
 
 #[derive(Debug)]
@@ -426,7 +441,7 @@ impl PgStore {
                 .map_err(|e| StoreError::Unavailable(format!("cannot start the listener: {e}")))?;
         }
         Ok(Self {
-            pool,
+            pool: Some(pool),
             config,
             outbox: AtomicBool::new(false),
             stop,
@@ -436,6 +451,8 @@ impl PgStore {
 
     fn conn(&self) -> Result<r2d2::PooledConnection<PostgresConnectionManager<NoTls>>, StoreError> {
         self.pool
+            .as_ref()
+            .ok_or_else(|| StoreError::Unavailable("closing".into()))?
             .get()
             .map_err(|e| StoreError::Unavailable(e.to_string()))
     }

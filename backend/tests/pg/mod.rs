@@ -180,8 +180,15 @@ impl Pg {
 
     /// A new, empty database; its URL.
     pub fn create_db(&self, name: &str) -> String {
-        let mut c = postgres::Client::connect(&self.url("postgres"), postgres::NoTls).unwrap();
-        c.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+        // On a thread of its own: the sync client runs its own runtime, which may not start inside
+        // a test's Tokio runtime.
+        let (admin, sql) = (self.url("postgres"), format!("CREATE DATABASE {name}"));
+        std::thread::spawn(move || {
+            let mut c = postgres::Client::connect(&admin, postgres::NoTls).unwrap();
+            c.batch_execute(&sql).unwrap();
+        })
+        .join()
+        .unwrap();
         self.url(name)
     }
 }
