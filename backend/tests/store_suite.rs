@@ -419,6 +419,18 @@ fn postgres_migrations_run_once_when_instances_start_together() {
         .map(|r| r.get(0))
         .collect();
     assert_eq!(versions, vec![1, 2, 3]);
+    // Over the Unix socket too (the README's form of DATABASE_URL).
+    let socket = format!(
+        "postgres:///migrate?host={}&port={}&user={}",
+        pg.dir().display(),
+        pg.port,
+        pg::ROLE
+    );
+    assert!(Store::open_pg(&PgOptions::new(socket))
+        .unwrap()
+        .get("inv_none")
+        .unwrap()
+        .is_none());
     // A database from a newer program is refused, not altered.
     c.batch_execute("INSERT INTO schema_migrations (version, description) VALUES (99, 'future')")
         .unwrap();

@@ -235,18 +235,26 @@ impl Drop for PgStore {
         // Closing a sync client blocks on its own runtime, which panics on a Tokio worker (where
         // the app's state may be dropped): close the pool's connections on a thread of their own.
         if let Some(pool) = self.pool.take() {
-            let _ = std::thread::Builder::new()
-                .name("pg-close".into())
-                .spawn(move || drop(pool));
+            off_async(pool);
         }
     }
 }
 
-/// Drop a client off any async thread (see `PgStore`'s `Drop`).
+/// Drop `value` (sync PostgreSQL clients) here, or on a thread of its own when this thread runs
+/// Tokio tasks (see `PgStore`'s `Drop`).
+fn off_async<T: Send + 'static>(value: T) {
+    if tokio::runtime::Handle::try_current().is_err() {
+        drop(value);
+    } else {
+        let _ = std::thread::Builder::new()
+            .name("pg-close".into())
+            .spawn(move || drop(value));
+    }
+}
+
+/// Close a lease's connection, which releases its advisory lock.
 pub(crate) fn close(client: postgres::Client) {
-    let _ = std::thread::Builder::new()
-        .name("pg-close".into())
-        .spawn(move || drop(client));
+    off_async(client);
 }
 
 #[derive(Debug)]
