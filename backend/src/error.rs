@@ -81,7 +81,7 @@ impl AppError {
     pub fn database_unavailable() -> Self {
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "database_unavailable",
+            lightning_checkout_contract::ErrorCode::DatabaseUnavailable.as_str(),
             "The payment database cannot be reached right now. Please try again in a few seconds.",
         )
     }

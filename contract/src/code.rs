@@ -82,6 +82,9 @@ pub enum ErrorCode {
     Overloaded,
     /// `timeout`, 503: the request took too long.
     Timeout,
+    /// `database_unavailable`, 503: the database (PostgreSQL) cannot be reached now; the backend
+    /// reconnects by itself.
+    DatabaseUnavailable,
 }
 
 impl ErrorCode {
@@ -124,6 +127,7 @@ impl ErrorCode {
         ErrorCode::ProviderUnreachable,
         ErrorCode::Overloaded,
         ErrorCode::Timeout,
+        ErrorCode::DatabaseUnavailable,
     ];
 
     /// The code as sent.
@@ -167,6 +171,7 @@ impl ErrorCode {
             ErrorCode::ProviderUnreachable => "provider_unreachable",
             ErrorCode::Overloaded => "overloaded",
             ErrorCode::Timeout => "timeout",
+            ErrorCode::DatabaseUnavailable => "database_unavailable",
         }
     }
 
