@@ -10,6 +10,7 @@
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Document, Element, HtmlElement, HtmlInputElement, ShadowRoot};
 
+use crate::i18n::t;
 use crate::qr::{self, QUIET_ZONE};
 use crate::state::{FocusTarget, InvoiceView, ViewModel};
 
@@ -51,6 +52,8 @@ struct InvoicePanel {
     actions: HtmlElement,
     open_wallet: HtmlElement,
     copy: HtmlElement,
+    webln: HtmlElement,
+    webln_note: HtmlElement,
     wallet_hint: HtmlElement,
     text: HtmlElement,
 }
@@ -80,6 +83,8 @@ pub struct Controls {
     pub retry: HtmlElement,
     /// Change amount.
     pub change_amount: HtmlElement,
+    /// Pay with browser wallet (WebLN).
+    pub webln: HtmlElement,
 }
 
 /// One element: `tag` with `attrs` and `kids`, so that [`View::build`] reads as the tree it
@@ -202,7 +207,7 @@ impl FormPanel {
                 ("part", "submit-button"),
                 ("class", "primary"),
             ],
-            "Pay with Lightning",
+            &t("submit"),
         )?;
         let error = h(
             doc,
@@ -221,7 +226,7 @@ impl FormPanel {
             "form",
             &[("class", "form"), ("novalidate", "")],
             &[
-                &text(doc, "label", &[("for", "lc-amount")], "Amount in sats")?.into(),
+                &text(doc, "label", &[("for", "lc-amount")], &t("amount_label"))?.into(),
                 &h(doc, "div", &[("class", "row")], &[&input, &submit])?.into(),
                 &error,
             ],
@@ -271,10 +276,23 @@ impl InvoicePanel {
             doc,
             "a",
             &[("part", "open-wallet"), ("class", "open-wallet button")],
-            "Open wallet",
+            &t("open_wallet"),
         )?;
-        let copy = button(doc, "copy-button", "copy", "Copy")?;
-        let actions = h(doc, "div", &[("class", "actions")], &[&open_wallet, &copy])?;
+        let copy = button(doc, "copy-button", "copy", &t("copy"))?;
+        let webln = button(doc, "webln-button", "webln", &t("webln"))?;
+        webln.set_hidden(true);
+        let actions = h(
+            doc,
+            "div",
+            &[("class", "actions")],
+            &[&open_wallet, &copy, &webln],
+        )?;
+        let webln_note = p(&[
+            ("class", "webln-note"),
+            ("part", "webln-note"),
+            ("aria-live", "polite"),
+            ("hidden", ""),
+        ])?;
         let wallet_hint = p(&[("class", "wallet-hint"), ("aria-live", "polite")])?;
         let invoice_text = p(&[("class", "invoice-text"), ("part", "invoice")])?;
         let panel = h(
@@ -282,7 +300,7 @@ impl InvoicePanel {
             "section",
             &[
                 ("class", "panel"),
-                ("aria-label", "Lightning invoice"),
+                ("aria-label", &t("invoice_region")),
                 ("hidden", ""),
             ],
             &[
@@ -291,6 +309,7 @@ impl InvoicePanel {
                 &h(doc, "div", &[("class", "qr-box")], &[&qr_svg])?.into(),
                 &countdown,
                 &actions,
+                &webln_note,
                 &wallet_hint,
                 &invoice_text,
             ],
@@ -305,6 +324,8 @@ impl InvoicePanel {
             actions,
             open_wallet,
             copy,
+            webln,
+            webln_note,
             wallet_hint,
             text: invoice_text,
         })
@@ -341,9 +362,9 @@ impl OutcomePanel {
                 ],
                 &[],
             )?,
-            new_invoice: hidden_button("new-invoice-button", "primary", "New invoice")?,
-            retry: hidden_button("retry-button", "primary", "Try again")?,
-            change_amount: hidden_button("change-amount-button", "", "Change amount")?,
+            new_invoice: hidden_button("new-invoice-button", "primary", &t("new_invoice"))?,
+            retry: hidden_button("retry-button", "primary", &t("retry"))?,
+            change_amount: hidden_button("change-amount-button", "", &t("change_amount"))?,
         })
     }
 }
@@ -359,7 +380,9 @@ impl View {
     /// ├─ p.status, p.error
     /// └─ div.buttons: New invoice, Try again, Change amount
     /// ```
-    pub fn build(host: &HtmlElement) -> Result<(View, Controls), JsValue> {
+    /// `locale` and `dir` (`ltr`, `rtl`) go on the container, so that text and layout follow
+    /// the widget's language whatever the page's.
+    pub fn build(host: &HtmlElement, locale: &str, dir: &str) -> Result<(View, Controls), JsValue> {
         let doc = host
             .owner_document()
             .ok_or_else(|| JsValue::from_str("no document"))?;
@@ -380,7 +403,12 @@ impl View {
             &h(
                 &doc,
                 "div",
-                &[("class", "lc"), ("part", "container")],
+                &[
+                    ("class", "lc"),
+                    ("part", "container"),
+                    ("lang", locale),
+                    ("dir", dir),
+                ],
                 &[
                     &form.form,
                     &invoice.panel,
@@ -400,6 +428,7 @@ impl View {
             new_invoice: outcome.new_invoice.clone(),
             retry: outcome.retry.clone(),
             change_amount: outcome.change_amount.clone(),
+            webln: invoice.webln.clone(),
         };
         let view = View {
             root,
@@ -468,7 +497,7 @@ impl View {
             &p.countdown,
             inv.countdown
                 .as_ref()
-                .map(|c| format!("Expires in {c}"))
+                .map(|c| crate::i18n::tf("expires_in", &[("time", c)]))
                 .as_deref(),
         );
         set_hidden(&p.actions, !inv.payable);
@@ -485,25 +514,21 @@ impl View {
             wallet.remove_attribute("target").ok();
             wallet.remove_attribute("rel").ok();
         }
-        set_text(&p.copy, if inv.copied { "Copied" } else { "Copy" });
-        p.copy
-            .set_attribute(
-                "aria-label",
-                if inv.copied {
-                    "Invoice copied to clipboard"
-                } else {
-                    "Copy invoice to clipboard"
-                },
-            )
-            .ok();
+        let (label, aria) = if inv.copied {
+            ("copied", "copied_label")
+        } else {
+            ("copy", "copy_label")
+        };
+        set_text(&p.copy, &t(label));
+        p.copy.set_attribute("aria-label", &t(aria)).ok();
         let hint = if inv.copy_failed {
-            Some("Copying is blocked here: select the invoice text below and copy it by hand.")
+            Some(t("copy_blocked"))
         } else if inv.wallet_hint {
-            Some("No wallet app opened? Copy the invoice into your wallet, or scan the QR code with a wallet on another device.")
+            Some(t("no_wallet"))
         } else {
             None
         };
-        set_text(&p.wallet_hint, hint.unwrap_or_default());
+        set_text(&p.wallet_hint, hint.as_deref().unwrap_or_default());
         set_hidden(&p.wallet_hint, hint.is_none());
         set_text(&p.text, &inv.text);
     }
@@ -532,6 +557,15 @@ impl View {
                 svg.set_attribute("hidden", "").ok();
             }
         }
+    }
+
+    /// The browser-wallet action: shown for a payable invoice when the page has WebLN
+    /// (`offered`), disabled while the wallet is asked (`busy`), and its one sentence (`note`).
+    pub fn render_webln(&self, offered: bool, busy: bool, note: Option<&str>) {
+        let p = &self.invoice;
+        set_hidden(&p.webln, !offered);
+        p.webln.toggle_attribute_with_force("disabled", busy).ok();
+        set_line(&p.webln_note, note);
     }
 
     /// Moves keyboard focus once the payer has used this widget (`engaged`), or when focus is
