@@ -75,7 +75,11 @@ async function language(element, lang, messages) {
   const texts = await localeTexts(tag);
   const locale = texts ? tag : 'en';
   const own = messages && typeof messages === 'object' ? messages : {};
-  return { locale, dir: RTL.includes(locale) ? 'rtl' : 'ltr', messages: { ...texts, ...own } };
+  const number = new Intl.NumberFormat(locale, { maximumFractionDigits: 3 });
+  return {
+    locale, dir: RTL.includes(locale) ? 'rtl' : 'ltr', messages: { ...texts, ...own },
+    formatSat: (msat) => number.format(msat / 1000), // amounts as the locale writes them
+  };
 }
 
 /** A load failure with a stable code: wasm_not_found, csp_blocked or network. */

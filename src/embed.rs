@@ -3,12 +3,12 @@
 
 use std::rc::Rc;
 
-use js_sys::{Array, Function, Reflect};
+use js_sys::{Function, Reflect};
 use wasm_bindgen::prelude::*;
 use web_sys::HtmlElement;
 
 use crate::config::{self, RawOptions, TokenClaims};
-use crate::i18n::{Catalogue, ENGLISH};
+use crate::i18n::{entries, Catalogue};
 use crate::widget::{Language, Widget};
 
 /// A mounted checkout; `destroy()` removes every listener and timer.
@@ -94,33 +94,15 @@ fn base64url(s: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// `Intl.NumberFormat(locale)` writing millisatoshis as sats (up to 3 decimals); None when the
-/// browser refuses the locale.
-fn number_format(locale: &str) -> Option<Box<dyn Fn(u64) -> String>> {
-    let intl = Reflect::get(&js_sys::global(), &JsValue::from_str("Intl")).ok()?;
-    let ctor: Function = Reflect::get(&intl, &JsValue::from_str("NumberFormat"))
-        .ok()?
-        .dyn_into()
-        .ok()?;
-    let options = js_sys::Object::new();
-    Reflect::set(
-        &options,
-        &JsValue::from_str("maximumFractionDigits"),
-        &JsValue::from_f64(3.0),
-    )
-    .ok()?;
-    let format =
-        Reflect::construct(&ctor, &Array::of2(&JsValue::from_str(locale), &options)).ok()?;
-    let format: Function = Reflect::get(&format, &JsValue::from_str("format"))
+/// `formatSat(msat)`, which the element shim makes from `Intl.NumberFormat(locale)`.
+fn number_format(o: &JsValue) -> Option<Box<dyn Fn(u64) -> String>> {
+    let format: Function = Reflect::get(o, &JsValue::from_str("formatSat"))
         .ok()?
         .dyn_into()
         .ok()?;
     Some(Box::new(move |msat| {
         format
-            .call1(
-                &JsValue::UNDEFINED,
-                &JsValue::from_f64(msat as f64 / 1000.0),
-            )
+            .call1(&JsValue::UNDEFINED, &JsValue::from_f64(msat as f64))
             .ok()
             .and_then(|s| s.as_string())
             .unwrap_or_else(|| (msat / 1000).to_string())
@@ -128,7 +110,7 @@ fn number_format(locale: &str) -> Option<Box<dyn Fn(u64) -> String>> {
 }
 
 /// The widget's language from the options the element shim resolved: `locale` (a tag),
-/// `dir` and `messages` (the locale file merged with the shop's overrides; only known keys
+/// `dir`, `formatSat` and `messages` (the locale file merged with the shop's overrides; only known keys
 /// with text values are taken).
 fn language(o: &JsValue) -> Language {
     let tag = option(o, &["locale"]).unwrap_or_else(|| String::from("en"));
@@ -137,13 +119,12 @@ fn language(o: &JsValue) -> Language {
         .filter(JsValue::is_object);
     let texts = messages
         .map(|m| {
-            ENGLISH
-                .iter()
+            entries()
                 .filter_map(|(key, _)| {
                     let v = Reflect::get(&m, &JsValue::from_str(key))
                         .ok()?
                         .as_string()?;
-                    Some((*key, v))
+                    Some((key, v))
                 })
                 .collect()
         })
@@ -151,7 +132,7 @@ fn language(o: &JsValue) -> Language {
     Language {
         catalogue: Rc::new(Catalogue {
             texts,
-            number: number_format(&tag),
+            number: number_format(o),
         }),
         dir: if option(o, &["dir"]).as_deref() == Some("rtl") {
             "rtl"

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use lightning_checkout::i18n::{tf, ENGLISH};
+use lightning_checkout::i18n::{english, entries, tf};
 
 const SHIM_KEYS: [&str; 3] = ["load_csp_blocked", "load_wasm_not_found", "load_network"];
 const LOCALES: [&str; 10] = [
@@ -17,8 +17,7 @@ fn root() -> &'static Path {
 }
 
 fn english_keys() -> BTreeSet<String> {
-    ENGLISH
-        .iter()
+    entries()
         .map(|(k, _)| k.to_string())
         .chain(SHIM_KEYS.iter().map(|k| k.to_string()))
         .collect()
@@ -36,14 +35,6 @@ fn placeholders(text: &str) -> BTreeSet<String> {
         rest = &rest[open + close + 1..];
     }
     out
-}
-
-fn english(key: &str) -> String {
-    ENGLISH
-        .iter()
-        .find(|(k, _)| *k == key)
-        .map(|(_, v)| v.to_string())
-        .unwrap_or_default()
 }
 
 #[test]
@@ -75,7 +66,7 @@ fn every_locale_has_every_key_and_no_other_with_the_same_placeholders() {
             if !SHIM_KEYS.contains(&key.as_str()) {
                 assert_eq!(
                     placeholders(value),
-                    placeholders(&english(key)),
+                    placeholders(english(key).unwrap()),
                     "{locale}.json: the placeholders of {key}"
                 );
             }
@@ -115,6 +106,28 @@ fn every_key_the_code_uses_is_in_the_catalogue() {
         }
     }
     assert!(used > 30, "found only {used} uses");
+}
+
+#[test]
+fn the_english_catalogue_is_well_formed() {
+    let keys: Vec<_> = entries().map(|(k, _)| k).collect();
+    assert_eq!(
+        keys.len(),
+        english_keys().len() - SHIM_KEYS.len(),
+        "no key twice"
+    );
+    assert_eq!(
+        keys.len(),
+        lightning_checkout::i18n::ENGLISH.lines().count(),
+        "one key=text a line"
+    );
+    for (k, v) in entries() {
+        assert!(
+            k.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+            "{k}"
+        );
+        assert!(!v.is_empty(), "{k}");
+    }
 }
 
 #[test]
