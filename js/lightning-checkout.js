@@ -229,6 +229,16 @@ class LightningCheckout extends Base {
   get messages() { return this.#messages; }
   set messages(value) { this.#messages = value; this.#restart(); }
 
+  constructor() {
+    super();
+    // Set on the element before this script defined it: an own property hiding the accessor.
+    if (Object.hasOwn(this, 'messages')) {
+      const value = this.messages;
+      delete this.messages;
+      this.#messages = value;
+    }
+  }
+
   connectedCallback() { this.#restart(); }
   disconnectedCallback() { this.#restart(); }
   attributeChangedCallback() { this.#restart(); }

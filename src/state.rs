@@ -494,6 +494,21 @@ impl Checkout {
         wake
     }
 
+    /// The open BOLT 11 invoice a browser wallet may pay: its payment request and payment hash
+    /// (none for a pay link, or once paid or expired).
+    pub fn open_bolt11(&self) -> Option<(&str, [u8; 32])> {
+        match (&self.phase, &self.current) {
+            (
+                Phase::Open,
+                Some(Current {
+                    shown: Shown::Bolt11(inv),
+                    ..
+                }),
+            ) => Some((inv.payment_request(), inv.payment_hash())),
+            _ => None,
+        }
+    }
+
     /// What to draw at time `now_ms`.
     pub fn view(&self, now_ms: u64) -> ViewModel {
         let mut vm = ViewModel {

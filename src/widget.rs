@@ -433,10 +433,7 @@ fn dispatch_in_language(rc: &Rc<RefCell<Inner>>, event: Event, user_driven: bool
     for effect in later {
         match effect {
             Effect::Copy(text) => copy(rc, text),
-            Effect::Emit(emit) => {
-                webln_follow(rc, &emit);
-                emit_event(&host, emit)
-            }
+            Effect::Emit(emit) => emit_event(&host, emit),
             Effect::Focus(target) => {
                 // After this task, so that the browser paints the new state (the QR) first:
                 // focusing forces style and layout, ~4 ms in the click-to-QR benchmark.
@@ -460,6 +457,7 @@ fn dispatch_in_language(rc: &Rc<RefCell<Inner>>, event: Event, user_driven: bool
             _ => {}
         }
     }
+    webln_follow(rc);
     arm_timer(rc, now);
 }
 
@@ -495,27 +493,21 @@ where
     });
 }
 
-/// Follows the invoice the checkout shows: the browser wallet may pay an open BOLT 11 invoice;
-/// once it is paid or expired the action and its sentence go.
-fn webln_follow(rc: &Rc<RefCell<Inner>>, emit: &Emit) {
+/// Follows the invoice the checkout shows (new, restored after a reload, paid, expired): the
+/// browser wallet may pay an open BOLT 11 invoice; another invoice, or none, drops what the
+/// wallet said about the last one.
+fn webln_follow(rc: &Rc<RefCell<Inner>>) {
     if let Ok(mut inner) = rc.try_borrow_mut() {
+        let open = inner
+            .machine
+            .open_bolt11()
+            .map(|(pr, hash)| (String::from(pr), hash));
         let w = &mut inner.webln;
-        match emit {
-            Emit::Invoice {
-                payment_request: Some(pr),
-                payment_hash: Some(hash),
-                ..
-            } => {
-                w.target = crate::invoice::parse_hash_hex(hash).map(|h| (pr.clone(), h));
-                w.note = None;
-            }
-            Emit::Invoice { .. } | Emit::Paid { .. } | Emit::Expired { .. } => {
-                w.target = None;
-                w.note = None;
-            }
-            Emit::Error(_) => {}
+        if w.target.as_ref().map(|t| t.1) != open.as_ref().map(|t| t.1) {
+            w.busy = false;
+            w.note = None;
         }
-        w.busy &= w.target.is_some();
+        w.target = open;
     }
     render_webln(rc);
 }

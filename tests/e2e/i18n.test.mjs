@@ -180,6 +180,19 @@ test('a shop overrides one message (property and mount option); the rest stays',
   await page.context().close();
 });
 
+test('messages set before the script defines the element are kept', async () => {
+  const page = await newPage(browser, { origin: backend.url });
+  const url = `${backend.url}/i18n-early.html`;
+  await page.route(url, (route) => route.fulfill({ status: 200, contentType: 'text/html', body: `<!doctype html>
+    <html lang="en"><head><meta charset="utf-8"></head><body>
+    <lightning-checkout endpoint="/api" network="regtest" min-sat="1"></lightning-checkout>
+    <script>document.querySelector('lightning-checkout').messages = { submit: 'Pay early' };</script>
+    <script type="module" src="/pkg/lightning-checkout.js"></script></body></html>` }));
+  await page.goto(url);
+  await part(page, 'submit-button').filter({ hasText: 'Pay early' }).waitFor();
+  await page.context().close();
+});
+
 test('no lang anywhere: navigator.languages (pt -> pt-BR, zh -> zh-CN)', async () => {
   for (const [locale, submit] of [['pt-PT', 'Pagar com Lightning'], ['zh-TW', '用闪电网络支付'], ['ko-KR', 'Pay with Lightning']]) {
     const page = await open('min-sat="100"', { pageLang: null, context: {} , before: async (p) => {

@@ -96,6 +96,22 @@ test('a wallet that pays: enable, sendPayment, the preimage checked, then the ba
   await page.context().close();
 });
 
+test('after a reload (the kept invoice) the action is there, and a language change keeps it', async () => {
+  const page = await open(() => {
+    window.webln = { async enable() {}, async sendPayment() { throw new Error('no'); } };
+  });
+  const invoice = (await part(page, 'invoice').textContent()).trim();
+  await page.reload();
+  await waitForStatus(page, 'Waiting for payment…');
+  assert.equal((await part(page, 'invoice').textContent()).trim(), invoice, 'the same invoice');
+  assert.equal(await part(page, 'webln-button').isVisible(), true);
+  await page.locator('lightning-checkout').evaluate((e) => e.setAttribute('lang', 'de'));
+  await part(page, 'webln-button').filter({ hasText: 'Mit Browser-Wallet bezahlen' }).waitFor();
+  await part(page, 'webln-button').click();
+  await note(page).filter({ hasText: 'Ihre Browser-Wallet hat nicht bezahlt.' }).waitFor();
+  await page.context().close();
+});
+
 test('a wallet that refuses', async () => {
   const page = await open(() => {
     window.webln = { async enable() {}, async sendPayment() { throw new Error('User rejected the payment'); } };
