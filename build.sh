@@ -189,6 +189,8 @@ build() {
   rm -f "$out/entry.js" "$out/lightning_checkout.js" "$out/lightning_checkout.d.ts" "$out/.gitignore" \
     "$out/lightning_checkout_bg.wasm.d.ts"
   cp js/lightning-checkout.d.ts LICENSE-MIT LICENSE-APACHE "$out/"
+  # The languages besides English, each fetched only by a page that shows it.
+  cp -r js/locales "$out/locales"
   # The package's README is written for npm users (absolute links: it is shown on the registry).
   node scripts/package-readme.mjs > "$out/README.md"
   node scripts/package-json.mjs > "$out/package.json"
@@ -197,7 +199,7 @@ build() {
   for f in pkg/lightning-checkout.js pkg/lightning_checkout_bg.wasm; do
     gz=$((gz + $(gzip -9 -c "$f" | wc -c)))
   done
-  say "pkg/ ready: the page downloads $gz bytes (JS + wasm, gzip -9)"
+  say "pkg/ ready: the page downloads $gz bytes (JS + wasm, gzip -9); a language other than English adds $(gzip -9 -c pkg/locales/de.json | wc -c) bytes (de)"
   PKG_GZ_BYTES=$gz
 }
 

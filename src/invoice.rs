@@ -226,53 +226,30 @@ impl InvoiceError {
         }
     }
 
-    /// One plain English sentence for the payer.
+    /// One plain sentence for the payer, in the widget's language ([`crate::i18n`], keyed by
+    /// the code; the malformed kinds share `invoice_invalid`).
     pub fn message(&self) -> String {
+        use crate::i18n::tf;
         match self {
-            InvoiceError::Empty => "The shop sent an empty invoice, so there is nothing to pay.".into(),
-            InvoiceError::TooLong { .. } => {
-                "The invoice from the shop is too long to be valid, so it is not shown.".into()
-            }
-            InvoiceError::NoLightningInvoice => {
-                "The shop sent a Bitcoin address without a Lightning invoice, so it is not shown."
-                    .into()
-            }
-            InvoiceError::MixedCase
-            | InvoiceError::Parse(_)
-            | InvoiceError::MalformedSignature
-            | InvoiceError::Semantic(_) => {
-                "The shop sent an invoice that is not valid, so it is not shown.".into()
-            }
-            InvoiceError::Checksum => {
-                "The invoice from the shop is damaged (its checksum does not match), so it is not shown."
-                    .into()
-            }
-            InvoiceError::UnknownNetwork => {
-                "The invoice is for a network this checkout does not support, so it is not shown."
-                    .into()
-            }
-            InvoiceError::WrongNetwork { expected, found } => format!(
-                "The invoice is for another Bitcoin network ({found}), not {expected}."
+            InvoiceError::WrongNetwork { expected, found } => tf(
+                self.code(),
+                &[("found", found.as_str()), ("expected", expected.as_str())],
             ),
-            InvoiceError::NoAmount => {
-                "The invoice from the shop has no amount, so it is not shown.".into()
-            }
             InvoiceError::WrongAmount {
                 expected_msat,
                 found_msat,
-            } => format!(
-                "The invoice from the shop is for {}, not the {} you asked for, so it is not shown.",
-                format_msat(*found_msat),
-                format_msat(*expected_msat)
+            } => tf(
+                self.code(),
+                &[
+                    ("found", &format_msat(*found_msat)),
+                    ("expected", &format_msat(*expected_msat)),
+                ],
             ),
-            InvoiceError::HashMismatch => {
-                "The invoice does not match the payment the shop created, so it is not shown."
-                    .into()
-            }
-            InvoiceError::Expired { .. } => "The invoice has already expired. Ask for a new one.".into(),
-            InvoiceError::TooLongForQr => {
-                "The invoice is too long to show as a QR code, so it is not shown.".into()
-            }
+            InvoiceError::MixedCase
+            | InvoiceError::Parse(_)
+            | InvoiceError::MalformedSignature
+            | InvoiceError::Semantic(_) => tf("invoice_invalid", &[]),
+            _ => tf(self.code(), &[]),
         }
     }
 }
