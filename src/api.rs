@@ -193,13 +193,19 @@ async fn read_capped(resp: &Response) -> Result<String, Failure> {
     Ok(String::from_utf8(bytes).unwrap_or_default())
 }
 
-/// Field `key` of `obj`: `Ok(None)` when absent or `null`, `Err` when of another type.
-fn field_str(obj: &JsValue, key: &str) -> Result<Option<String>, ()> {
-    let v = js_sys::Reflect::get(obj, &JsValue::from_str(key)).map_err(|_| ())?;
+/// A field of an answer that is there but is not what the contract says it is (a number where
+/// text belongs), or an answer that is not an object and so has no fields: the answer is refused
+/// as a whole, never read in part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct WrongType;
+
+/// Field `key` of `obj`: `Ok(None)` when absent or `null`.
+fn field_str(obj: &JsValue, key: &str) -> Result<Option<String>, WrongType> {
+    let v = js_sys::Reflect::get(obj, &JsValue::from_str(key)).map_err(|_| WrongType)?;
     if v.is_undefined() || v.is_null() {
         return Ok(None);
     }
-    v.as_string().map(Some).ok_or(())
+    v.as_string().map(Some).ok_or(WrongType)
 }
 
 /// Field `key` of `obj` as a whole non-negative JSON number (at most 2^53 - 1).
