@@ -302,13 +302,6 @@ pub enum Transition {
 
 impl Transition {
     /// The row, whichever way it went.
-    pub fn invoice(&self) -> &Invoice {
-        match self {
-            Self::Applied(i) | Self::Unchanged(i) => i,
-        }
-    }
-
-    /// The row, whichever way it went.
     pub fn into_invoice(self) -> Invoice {
         match self {
             Self::Applied(i) | Self::Unchanged(i) => i,
