@@ -80,14 +80,10 @@ pub async fn create(
         Ok(v) => v,
         Err(f) => return (Err(f), None),
     };
-    let Some(wire) = created_from_js(&value) else {
-        return (Err(bad_response()), field_u64(&value, "server_time"));
-    };
-    let server_time = wire.server_time;
-    (
-        Created::from_wire(wire).map_err(contract_failure),
-        server_time,
-    )
+    let result = created_from_js(&value)
+        .ok_or_else(bad_response)
+        .and_then(|wire| Created::from_wire(wire).map_err(contract_failure));
+    (result, field_u64(&value, "server_time"))
 }
 
 /// `GET {endpoint}/invoices/{id}` (`id` is already known to be URL-safe).
