@@ -81,14 +81,10 @@ pub async fn create(
         Ok(v) => v,
         Err(f) => return (Err(f), None),
     };
-    let Some(wire) = created_from_js(&value) else {
-        return (Err(bad_response()), field_u64(&value, "server_time"));
-    };
-    let server_time = wire.server_time;
-    (
-        Created::from_wire(wire).map_err(contract_failure),
-        server_time,
-    )
+    let result = created_from_js(&value)
+        .ok_or_else(bad_response)
+        .and_then(|wire| Created::from_wire(wire).map_err(contract_failure));
+    (result, field_u64(&value, "server_time"))
 }
 
 /// `GET {endpoint}/invoices/{id}` (`id` is already known to be URL-safe).
@@ -183,13 +179,19 @@ async fn read_capped(resp: &Response) -> Result<String, Failure> {
     Ok(String::from_utf8(bytes).unwrap_or_default())
 }
 
-/// Field `key` of `obj`: `Ok(None)` when absent or `null`, `Err` when of another type.
-fn field_str(obj: &JsValue, key: &str) -> Result<Option<String>, ()> {
-    let v = js_sys::Reflect::get(obj, &JsValue::from_str(key)).map_err(|_| ())?;
+/// A field of an answer that is there but is not what the contract says it is (a number where
+/// text belongs), or an answer that is not an object and so has no fields: the answer is refused
+/// as a whole, never read in part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct WrongType;
+
+/// Field `key` of `obj`: `Ok(None)` when absent or `null`.
+fn field_str(obj: &JsValue, key: &str) -> Result<Option<String>, WrongType> {
+    let v = js_sys::Reflect::get(obj, &JsValue::from_str(key)).map_err(|_| WrongType)?;
     if v.is_undefined() || v.is_null() {
         return Ok(None);
     }
-    v.as_string().map(Some).ok_or(())
+    v.as_string().map(Some).ok_or(WrongType)
 }
 
 /// Field `key` of `obj` as a whole non-negative JSON number (at most 2^53 - 1).

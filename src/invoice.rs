@@ -31,8 +31,9 @@
 //!
 //! # Time
 //!
-//! No clock is read here: `now_ms` (milliseconds since the Unix epoch, `Date.now()` in the
-//! browser, possibly corrected by the server's clock) is an argument. `lightning-invoice`'s
+//! No clock is read here: `now_ms` (milliseconds since the Unix epoch) is an argument. In the
+//! browser it is `Date.now()` moved by the offset `clock.rs` learned from the backend's
+//! `server_time` (unchanged while no answer carried one). `lightning-invoice`'s
 //! `is_expired()`, `duration_until_expiry()` and `timestamp()` read `SystemTime`, which panics
 //! on `wasm32-unknown-unknown`; they are never called.
 

@@ -68,7 +68,6 @@ impl From<LibQrError> for QrError {
     }
 }
 
-/// True when `payload` fits in some QR code (at level L). Only computes the bit stream,
 /// Whether `payload` fits a QR code (version 40, level L), computed from the segment lengths
 /// instead of encoding: a byte-mode head and the alphanumeric tail, as the invoice payloads are.
 /// This split is never better than qrcode's optimal one, so the answer errs only towards "does

@@ -43,7 +43,7 @@ pub const WALLET_CHECK_MS: u64 = 2_500;
 /// How long "Copied" stays on the button.
 pub const COPIED_MS: u64 = 2_000;
 
-/// Checkout configuration, already validated (see `embed.rs` for attribute parsing).
+/// Checkout configuration, already validated (`config.rs` parses the attributes and options).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Options {
     /// Fixed amount: no form, the invoice is requested at once.
@@ -383,11 +383,6 @@ impl Checkout {
     /// The invoice shown or last shown.
     pub fn current(&self) -> Option<&Current> {
         self.current.as_ref()
-    }
-
-    /// The options.
-    pub fn options(&self) -> &Options {
-        &self.opts
     }
 
     /// Whether a request is in flight.

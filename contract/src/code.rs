@@ -40,6 +40,9 @@ pub enum ErrorCode {
     OrderConflict,
     /// `order_paid`, 409: the order is paid; it never gets a second invoice.
     OrderPaid,
+    /// `order_settling`, 409: the order's last invoice expired moments ago and may still be
+    /// confirmed paid (providers known by callback only); try again shortly.
+    OrderSettling,
     /// `invoice_expired`, 409: the demo pay of an expired invoice.
     InvoiceExpired,
     /// `token_mismatch`, 409: the body states another order id, amount or description than the signed order.
@@ -106,6 +109,7 @@ impl ErrorCode {
         ErrorCode::InvalidQuery,
         ErrorCode::OrderConflict,
         ErrorCode::OrderPaid,
+        ErrorCode::OrderSettling,
         ErrorCode::InvoiceExpired,
         ErrorCode::TokenMismatch,
         ErrorCode::InvalidToken,
@@ -150,6 +154,7 @@ impl ErrorCode {
             ErrorCode::InvalidQuery => "invalid_query",
             ErrorCode::OrderConflict => "order_conflict",
             ErrorCode::OrderPaid => "order_paid",
+            ErrorCode::OrderSettling => "order_settling",
             ErrorCode::InvoiceExpired => "invoice_expired",
             ErrorCode::TokenMismatch => "token_mismatch",
             ErrorCode::InvalidToken => "invalid_token",
