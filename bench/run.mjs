@@ -2,7 +2,10 @@
 // side by side with the JavaScript alternatives, in one run. Prints a markdown table, writes
 // bench/out/results.json and rewrites BENCH.md.
 //
-//   node bench/run.mjs [--runs 25] [--rounds 7] [--secs 5] [--quick]
+//   node bench/run.mjs [--runs 25] [--rounds 7] [--secs 5] [--quick] [--only payload,start,speed,backend,hostile]
+//
+// --only runs the named sections alone (while working on one part): it prints their figures and
+// writes bench/out/results-partial.json; BENCH.md is rewritten only by a full run.
 //
 // Expects what ./build.sh bench builds first: pkg/ (the widget as shipped), bench/out/pkg-bench/
 // (the same crate with the `bench` feature), the release backend and load generator, the npm
@@ -36,8 +39,10 @@ const QR_PAYLOAD = `lightning:${SPEC_INVOICE.toUpperCase()}`;
 // ---------------------------------------------------------------------------------------------
 // Options
 
+const SECTIONS = ['payload', 'start', 'speed', 'backend', 'hostile'];
+
 function parseArgs(argv) {
-  const o = { runs: 25, rounds: 7, secs: 5, warmup: 1, ms: 250 };
+  const o = { runs: 25, rounds: 7, secs: 5, warmup: 1, ms: 250, only: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const num = () => {
@@ -49,7 +54,11 @@ function parseArgs(argv) {
     else if (a === '--rounds') o.rounds = Math.round(num());
     else if (a === '--secs') o.secs = num();
     else if (a === '--quick') Object.assign(o, { runs: 5, rounds: 3, secs: 1, warmup: 0.5, ms: 100, quick: true });
-    else throw new Error(`unknown option ${a}: use --runs N, --rounds N, --secs S or --quick`);
+    else if (a === '--only') {
+      o.only = new Set(String(argv[++i] ?? '').split(',').filter(Boolean));
+      const bad = [...o.only].filter((s) => !SECTIONS.includes(s));
+      if (!o.only.size || bad.length) throw new Error(`--only needs a comma list of ${SECTIONS.join(', ')}`);
+    } else throw new Error(`unknown option ${a}: use --runs N, --rounds N, --secs S, --quick or --only SECTIONS`);
   }
   return o;
 }
@@ -619,28 +628,45 @@ async function main() {
   const versions = Object.fromEntries(['@getalby/bitcoin-connect', 'light-bolt11-decoder', 'bolt11', 'qrcode', 'esbuild', 'playwright-core']
     .map((n) => [n, JSON.parse(readFileSync(join(BENCH, 'node_modules', n, 'package.json'), 'utf8')).version]));
 
-  const payloadResult = await payload();
-  const www = await buildWww();
+  const want = (s) => !opts.only || opts.only.has(s);
+  const payloadResult = want('payload') ? await payload() : null;
 
-  const backend = await startBackend({ WWW_DIR: www });
-  const browser = await launchBrowser();
-  let start, speedResult;
-  const browserVersion = browser.version();
-  try {
-    log(`page load → widget interactive: ${opts.runs} runs, a fresh context each`);
-    await loadRun(browser, backend.url); // warm-up (not counted)
-    const loads = [];
-    for (let i = 0; i < opts.runs; i++) loads.push(await loadRun(browser, backend.url));
-    log(`click → QR painted: ${opts.runs} runs`);
-    const clicks = await clickRuns(browser, backend.url, opts.runs);
-    start = { runs: opts.runs, load: { ...summary(loads), wasm_api: loads[0].wasm_api }, click: summary(clicks), raw: { loads, clicks } };
-    speedResult = await speed(browser, backend.url, opts);
-  } finally {
-    await browser.close().catch(() => {});
-    await backend.stop();
+  let start = null, speedResult = null, browserVersion = null;
+  if (want('start') || want('speed')) {
+    const www = await buildWww();
+    const backend = await startBackend({ WWW_DIR: www });
+    const browser = await launchBrowser();
+    browserVersion = browser.version();
+    try {
+      if (want('start')) {
+        log(`page load → widget interactive: ${opts.runs} runs, a fresh context each`);
+        await loadRun(browser, backend.url); // warm-up (not counted)
+        const loads = [];
+        for (let i = 0; i < opts.runs; i++) loads.push(await loadRun(browser, backend.url));
+        log(`click → QR painted: ${opts.runs} runs`);
+        const clicks = await clickRuns(browser, backend.url, opts.runs);
+        start = { runs: opts.runs, load: { ...summary(loads), wasm_api: loads[0].wasm_api }, click: summary(clicks), raw: { loads, clicks } };
+      }
+      if (want('speed')) speedResult = await speed(browser, backend.url, opts);
+    } finally {
+      await browser.close().catch(() => {});
+      await backend.stop();
+    }
   }
-  const backendResult = await backendLoad(opts);
-  const hostileResult = await hostile(opts);
+  const backendResult = want('backend') ? await backendLoad(opts) : null;
+  const hostileResult = want('hostile') ? await hostile(opts) : null;
+  if (opts.only) {
+    const partial = { date: new Date().toISOString(), load_average: readFileSync('/proc/loadavg', 'utf8').trim(),
+      sections: [...opts.only], payload: payloadResult, start, speed: speedResult, backend: backendResult, hostile: hostileResult };
+    writeFileSync(join(OUT, 'results-partial.json'), `${JSON.stringify(partial, (k, v) => (k === 'raw' || k === 'samples' ? undefined : v), 2)}\n`);
+    if (speedResult) {
+      const d = speedResult.decode;
+      console.log(`decode + check, ours / light-bolt11-decoder: spec ${d.spec.ratio_light_bolt11_decoder.toFixed(2)}× (${Math.round(d.spec.ours.ops_per_s)}/s), route hints ${d.route_hints.ratio_light_bolt11_decoder.toFixed(2)}× (${Math.round(d.route_hints.ours.ops_per_s)}/s)`);
+      console.log(`QR encode + path, ours / npm qrcode: ${speedResult.qr.ratio_qrcode.toFixed(2)}× (${Math.round(speedResult.qr.ours.ops_per_s)}/s vs ${Math.round(speedResult.qr.qrcode.ops_per_s)}/s)`);
+    }
+    console.log(`Wrote bench/out/results-partial.json (sections ${[...opts.only].join(', ')}; load average ${partial.load_average}).`);
+    return;
+  }
 
   const result = {
     date: new Date().toISOString(),
