@@ -79,14 +79,24 @@ impl From<LibQrError> for QrError {
 /// This split is never better than qrcode's optimal one, so the answer errs only towards "does
 /// not fit", within a few characters of the 4,296-character limit.
 pub fn fits(payload: &str) -> bool {
-    // Version 40-L holds 2,956 data codewords; character-count fields at versions 27-40 are
-    // 16 bits (byte mode) and 13 bits (alphanumeric).
-    const CAPACITY_BITS: usize = 2956 * 8;
     let bytes = payload.as_bytes();
     let is_alnum =
         |b: &u8| b.is_ascii_digit() || b.is_ascii_uppercase() || b" $%*+-./:".contains(b);
     let tail = bytes.iter().rev().take_while(|b| is_alnum(b)).count();
-    let head = bytes.len() - tail;
+    fits_split(bytes.len() - tail, tail)
+}
+
+/// [`fits`] for `lightning:` + an invoice of `invoice_len` bech32 characters in upper case
+/// (all alphanumeric, as is the `:`), without building the payload.
+pub fn fits_lightning_uri(invoice_len: usize) -> bool {
+    fits_split("lightning".len(), invoice_len + 1)
+}
+
+/// A byte-mode head of `head` bytes, then an alphanumeric tail of `tail` characters.
+fn fits_split(head: usize, tail: usize) -> bool {
+    // Version 40-L holds 2,956 data codewords; character-count fields at versions 27-40 are
+    // 16 bits (byte mode) and 13 bits (alphanumeric).
+    const CAPACITY_BITS: usize = 2956 * 8;
     let mut bits = 0;
     if head > 0 {
         bits += 4 + 16 + 8 * head;
@@ -266,64 +276,64 @@ fn best_mask(canvas: &qrcode::canvas::Canvas, width: usize) -> Vec<bool> {
 /// 16-bit wrapping arithmetic, on a row-major grid of `width × width` modules: runs of five or
 /// more of one colour (N1), 2×2 blocks of one colour (N2), finder-like patterns without four
 /// light modules on one side (N3, less the 360 of the three real finders), and the dark/light
-/// balance (N4).
+/// balance (N4). Rows and columns are scanned alike: the columns as the rows of a transposed
+/// copy.
 fn penalty(m: &[bool], w: usize) -> u16 {
-    let at = |x: usize, y: usize| m[y * w + x];
-    let mut score = 0u16;
-    let mut add = |n: u16| score = score.wrapping_add(n);
-    // N1 and N3, along rows (horizontal) and columns.
-    for horizontal in [true, false] {
-        let cell = |i: usize, j: usize| if horizontal { at(j, i) } else { at(i, j) };
-        let mut n3 = 0u16;
-        for i in 0..w {
-            let mut run = 0u16;
-            for j in 0..w {
-                if j > 0 && cell(i, j) == cell(i, j - 1) {
-                    run += 1;
-                } else {
-                    if run >= 5 {
-                        add(run - 2);
-                    }
-                    run = 1;
-                }
-            }
-            if run >= 5 {
-                add(run - 2);
-            }
-            // Dark, light, dark, dark, dark, light, dark.
-            for j in 0..w.saturating_sub(6) {
-                if !(cell(i, j)
-                    && !cell(i, j + 1)
-                    && cell(i, j + 2)
-                    && cell(i, j + 3)
-                    && cell(i, j + 4)
-                    && !cell(i, j + 5)
-                    && cell(i, j + 6))
-                {
-                    continue;
-                }
-                let dark = |k: usize| k < w && cell(i, k);
-                let left_dark = (j.saturating_sub(4)..j).any(dark);
-                let right_dark = (j + 7..j + 11).any(dark);
-                if !left_dark || !right_dark {
-                    n3 = n3.wrapping_add(40);
-                }
-            }
+    let mut t = vec![false; m.len()];
+    for (y, row) in m.chunks_exact(w).enumerate() {
+        for (x, &c) in row.iter().enumerate() {
+            t[x * w + y] = c;
         }
-        add(n3.wrapping_sub(360));
     }
+    let mut score = lines_penalty(m, w).wrapping_add(lines_penalty(&t, w));
     // N2.
-    for y in 0..w.saturating_sub(1) {
+    for (row, below) in m.chunks_exact(w).zip(m.chunks_exact(w).skip(1)) {
         for x in 0..w - 1 {
-            let c = at(x, y);
-            if c == at(x + 1, y) && c == at(x, y + 1) && c == at(x + 1, y + 1) {
-                add(3);
+            let c = row[x];
+            if c == row[x + 1] && c == below[x] && c == below[x + 1] {
+                score = score.wrapping_add(3);
             }
         }
     }
     // N4.
     let dark = m.iter().filter(|&&d| d).count();
     let ratio = dark * 200 / m.len().max(1);
-    add(ratio.abs_diff(100) as u16);
-    score
+    score.wrapping_add(ratio.abs_diff(100) as u16)
+}
+
+/// N1 and N3 along the rows of a `w × w` grid.
+fn lines_penalty(m: &[bool], w: usize) -> u16 {
+    let mut score = 0u16;
+    let mut n3 = 0u16;
+    for line in m.chunks_exact(w) {
+        let mut run = 0u16;
+        let mut last = None;
+        for &c in line {
+            if last == Some(c) {
+                run += 1;
+            } else {
+                if run >= 5 {
+                    score = score.wrapping_add(run - 2);
+                }
+                run = 1;
+                last = Some(c);
+            }
+        }
+        if run >= 5 {
+            score = score.wrapping_add(run - 2);
+        }
+        // Dark, light, dark, dark, dark, light, dark, and no dark module in the four before or
+        // in the four after (outside the symbol counts as light).
+        for (j, window) in line.windows(7).enumerate() {
+            if window != [true, false, true, true, true, false, true] {
+                continue;
+            }
+            let left_dark = line[j.saturating_sub(4)..j].contains(&true);
+            let right_dark = line[j + 7..(j + 11).min(w)].contains(&true);
+            if !left_dark || !right_dark {
+                n3 = n3.wrapping_add(40);
+            }
+        }
+    }
+    score.wrapping_add(n3.wrapping_sub(360))
 }

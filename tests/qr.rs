@@ -6,7 +6,7 @@ mod common;
 use std::collections::HashSet;
 
 use lightning_checkout::invoice::decode;
-use lightning_checkout::qr::{fits, EcLevel, Qr, QrError, QUIET_ZONE};
+use lightning_checkout::qr::{fits, fits_lightning_uri, EcLevel, Qr, QrError, QUIET_ZONE};
 
 /// BOLT 11 example "1 cup coffee" (2500 uBTC, expiry 60 s), from lightning-invoice's tests.
 const SPEC_INVOICE: &str = "lnbc2500u1pvjluezsp5zyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zygspp5qqqsyqcyq5rqwzqfqqqsyqcyq5rqwzqfqqqsyqcyq5rqwzqfqypqdq5xysxxatsyp3k7enxv4jsxqzpu9qrsgquk0rl77nj30yxdy8j9vdx85fkpmdla2087ne0xh8nhedh8w27kyke0lp53ut353s06fv3qfegext0eh0ymjpf39tuven09sam30g4vgpfna3rh";
@@ -169,6 +169,11 @@ fn lightning_prefix_budget_is_what_check_invoice_uses() {
         .find(|&n| fits(&format!("lightning:{}", "Q".repeat(n))))
         .expect("some length fits");
     assert_eq!(longest, 4278);
+    // check_invoice asks fits_lightning_uri (no payload built): the same answer at every length.
+    for n in (0..4400).step_by(7).chain(4270..4290) {
+        let payload = format!("lightning:{}", "Q".repeat(n));
+        assert_eq!(fits_lightning_uri(n), fits(&payload), "{n}");
+    }
 }
 
 /// Writes the symbol as a binary PGM, `scale` pixels per module, light quiet zone.
