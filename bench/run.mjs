@@ -193,7 +193,17 @@ function wasmBreakdown(file) {
   const total = bodies.reduce((a, b) => a + b, 0);
   bodies.forEach((len, i) => { const c = crateOf(names.get(imported + i)); byCrate.set(c, (byCrate.get(c) ?? 0) + len); });
   const crates = [...byCrate.entries()].sort((a, b) => b[1] - a[1]).map(([crate, bytes]) => ({ crate, bytes, share: bytes / total }));
-  return { file: relative(ROOT, file), code_bytes: total, data_bytes: data, functions: bodies.length, crates };
+  // The widget's own code by module, and what Rust's formatting machinery (core::fmt) weighs.
+  const byModule = new Map();
+  let fmt = 0;
+  bodies.forEach((len, i) => {
+    const name = names.get(imported + i) ?? '';
+    if (/core::fmt::/.test(name)) fmt += len;
+    const m = name.replace(/^[<&*]+/, '').match(/^lightning_checkout(\[[0-9a-f]+\])?::([a-z0-9_]+)::/);
+    if (m) byModule.set(m[2], (byModule.get(m[2]) ?? 0) + len);
+  });
+  const modules = [...byModule.entries()].sort((a, b) => b[1] - a[1]).map(([module, bytes]) => ({ module, bytes }));
+  return { file: relative(ROOT, file), code_bytes: total, data_bytes: data, functions: bodies.length, crates, modules, fmt_bytes: fmt };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -507,6 +517,12 @@ function tables(r) {
   const wb = p.wasm_breakdown;
   if (wb) {
     lines.push(`What the wasm holds (share of its ${kb(wb.code_bytes)} of code before wasm-opt, by crate, from the name section of the bench build; generic code is counted under the crate that defines it, mostly core/alloc): ${wb.crates.slice(0, 8).map((c) => `${c.crate} ${Math.round(c.share * 100)}%`).join(', ')}; data ${kb(wb.data_bytes)}.`, '');
+    if (wb.modules?.length) {
+      lines.push(`| crate (code before wasm-opt) | bytes | share |`, '| --- | ---: | ---: |');
+      for (const c of wb.crates.slice(0, 10)) lines.push(`| ${c.crate} | ${ops(c.bytes)} | ${(c.share * 100).toFixed(1)}% |`);
+      lines.push('');
+      lines.push(`The widget's own code (lightning_checkout) by module: ${wb.modules.slice(0, 10).map((m) => `${m.module} ${kb(m.bytes)}`).join(', ')}. Rust's formatting machinery (functions named core::fmt::…, reached by format!, Display and panic messages) is ${kb(wb.fmt_bytes)} of the code.`, '');
+    }
   }
   lines.push(`Ours: JS ${kb(p.ours.files[0].gzip)} + wasm ${kb(p.ours.files[1].gzip)} gzip. Bitcoin Connect: esbuild \`--bundle --minify --format=esm\`, browser, code splitting; its lazily imported chunks (${kb(p.bitcoin_connect.lazy.gzip)} gzip more) are not counted; as one file it is ${kb(p.bitcoin_connect.one_file.gzip)} gzip. Each file compressed on its own, as served.`);
   lines.push('');
