@@ -688,6 +688,9 @@ impl Checkout {
                 description: self.opts.description.clone(),
                 order_id: self.order_id.clone(),
                 expiry_secs: self.opts.expiry_secs,
+                // The shop's token is the edge's (widget.rs adds it): the state machine decides
+                // what to ask, not how the order is signed.
+                order_token: None,
             },
         });
     }

@@ -60,7 +60,6 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
@@ -75,14 +74,10 @@ use crate::store::Invoice;
 pub const BODY_LIMIT: usize = 16 * 1024;
 /// Largest webhook body (providers send bigger envelopes than our clients).
 pub const WEBHOOK_BODY_LIMIT: usize = 64 * 1024;
-/// BOLT 11 `d` holds at most 639 bytes (a 10-bit length of 5-bit groups).
-pub const MAX_DESCRIPTION_BYTES: usize = 639;
-/// Longest `order_id`.
-pub const MAX_ORDER_ID_CHARS: usize = 128;
-/// Default `expiry_secs`: 15 minutes, as AlphaPo's fixed Lightning expiry.
-pub const DEFAULT_EXPIRY_SECS: u32 = 900;
-/// Longest `expiry_secs`: one day.
-pub const MAX_EXPIRY_SECS: u32 = 86_400;
+pub use lightning_checkout_contract::{
+    DEFAULT_EXPIRY_SECS, MAX_DESCRIPTION_BYTES, MAX_EXPIRY_SECS,
+    MAX_ORDER_ID_LEN as MAX_ORDER_ID_CHARS,
+};
 /// How long a browser may cache a CORS preflight answer.
 const CORS_MAX_AGE_SECS: u64 = 600;
 
@@ -94,111 +89,42 @@ const FIELDS: [&str; 5] = [
     "order_token",
 ];
 
-/// `POST /api/invoices` body.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CreateInvoiceRequest {
-    /// Amount in sat.
-    pub amount_sat: u64,
-    /// BOLT 11 description.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// The shop's order id (idempotency).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub order_id: Option<String>,
-    /// Seconds until expiry.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expiry_secs: Option<u32>,
-    /// The shop's signed order (a JWT, see [`crate::order_token`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub order_token: Option<String>,
-}
+// The wire types are the contract's (`contract/`), shared with the widget; these names are the
+// ones the backend has always used for them.
+pub use lightning_checkout_contract::{
+    CreateRequest as CreateInvoiceRequest, CreateResponse as CreateInvoiceResponse,
+    StatusResponse as InvoiceStatusResponse,
+};
 
-/// `POST /api/invoices` answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CreateInvoiceResponse {
-    /// Invoice id.
-    pub id: String,
-    /// BOLT 11 invoice; `null` for a pay-link provider.
-    pub payment_request: Option<String>,
-    /// Pay link; absent for BOLT 11 providers.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pay_url: Option<String>,
-    /// Hex payment hash; `null` when the provider has none.
-    pub payment_hash: Option<String>,
-    /// Amount in sat.
-    pub amount_sat: u64,
-    /// Unix seconds.
-    pub expires_at: u64,
-    /// Always `pending` here.
-    pub status: String,
-    /// The backend's clock when it answered, Unix milliseconds: the widget corrects the payer's
-    /// clock by it (expiry checks, countdown).
-    #[serde(default)]
-    pub server_time: u64,
-}
-
-/// `GET /api/invoices/{id}` answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct InvoiceStatusResponse {
-    /// Invoice id.
-    pub id: String,
-    /// `pending`, `paid` or `expired`.
-    pub status: String,
-    /// Hex preimage, only when paid and known.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub preimage: Option<String>,
-    /// BOLT 11 invoice; `null` for a pay-link provider.
-    pub payment_request: Option<String>,
-    /// Pay link; absent for BOLT 11 providers.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pay_url: Option<String>,
-    /// Hex payment hash.
-    pub payment_hash: Option<String>,
-    /// Amount in sat.
-    pub amount_sat: u64,
-    /// Unix seconds.
-    pub expires_at: u64,
-    /// Unix seconds, only when paid.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub paid_at: Option<u64>,
-    /// The backend's clock when it answered, Unix milliseconds.
-    #[serde(default)]
-    pub server_time: u64,
-}
-
-impl CreateInvoiceResponse {
-    /// The answer for `inv`, stamped with the backend's clock `server_time` (Unix ms).
-    pub fn new(inv: &Invoice, server_time: u64) -> Self {
-        Self {
-            id: inv.id.clone(),
-            payment_request: inv.payment_request.clone(),
-            pay_url: inv.pay_url.clone(),
-            payment_hash: inv.payment_hash.map(hex::encode),
-            amount_sat: inv.amount_sat(),
-            expires_at: inv.expires_at,
-            status: inv.status.as_str().to_owned(),
-            server_time,
-        }
+/// The create answer for `inv`, stamped with the backend's clock `server_time` (Unix ms).
+pub fn create_response(inv: &Invoice, server_time: u64) -> CreateInvoiceResponse {
+    CreateInvoiceResponse {
+        id: inv.id.clone(),
+        payment_request: inv.payment_request.clone(),
+        pay_url: inv.pay_url.clone(),
+        payment_hash: inv.payment_hash.map(hex::encode),
+        amount_sat: inv.amount_sat(),
+        expires_at: inv.expires_at,
+        status: inv.status.as_str().to_owned(),
+        server_time: Some(server_time),
     }
 }
 
-impl InvoiceStatusResponse {
-    /// The answer for `inv`, stamped with the backend's clock `server_time` (Unix ms).
-    pub fn new(inv: &Invoice, server_time: u64) -> Self {
-        let paid = inv.status == crate::store::Status::Paid;
-        Self {
-            id: inv.id.clone(),
-            status: inv.status.as_str().to_owned(),
-            preimage: inv.preimage.filter(|_| paid).map(hex::encode),
-            payment_request: inv.payment_request.clone(),
-            pay_url: inv.pay_url.clone(),
-            payment_hash: inv.payment_hash.map(hex::encode),
-            amount_sat: inv.amount_sat(),
-            expires_at: inv.expires_at,
-            paid_at: inv.paid_at.filter(|_| paid),
-            server_time,
-        }
+/// The status answer for `inv`, stamped with the backend's clock `server_time` (Unix ms); the
+/// preimage and `paid_at` only once paid.
+pub fn status_response(inv: &Invoice, server_time: u64) -> InvoiceStatusResponse {
+    let paid = inv.status == crate::store::Status::Paid;
+    InvoiceStatusResponse {
+        id: inv.id.clone(),
+        status: inv.status.as_str().to_owned(),
+        preimage: inv.preimage.filter(|_| paid).map(hex::encode),
+        payment_request: inv.payment_request.clone(),
+        pay_url: inv.pay_url.clone(),
+        payment_hash: inv.payment_hash.map(hex::encode),
+        amount_sat: inv.amount_sat(),
+        expires_at: inv.expires_at,
+        paid_at: inv.paid_at.filter(|_| paid),
+        server_time: Some(server_time),
     }
 }
 
@@ -369,10 +295,7 @@ async fn create_invoice(
     } else {
         StatusCode::OK
     };
-    Ok((
-        status,
-        Json(CreateInvoiceResponse::new(&inv, state.now_ms())),
-    ))
+    Ok((status, Json(create_response(&inv, state.now_ms()))))
 }
 
 async fn get_invoice(
@@ -381,7 +304,7 @@ async fn get_invoice(
 ) -> Result<Json<InvoiceStatusResponse>, AppError> {
     let Path(id) = id.map_err(|_| AppError::invoice_not_found())?;
     let inv = checkout::status(&state, &id).await?;
-    Ok(Json(InvoiceStatusResponse::new(&inv, state.now_ms())))
+    Ok(Json(status_response(&inv, state.now_ms())))
 }
 
 async fn dev_pay(
@@ -390,7 +313,7 @@ async fn dev_pay(
 ) -> Result<Json<InvoiceStatusResponse>, AppError> {
     let Path(id) = id.map_err(|_| AppError::invoice_not_found())?;
     let inv = checkout::simulate_payment(&state, &id).await?;
-    Ok(Json(InvoiceStatusResponse::new(&inv, state.now_ms())))
+    Ok(Json(status_response(&inv, state.now_ms())))
 }
 
 async fn webhook(
