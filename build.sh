@@ -203,8 +203,10 @@ build() {
   PKG_GZ_BYTES=$gz
 }
 
-# The size budget of issue 2: everything a page downloads to show the widget, gzip -9.
-SIZE_BUDGET_BYTES=100000
+# The size budget (issues 2 and 15): everything a page downloads to show the widget, gzip -9.
+# 77,310 bytes when it was set, plus about 6 KB for the features being added (i18n, WebLN, fiat,
+# SSE); issue 15 aims at 64 KB.
+SIZE_BUDGET_BYTES=84000
 check_size_budget() {
   [ "$PKG_GZ_BYTES" -le "$SIZE_BUDGET_BYTES" ] ||
     die "the widget is $PKG_GZ_BYTES bytes gzip -9, over its budget of $SIZE_BUDGET_BYTES bytes (see twiggy in BENCH.md)."
@@ -265,7 +267,8 @@ test_bundlers() {
 }
 
 # Options after `bench` go to bench/run.mjs: --runs N (browser runs, default 25), --rounds N
-# (speed rounds, default 7), --secs S (backend load per step, default 5), --quick (a smoke run).
+# (speed rounds, default 7), --secs S (backend load per step, default 5), --quick (a smoke run),
+# --only payload,start,speed,backend,hostile (those sections alone; BENCH.md is left as it is).
 bench() {
   build
   need_apt chromium chromium
