@@ -11,7 +11,7 @@
 // (the same crate with the `bench` feature), the release backend and load generator, the npm
 // packages of bench/ and tests/e2e/ (its harness is reused here).
 import { execFileSync, spawn } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -135,8 +135,14 @@ async function payload() {
   const min = await bundleForPage(join(PAGES, 'decode-qr.entry.mjs'), join(dir, 'decode-qr'));
   const ratio = (a, b) => ({ raw: a.raw / b.raw, gzip: a.gzip / b.gzip, brotli: a.brotli / b.brotli });
   const named = join(OUT, 'widget-with-names.wasm');
+  // A page in another language downloads one locale file more, on demand (English is built in).
+  const locales = readdirSync(join(ROOT, 'js', 'locales')).filter((f) => f.endsWith('.json')).sort();
+  const localeSizes = locales.map((f) => ({ lang: f.replace(/\.json$/, ''), ...sizes([join(ROOT, 'js', 'locales', f)]) }));
+  const largest = localeSizes.reduce((a, b) => (b.gzip > a.gzip ? b : a));
+  const german = localeSizes.find((l) => l.lang === 'de') ?? largest;
   return {
     ours,
+    locales: { each: localeSizes, de: german, largest, with_de_gzip: ours.gzip + german.gzip, with_largest_gzip: ours.gzip + largest.gzip },
     wasm_breakdown: existsSync(named) ? wasmBreakdown(named) : null,
     bitcoin_connect: { ...bc.initial, lazy: bc.lazy, one_file: bcOne.initial },
     decode_qr_js: min.initial,
@@ -515,9 +521,16 @@ function tables(r) {
   lines.push('### 1. Payload: what a page downloads to show the widget', '');
   lines.push('| | raw | gzip -9 | brotli -q 11 | ours / this (gzip) | ours / this (brotli) |', '| --- | ---: | ---: | ---: | ---: | ---: |');
   lines.push(`| **ours**: \`pkg/lightning-checkout.js\` + \`pkg/lightning_checkout_bg.wasm\` | ${kb(p.ours.raw)} | ${kb(p.ours.gzip)} | ${kb(p.ours.brotli)} | | |`);
+  if (p.locales) {
+    lines.push(`| ours in German: the same + \`locales/de.json\`, fetched on demand | ${kb(p.ours.raw + p.locales.de.raw)} | ${kb(p.locales.with_de_gzip)} | ${kb(p.ours.brotli + p.locales.de.brotli)} | | |`);
+    lines.push(`| ours in the largest locale (${p.locales.largest.lang}) | ${kb(p.ours.raw + p.locales.largest.raw)} | ${kb(p.locales.with_largest_gzip)} | ${kb(p.ours.brotli + p.locales.largest.brotli)} | | |`);
+  }
   lines.push(`| Bitcoin Connect \`launchPaymentModal\` (first load) | ${kb(p.bitcoin_connect.raw)} | ${kb(p.bitcoin_connect.gzip)} | ${kb(p.bitcoin_connect.brotli)} | ${x(p.ratio_bitcoin_connect.gzip)} | ${x(p.ratio_bitcoin_connect.brotli)} |`);
   lines.push(`| JS decode + QR: \`light-bolt11-decoder\` + \`qrcode\` | ${kb(p.decode_qr_js.raw)} | ${kb(p.decode_qr_js.gzip)} | ${kb(p.decode_qr_js.brotli)} | ${x(p.ratio_decode_qr_js.gzip)} | ${x(p.ratio_decode_qr_js.brotli)} |`);
   lines.push('');
+  if (p.locales) {
+    lines.push(`An English page downloads no locale file; another language adds one, fetched on demand (gzip): ${p.locales.each.map((l) => `${l.lang} ${kb(l.gzip)}`).join(', ')}.`, '');
+  }
   const wb = p.wasm_breakdown;
   if (wb) {
     lines.push(`What the wasm holds (share of its ${kb(wb.code_bytes)} of code before wasm-opt, by crate, from the name section of the bench build; generic code is counted under the crate that defines it, mostly core/alloc): ${wb.crates.slice(0, 8).map((c) => `${c.crate} ${Math.round(c.share * 100)}%`).join(', ')}; data ${kb(wb.data_bytes)}.`, '');
@@ -670,7 +683,9 @@ ${table}
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
   const t0 = Date.now();
+  const needsBackend = !opts.only || [...opts.only].some((s) => s !== 'payload');
   for (const [f, how] of [[BACKEND_BIN, 'cargo build --release -p lightning-checkout-backend'], [LOADGEN_BIN, 'cargo build --release -p lightning-checkout-loadgen'], [FAKE_BIN, 'cargo build --release -p testkit'], [join(PKG, 'lightning_checkout_bg.wasm'), './build.sh build']]) {
+    if (f !== join(PKG, 'lightning_checkout_bg.wasm') && !needsBackend) continue;
     if (!existsSync(f)) throw new Error(`${relative(ROOT, f)} is missing: ${how} (./build.sh bench does it all)`);
   }
   mkdirSync(OUT, { recursive: true });
