@@ -36,6 +36,22 @@ need_apt() {
   fi
 }
 
+# need_postgres: Debian's PostgreSQL server binaries, which the backend's PostgreSQL tests
+# (backend/tests/pg) start themselves in a temporary directory, as a non-root user. They are not on
+# PATH, so need_apt is asked for them by their directory.
+need_postgres() {
+  compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing postgresql (the PostgreSQL store's tests start one)"
+    if [ $APT_UPDATED = 0 ]; then apt-get update -qq >&2; APT_UPDATED=1; fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+    compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null ||
+      die "installing postgresql did not provide /usr/lib/postgresql/*/bin/postgres; install it by hand."
+  else
+    die "PostgreSQL is missing (no /usr/lib/postgresql/*/bin/postgres): install the Debian package postgresql (sudo apt-get install postgresql)."
+  fi
+}
+
 need_rust() {
   command -v cargo >/dev/null 2>&1 || die "cargo is missing: install Rust from https://rustup.rs."
   # Asked of rustc, not rustup: a PATH may hold a toolchain's bin/ without rustup's proxies.
@@ -173,6 +189,8 @@ build() {
   rm -f "$out/entry.js" "$out/lightning_checkout.js" "$out/lightning_checkout.d.ts" "$out/.gitignore" \
     "$out/lightning_checkout_bg.wasm.d.ts"
   cp js/lightning-checkout.d.ts LICENSE-MIT LICENSE-APACHE "$out/"
+  # The languages besides English, each fetched only by a page that shows it.
+  cp -r js/locales "$out/locales"
   # The package's README is written for npm users (absolute links: it is shown on the registry).
   node scripts/package-readme.mjs > "$out/README.md"
   node scripts/package-json.mjs > "$out/package.json"
@@ -181,12 +199,14 @@ build() {
   for f in pkg/lightning-checkout.js pkg/lightning_checkout_bg.wasm; do
     gz=$((gz + $(gzip -9 -c "$f" | wc -c)))
   done
-  say "pkg/ ready: the page downloads $gz bytes (JS + wasm, gzip -9)"
+  say "pkg/ ready: the page downloads $gz bytes (JS + wasm, gzip -9); a language other than English adds $(gzip -9 -c pkg/locales/de.json | wc -c) bytes (de)"
   PKG_GZ_BYTES=$gz
 }
 
-# The size budget of issue 2: everything a page downloads to show the widget, gzip -9.
-SIZE_BUDGET_BYTES=100000
+# The size budget (issues 2 and 15): everything a page downloads to show the widget, gzip -9.
+# 77,310 bytes when it was set, plus about 6 KB for the features being added (i18n, WebLN, fiat,
+# SSE); issue 15 aims at 64 KB.
+SIZE_BUDGET_BYTES=84000
 check_size_budget() {
   [ "$PKG_GZ_BYTES" -le "$SIZE_BUDGET_BYTES" ] ||
     die "the widget is $PKG_GZ_BYTES bytes gzip -9, over its budget of $SIZE_BUDGET_BYTES bytes (see twiggy in BENCH.md)."
@@ -217,6 +237,7 @@ test_all() {
   timed "clippy" lints
   need_browser # before the native tests too: tests/qr.rs reads QR codes back with zbarimg
   need_engines
+  need_postgres # backend/tests/{store_suite,pg_instances}.rs start a real PostgreSQL
   say "native tests (widget core, contract, backend)"
   timed "native tests" native_tests
   timed "building the widget" build
@@ -246,7 +267,8 @@ test_bundlers() {
 }
 
 # Options after `bench` go to bench/run.mjs: --runs N (browser runs, default 25), --rounds N
-# (speed rounds, default 7), --secs S (backend load per step, default 5), --quick (a smoke run).
+# (speed rounds, default 7), --secs S (backend load per step, default 5), --quick (a smoke run),
+# --only payload,start,speed,backend,hostile (those sections alone; BENCH.md is left as it is).
 bench() {
   build
   need_apt chromium chromium

@@ -231,7 +231,7 @@ export function streamTable(s) {
   const mib = (kb) => `${(kb / 1024).toFixed(1)} MiB`;
   const l = s.latency; const c = s.per_checkout; const i = s.idle;
   const lines = [];
-  lines.push('### 7. Live status (issue 11): the event stream against polling, release backend, Chromium, loopback', '');
+  lines.push('### 8. Live status (issue 11): the event stream against polling, release backend, Chromium, loopback', '');
   lines.push('| | stream | polling (2 s) |', '| --- | --- | --- |');
   lines.push(`| backend "paid" → widget shows paid, median / p99 (${l.stream.runs} runs) | ${l.stream.median_ms} / ${l.stream.p99_ms} ms | ${l.polling.median_ms} / ${l.polling.p99_ms} ms |`);
   lines.push(`| requests to the backend per paid checkout (paid 10 s after the QR) | ${c.stream.backend_requests} (create ${c.stream.creates}, stream ${c.stream.streams}, polls ${c.stream.polls}) | ${c.polling.backend_requests} (create ${c.polling.creates}, stream ${c.polling.streams} refused, polls ${c.polling.polls}) |`);

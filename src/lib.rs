@@ -24,10 +24,12 @@
 //! - [`sha256`]: a compact SHA-256 for the preimage check.
 //! - [`state`]: the checkout state machine (`handle(event, now) -> effects`).
 //! - [`clock`]: the backend's clock (`server_time`), which corrects the payer's.
+//! - [`i18n`]: the message catalogue: every sentence shown, in the widget's language.
 //!
 //! Browser edge (wasm32 only):
 //! - `api`: the only code that talks to the backend.
 //! - `view`: the DOM, built once; `render(&ViewModel)`.
+//! - `webln`: the browser wallet (`window.webln`).
 //! - `widget`: the glue running effects, timers and listeners.
 //! - `stream`: the live status stream (`EventSource`), fed to the machine like poll answers.
 //! - `embed`: the `#[wasm_bindgen]` surface (`mount`, `Handle::destroy`).
@@ -37,6 +39,7 @@ pub mod amount;
 pub mod clock;
 pub mod config;
 pub mod contract;
+pub mod i18n;
 pub mod invoice;
 pub mod qr;
 pub mod sha256;
@@ -52,6 +55,8 @@ pub mod embed;
 mod stream;
 #[cfg(target_arch = "wasm32")]
 pub mod view;
+#[cfg(target_arch = "wasm32")]
+pub mod webln;
 #[cfg(target_arch = "wasm32")]
 pub mod widget;
 

@@ -52,7 +52,8 @@
 //! `provider_unreachable` (503: the order's last invoice is past its deadline and the provider
 //! cannot say whether it was paid; it stays pending, no new invoice is made),
 //! `overloaded` (503 with `Retry-After`: `MAX_CONCURRENT_REQUESTS` in progress),
-//! `timeout` (503: the request took longer than `REQUEST_TIMEOUT_SECS`).
+//! `timeout` (503: the request took longer than `REQUEST_TIMEOUT_SECS`),
+//! `database_unavailable` (503: PostgreSQL cannot be reached now; see [`crate::store::pg`]).
 
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection};
@@ -67,6 +68,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use crate::checkout::{self, NewOrder};
 use crate::config::CorsOrigins;
 pub use crate::error::AppError;
+use crate::error::ErrorCode;
 use crate::order_token::{self, TokenAmount, TokenError};
 use crate::state::AppState;
 use crate::store::Invoice;
@@ -157,7 +159,7 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(|| async {
             AppError::new(
                 StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
+                ErrorCode::MethodNotAllowed,
                 "This endpoint does not take this method.",
             )
         })
@@ -224,11 +226,14 @@ async fn dev_order(
     require_json(&headers)?;
     let body = body.map_err(body_error)?;
     let value: Value = serde_json::from_slice(&body).map_err(|_| {
-        AppError::bad_request("invalid_json", "The request body is not valid JSON.")
+        AppError::bad_request(
+            ErrorCode::InvalidJson,
+            "The request body is not valid JSON.",
+        )
     })?;
     let Value::Object(obj) = value else {
         return Err(AppError::bad_request(
-            "invalid_json",
+            ErrorCode::InvalidJson,
             "The request body must be a JSON object.",
         ));
     };
@@ -248,7 +253,7 @@ async fn dev_order(
             let (lo, hi) = (lo.as_u64().unwrap_or(0), hi.as_u64().unwrap_or(0));
             if lo == 0 || lo > hi || hi > max {
                 return Err(AppError::bad_request(
-                    "invalid_amount",
+                    ErrorCode::InvalidAmount,
                     "min_sat and max_sat must be whole numbers, 1 <= min_sat <= max_sat.",
                 ));
             }
@@ -262,7 +267,9 @@ async fn dev_order(
     let ttl = field(&obj, "ttl_secs")
         .map_or(Some(3600), Value::as_u64)
         .filter(|t| (1..=86_400).contains(t))
-        .ok_or_else(|| AppError::bad_request("invalid_ttl", "ttl_secs must be from 1 to 86400."))?;
+        .ok_or_else(|| {
+            AppError::bad_request(ErrorCode::InvalidTtl, "ttl_secs must be from 1 to 86400.")
+        })?;
     let now = state.now();
     let claims = order_token::OrderClaims {
         order_id: order_id.clone(),
@@ -342,7 +349,7 @@ fn require_json(headers: &HeaderMap) -> Result<(), AppError> {
     } else {
         Err(AppError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            ErrorCode::UnsupportedMediaType,
             "Send the request as JSON, with Content-Type: application/json.",
         ))
     }
@@ -352,11 +359,14 @@ fn body_error(r: BytesRejection) -> AppError {
     if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
         AppError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "body_too_large",
+            ErrorCode::BodyTooLarge,
             format!("The request body must be at most {BODY_LIMIT} bytes."),
         )
     } else {
-        AppError::bad_request("invalid_json", "The request body could not be read.")
+        AppError::bad_request(
+            ErrorCode::InvalidJson,
+            "The request body could not be read.",
+        )
     }
 }
 
@@ -369,18 +379,21 @@ pub fn parse_create(body: &[u8], max_amount_sat: u64) -> Result<NewOrder, AppErr
 
 fn parse_object(body: &[u8]) -> Result<Map<String, Value>, AppError> {
     let value: Value = serde_json::from_slice(body).map_err(|_| {
-        AppError::bad_request("invalid_json", "The request body is not valid JSON.")
+        AppError::bad_request(
+            ErrorCode::InvalidJson,
+            "The request body is not valid JSON.",
+        )
     })?;
     let Value::Object(obj) = value else {
         return Err(AppError::bad_request(
-            "invalid_json",
+            ErrorCode::InvalidJson,
             "The request body must be a JSON object.",
         ));
     };
     if let Some(unknown) = obj.keys().find(|k| !FIELDS.contains(&k.as_str())) {
         let shown: String = unknown.chars().take(40).collect();
         return Err(AppError::bad_request(
-            "unknown_field",
+            ErrorCode::UnknownField,
             format!(
                 "Unknown field \"{shown}\": the accepted fields are amount_sat, description, order_id, expiry_secs and order_token."
             ),
@@ -412,7 +425,7 @@ fn create_order(
             let shop = &state.config().shop;
             if !shop.allow_unsigned {
                 return Err(token_error(
-                    "missing_token",
+                    ErrorCode::MissingToken,
                     "This server accepts only orders signed by the shop (order_token).",
                 ));
             }
@@ -422,7 +435,7 @@ fn create_order(
                 .is_some_and(|o| !order_token::is_widget_key(o));
             if shop_order && !state.provider().simulates_payments() {
                 return Err(token_error(
-                    "missing_token",
+                    ErrorCode::MissingToken,
                     "An order id must come in an order_token signed by the shop.",
                 ));
             }
@@ -431,7 +444,7 @@ fn create_order(
         Some(Value::String(t)) => t,
         Some(_) => {
             return Err(token_error(
-                "invalid_token",
+                ErrorCode::InvalidToken,
                 "The order token must be a string.",
             ))
         }
@@ -439,23 +452,25 @@ fn create_order(
     let secret = state.order_secret().ok_or_else(|| {
         AppError::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "signing_not_configured",
+            ErrorCode::SigningNotConfigured,
             "This server has no CHECKOUT_SECRET and cannot check order tokens.",
         )
     })?;
     let claims = order_token::verify(token, secret, state.now(), max_amount_sat).map_err(|e| {
         tracing::info!(reason = %e, "order token refused");
         match e {
-            TokenError::Expired => token_error("token_expired", "The order token has expired."),
+            TokenError::Expired => {
+                token_error(ErrorCode::TokenExpired, "The order token has expired.")
+            }
             _ => token_error(
-                "invalid_token",
+                ErrorCode::InvalidToken,
                 "The order token is malformed, not signed by this shop, or not valid now.",
             ),
         }
     })?;
     let mismatch = |what: &str| {
         AppError::conflict(
-            "token_mismatch",
+            ErrorCode::TokenMismatch,
             format!("The request's {what} differs from the signed order's."),
         )
     };
@@ -476,7 +491,7 @@ fn create_order(
             let a = parse_amount(obj, max_amount_sat)?;
             if !(min_sat..=max_sat).contains(&a) {
                 return Err(AppError::bad_request(
-                    "amount_out_of_range",
+                    ErrorCode::AmountOutOfRange,
                     format!("The amount must be from {min_sat} to {max_sat} sat for this order."),
                 ));
             }
@@ -491,7 +506,7 @@ fn create_order(
     })
 }
 
-fn token_error(code: &'static str, message: &'static str) -> AppError {
+fn token_error(code: ErrorCode, message: &'static str) -> AppError {
     AppError::new(StatusCode::UNAUTHORIZED, code, message)
 }
 
@@ -500,9 +515,13 @@ fn field<'a>(obj: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
 }
 
 fn parse_amount(obj: &Map<String, Value>, max: u64) -> Result<u64, AppError> {
-    let invalid = |m: &'static str| AppError::bad_request("invalid_amount", m);
-    let too_small =
-        || AppError::bad_request("amount_too_small", "The amount must be at least 1 sat.");
+    let invalid = |m: &'static str| AppError::bad_request(ErrorCode::InvalidAmount, m);
+    let too_small = || {
+        AppError::bad_request(
+            ErrorCode::AmountTooSmall,
+            "The amount must be at least 1 sat.",
+        )
+    };
     match field(obj, "amount_sat") {
         None => Err(invalid(
             "amount_sat is required: a whole number of sat, such as 2500.",
@@ -513,7 +532,7 @@ fn parse_amount(obj: &Map<String, Value>, max: u64) -> Result<u64, AppError> {
                     Err(too_small())
                 } else if v > max {
                     Err(AppError::bad_request(
-                        "amount_too_large",
+                        ErrorCode::AmountTooLarge,
                         format!("The amount must be at most {max} sat."),
                     ))
                 } else {
@@ -541,11 +560,11 @@ fn parse_description(obj: &Map<String, Value>) -> Result<String, AppError> {
         None => Ok(String::new()),
         Some(Value::String(s)) if s.len() <= MAX_DESCRIPTION_BYTES => Ok(s.clone()),
         Some(Value::String(_)) => Err(AppError::bad_request(
-            "description_too_long",
+            ErrorCode::DescriptionTooLong,
             format!("The description must be at most {MAX_DESCRIPTION_BYTES} bytes of UTF-8."),
         )),
         Some(_) => Err(AppError::bad_request(
-            "invalid_description",
+            ErrorCode::InvalidDescription,
             "The description must be text.",
         )),
     }
@@ -556,7 +575,7 @@ fn parse_order_id(obj: &Map<String, Value>) -> Result<Option<String>, AppError> 
         None => Ok(None),
         Some(Value::String(s)) if order_token::is_order_id(s) => Ok(Some(s.clone())),
         Some(_) => Err(AppError::bad_request(
-            "invalid_order_id",
+            ErrorCode::InvalidOrderId,
             format!(
                 "The order id must be 1 to {MAX_ORDER_ID_CHARS} characters: letters, digits, '.', '_', ':' or '-'."
             ),
@@ -573,7 +592,7 @@ fn parse_expiry(obj: &Map<String, Value>) -> Result<u32, AppError> {
             .and_then(|s| u32::try_from(s).ok())
             .ok_or_else(|| {
                 AppError::bad_request(
-                    "invalid_expiry",
+                    ErrorCode::InvalidExpiry,
                     format!(
                         "The expiry must be a whole number of seconds from 1 to {MAX_EXPIRY_SECS}."
                     ),

@@ -11,7 +11,7 @@ use rand::RngCore;
 
 use std::time::Instant;
 
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 use crate::lookups::{Freshness, Outcome};
 use crate::provider::{CreatedInvoice, NewInvoice, ProviderError, ProviderStatus};
 use crate::state::AppState;
@@ -118,19 +118,19 @@ pub async fn create(state: &AppState, order: NewOrder) -> Result<(Invoice, bool)
     let row = match reserved {
         Reserved::Paid(_) => {
             return Err(AppError::conflict(
-                "order_paid",
+                ErrorCode::OrderPaid,
                 "This order has already been paid.",
             ))
         }
         Reserved::Settling(_) => {
             return Err(AppError::conflict(
-                "order_settling",
+                ErrorCode::OrderSettling,
                 "The last invoice for this order has just expired and its payment may still be confirmed. Try again in two minutes.",
             ))
         }
         Reserved::Conflict(open) => {
             return Err(AppError::conflict(
-                "order_conflict",
+                ErrorCode::OrderConflict,
                 format!(
                     "This order already has an open invoice for {} sat; it cannot be changed until that one expires.",
                     open.amount_sat()
@@ -164,6 +164,10 @@ pub async fn create(state: &AppState, order: NewOrder) -> Result<(Invoice, bool)
         Err(e) => return Err(AppError::provider(e)),
     };
     let completion = check_created(state, &req, created).map_err(AppError::provider)?;
+    let ours = (
+        completion.payment_request.clone(),
+        completion.pay_url.clone(),
+    );
     let id = row.id.clone();
     let row = state
         .with_store(move |s| s.complete(&id, &completion))
@@ -174,7 +178,10 @@ pub async fn create(state: &AppState, order: NewOrder) -> Result<(Invoice, bool)
             "invoice left incomplete after the provider answered",
         ));
     }
-    Ok((row, true))
+    // Another instance may have completed the same reservation first (`complete` keeps the first
+    // answer): then this call did not create it, and answers it as the open invoice.
+    let created = (row.payment_request.clone(), row.pay_url.clone()) == ours;
+    Ok((row, created))
 }
 
 /// Check a provider's answer before anything is stored or shown: the invoice must be exactly what
@@ -304,7 +311,7 @@ fn is_due(state: &AppState, inv: &Invoice) -> bool {
 fn provider_unreachable() -> AppError {
     AppError::new(
         axum::http::StatusCode::SERVICE_UNAVAILABLE,
-        "provider_unreachable",
+        ErrorCode::ProviderUnreachable,
         "The payment provider cannot confirm right now whether the last invoice for this order was paid. Please try again in a minute.",
     )
 }
@@ -473,7 +480,7 @@ pub async fn simulate_payment(state: &AppState, id: &str) -> Result<Invoice, App
     match inv.status {
         Status::Paid => Ok(inv),
         Status::Expired => Err(AppError::conflict(
-            "invoice_expired",
+            ErrorCode::InvoiceExpired,
             "This invoice has expired and can no longer be paid.",
         )),
         Status::Pending => Err(AppError::internal("demo payment left the invoice pending")),

@@ -5,6 +5,9 @@
 //! | `HOST` | `127.0.0.1` | address to bind |
 //! | `PORT` | `8080` | port to bind (`0` picks a free one; the printed URL shows it) |
 //! | `DATA_DIR` | `./data` | SQLite database and the demo node key |
+//! | `DATABASE_URL` | unset | `postgres://…`: invoices in PostgreSQL instead of SQLite, shared by several instances ([`crate::store::pg`]) |
+//! | `DATABASE_POOL_SIZE` | `16` | PostgreSQL connections at most, per instance (1-1000) |
+//! | `DATABASE_STATEMENT_TIMEOUT_MS` | `5000` | longest wait for a PostgreSQL connection and longest statement (100-600000) |
 //! | `PROVIDER` | `demo` | invoice provider: `demo` (embedded, signs its own invoices), `amboss`, `alphapo`, `kraken`, `lnd`, `cln`, `lnbits` or `btcpay` (their variables: `backend/PROVIDERS.md`) |
 //! | `NETWORK` | `regtest` | `bitcoin`, `testnet`, `signet` or `regtest` |
 //! | `MAX_AMOUNT_SAT` | `4500000` | largest invoice accepted (AlphaPo's 0.045 BTC Lightning ceiling) |
@@ -62,6 +65,8 @@ pub struct Config {
     pub pay_link_host: Option<String>,
     /// Live status streams: cap, lifetime, heartbeat ([`crate::events`]).
     pub events: crate::events::Settings,
+    /// `DATABASE_URL` and its pool: PostgreSQL instead of SQLite in `data_dir`.
+    pub database: Option<crate::store::PgOptions>,
 }
 
 impl Default for Config {
@@ -81,6 +86,7 @@ impl Default for Config {
             limits: crate::limits::Limits::default(),
             pay_link_host: None,
             events: crate::events::Settings::default(),
+            database: None,
         }
     }
 }
@@ -104,6 +110,7 @@ impl fmt::Debug for Config {
             .field("limits", &self.limits)
             .field("pay_link_host", &self.pay_link_host)
             .field("events", &self.events)
+            .field("database", &self.database)
             .finish()
     }
 }
@@ -184,6 +191,28 @@ impl Config {
                 ));
             }
             c.pay_link_host = Some(host);
+        }
+        if let Some((n, v)) = var("DATABASE_URL") {
+            let mut db = crate::store::PgOptions::new(v);
+            db.client_config().map_err(|e| ConfigError::new(n, e))?;
+            if let Some((n, v)) = var("DATABASE_POOL_SIZE") {
+                db.pool_size = v
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=1000).contains(n))
+                    .ok_or_else(|| ConfigError::new(n, "must be a whole number from 1 to 1000"))?;
+            }
+            if let Some((n, v)) = var("DATABASE_STATEMENT_TIMEOUT_MS") {
+                let ms: u64 = v
+                    .parse()
+                    .ok()
+                    .filter(|n| (100..=600_000).contains(n))
+                    .ok_or_else(|| {
+                        ConfigError::new(n, "must be a whole number of ms from 100 to 600000")
+                    })?;
+                db.statement_timeout = std::time::Duration::from_millis(ms);
+            }
+            c.database = Some(db);
         }
         if c.provider == ProviderKind::Demo && c.network == Network::Bitcoin {
             return Err(ConfigError::new(

@@ -41,6 +41,12 @@ const CLN_WAIT_TIMED_OUT: i64 = 904;
 pub const LND_CURSOR: &str = "lnd.settle_index";
 /// The store's cursor names.
 pub const CLN_CURSOR: &str = "cln.lastpay_index";
+/// The lease that makes one instance of several on one PostgreSQL database the one that holds
+/// the provider's stream ([`crate::store::Store::try_lease`]); the others keep polling and try
+/// again every [`LEASE_RETRY`], so one of them takes over when the holder dies.
+pub const LEASE: &str = "provider-subscription";
+/// How often an instance without the lease tries to take it.
+const LEASE_RETRY: Duration = Duration::from_secs(5);
 
 enum Source {
     Lnd(Api),
@@ -75,7 +81,21 @@ pub fn spawn(state: &AppState) -> Option<tokio::task::JoinHandle<()>> {
 
 async fn run(weak: WeakState, source: Source) {
     let mut backoff = FIRST_BACKOFF;
+    let mut lease = None;
     loop {
+        // Checked before each (re)connection: CLN's long polls end every minute, and an LND
+        // stream that outlives a lost lease only applies payments a second time, which the
+        // store's compare-and-set transitions make harmless.
+        lease = match held(&weak, lease).await {
+            Some(l) => Some(l),
+            None => {
+                tokio::time::sleep(LEASE_RETRY).await;
+                if weak.upgrade().is_none() {
+                    return;
+                }
+                continue;
+            }
+        };
         let mut connected = false;
         let result = match &source {
             Source::Lnd(api) => lnd_stream(&weak, api, &mut connected).await,
@@ -97,6 +117,25 @@ async fn run(weak: WeakState, source: Source) {
         }
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(MAX_BACKOFF);
+    }
+}
+
+/// The lease, still held or newly taken; `None` when another instance holds it or the store
+/// cannot say. Both checks open or ask a database connection, so they run off the async workers.
+async fn held(weak: &WeakState, lease: Option<crate::store::Lease>) -> Option<crate::store::Lease> {
+    let state = weak.upgrade()?;
+    let result = state
+        .with_store(move |s| match lease {
+            Some(mut l) if l.is_held() => Ok(Some(l)),
+            _ => s.try_lease(LEASE),
+        })
+        .await;
+    match result {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::warn!(error = %e, "provider subscription: lease not taken");
+            None
+        }
     }
 }
 

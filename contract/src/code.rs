@@ -40,6 +40,9 @@ pub enum ErrorCode {
     OrderConflict,
     /// `order_paid`, 409: the order is paid; it never gets a second invoice.
     OrderPaid,
+    /// `order_settling`, 409: the order's last invoice expired moments ago and may still be
+    /// confirmed paid (providers known by callback only); try again shortly.
+    OrderSettling,
     /// `invoice_expired`, 409: the demo pay of an expired invoice.
     InvoiceExpired,
     /// `token_mismatch`, 409: the body states another order id, amount or description than the signed order.
@@ -85,6 +88,9 @@ pub enum ErrorCode {
     /// `too_many_streams`, 503, with `Retry-After`: the live status streams
     /// (`GET {endpoint}/invoices/{id}/events`) are at their cap; poll instead.
     TooManyStreams,
+    /// `database_unavailable`, 503: the database (PostgreSQL) cannot be reached now; the backend
+    /// reconnects by itself.
+    DatabaseUnavailable,
 }
 
 impl ErrorCode {
@@ -106,6 +112,7 @@ impl ErrorCode {
         ErrorCode::InvalidQuery,
         ErrorCode::OrderConflict,
         ErrorCode::OrderPaid,
+        ErrorCode::OrderSettling,
         ErrorCode::InvoiceExpired,
         ErrorCode::TokenMismatch,
         ErrorCode::InvalidToken,
@@ -128,6 +135,7 @@ impl ErrorCode {
         ErrorCode::Overloaded,
         ErrorCode::Timeout,
         ErrorCode::TooManyStreams,
+        ErrorCode::DatabaseUnavailable,
     ];
 
     /// The code as sent.
@@ -150,6 +158,7 @@ impl ErrorCode {
             ErrorCode::InvalidQuery => "invalid_query",
             ErrorCode::OrderConflict => "order_conflict",
             ErrorCode::OrderPaid => "order_paid",
+            ErrorCode::OrderSettling => "order_settling",
             ErrorCode::InvoiceExpired => "invoice_expired",
             ErrorCode::TokenMismatch => "token_mismatch",
             ErrorCode::InvalidToken => "invalid_token",
@@ -172,6 +181,7 @@ impl ErrorCode {
             ErrorCode::Overloaded => "overloaded",
             ErrorCode::Timeout => "timeout",
             ErrorCode::TooManyStreams => "too_many_streams",
+            ErrorCode::DatabaseUnavailable => "database_unavailable",
         }
     }
 
