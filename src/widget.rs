@@ -20,9 +20,9 @@ use crate::api::{self, InFlight};
 use crate::clock::ServerClock;
 use crate::config::Config;
 use crate::contract::Created;
+use crate::i18n::{self, Catalogue};
 use crate::state::{Checkout, Effect, Emit, Event, STREAM_SILENCE_MS};
 use crate::stream::{LiveStatus, Message};
-use crate::i18n::{self, Catalogue};
 use crate::view::View;
 use crate::webln::{self, Outcome};
 

@@ -86,7 +86,7 @@ async fn run(weak: WeakState, source: Source) {
         // Checked before each (re)connection: CLN's long polls end every minute, and an LND
         // stream that outlives a lost lease only applies payments a second time, which the
         // store's compare-and-set transitions make harmless.
-        lease = match held(&weak, lease).await {
+        lease = match held(&weak, lease.take()).await {
             Some(l) => Some(l),
             None => {
                 tokio::time::sleep(LEASE_RETRY).await;
@@ -125,9 +125,13 @@ async fn run(weak: WeakState, source: Source) {
 async fn held(weak: &WeakState, lease: Option<crate::store::Lease>) -> Option<crate::store::Lease> {
     let state = weak.upgrade()?;
     let result = state
-        .with_store(move |s| match lease {
-            Some(mut l) if l.is_held() => Ok(Some(l)),
-            _ => s.try_lease(LEASE),
+        .with_store(move |s| {
+            if let Some(mut l) = lease {
+                if l.is_held() {
+                    return Ok(Some(l));
+                }
+            }
+            s.try_lease(LEASE)
         })
         .await;
     match result {

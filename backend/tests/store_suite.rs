@@ -296,6 +296,15 @@ fn provider_webhook_ids_are_deduplicated(open: Open) {
     assert!(!s.event_seen("lnbits", "evt-1").unwrap());
 }
 
+fn subscription_cursors_are_kept(open: Open) {
+    let (s, other) = (open(), open());
+    assert_eq!(s.cursor("lnd.settle_index").unwrap(), None);
+    s.set_cursor("lnd.settle_index", "41").unwrap();
+    other.set_cursor("lnd.settle_index", "42").unwrap();
+    assert_eq!(s.cursor("lnd.settle_index").unwrap().as_deref(), Some("42"));
+    assert_eq!(other.cursor("cln.lastpay_index").unwrap(), None);
+}
+
 fn status_changes_reach_subscribers(open: Open) {
     let (a, b) = (open(), open());
     let mut on_a = a.changes();
@@ -368,6 +377,10 @@ const CASES: &[Case] = &[
         status_changes_reach_subscribers,
     ),
     ("one_lease_holder", one_lease_holder),
+    (
+        "subscription_cursors_are_kept",
+        subscription_cursors_are_kept,
+    ),
 ];
 
 fn run_all(open_for: impl Fn(&str) -> Box<dyn Fn() -> Store + Sync>) {
@@ -418,7 +431,7 @@ fn postgres_migrations_run_once_when_instances_start_together() {
         .iter()
         .map(|r| r.get(0))
         .collect();
-    assert_eq!(versions, vec![1, 2, 3]);
+    assert_eq!(versions, vec![1, 2, 3, 4]);
     // Over the Unix socket too (the README's form of DATABASE_URL).
     let socket = format!(
         "postgres:///migrate?host={}&port={}&user={}",
