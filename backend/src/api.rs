@@ -86,12 +86,14 @@ pub const MAX_EXPIRY_SECS: u32 = 86_400;
 /// How long a browser may cache a CORS preflight answer.
 const CORS_MAX_AGE_SECS: u64 = 600;
 
-const FIELDS: [&str; 5] = [
+const FIELDS: [&str; 7] = [
     "amount_sat",
     "description",
     "order_id",
     "expiry_secs",
     "order_token",
+    "currency",
+    "fiat_amount",
 ];
 
 /// `POST /api/invoices` body.
@@ -112,6 +114,12 @@ pub struct CreateInvoiceRequest {
     /// The shop's signed order (a JWT, see [`crate::order_token`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order_token: Option<String>,
+    /// A fiat price's ISO 4217 currency (with `fiat_amount`, instead of `amount_sat`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    /// A fiat price as a decimal string (`"4.50"`), converted by the backend ([`crate::fiat`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fiat_amount: Option<String>,
 }
 
 /// `POST /api/invoices` answer.
@@ -132,6 +140,9 @@ pub struct CreateInvoiceResponse {
     pub expires_at: u64,
     /// Always `pending` here.
     pub status: String,
+    /// A fiat-priced invoice: its price, and the rate, source and time of the conversion.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fiat: Option<crate::fiat::FiatQuote>,
     /// The backend's clock when it answered, Unix milliseconds: the widget corrects the payer's
     /// clock by it (expiry checks, countdown).
     #[serde(default)]
@@ -162,6 +173,9 @@ pub struct InvoiceStatusResponse {
     /// Unix seconds, only when paid.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paid_at: Option<u64>,
+    /// A fiat-priced invoice: its price, and the rate, source and time of the conversion.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fiat: Option<crate::fiat::FiatQuote>,
     /// The backend's clock when it answered, Unix milliseconds.
     #[serde(default)]
     pub server_time: u64,
@@ -178,6 +192,7 @@ impl CreateInvoiceResponse {
             amount_sat: inv.amount_sat(),
             expires_at: inv.expires_at,
             status: inv.status.as_str().to_owned(),
+            fiat: inv.fiat.clone(),
             server_time,
         }
     }
@@ -197,6 +212,7 @@ impl InvoiceStatusResponse {
             amount_sat: inv.amount_sat(),
             expires_at: inv.expires_at,
             paid_at: inv.paid_at.filter(|_| paid),
+            fiat: inv.fiat.clone(),
             server_time,
         }
     }
@@ -286,7 +302,8 @@ async fn health(State(state): State<AppState>) -> Json<Value> {
 }
 
 /// `POST /api/dev/orders` (demo provider only): sign a demo order token, as a shop's server
-/// would. Body: `order_id` (default: a fresh `demo-…`), `amount_sat` or `min_sat` + `max_sat`,
+/// would. Body: `order_id` (default: a fresh `demo-…`), `amount_sat`, `min_sat` + `max_sat`, or
+/// `currency` + `fiat_amount`,
 /// `description`, `ttl_secs` (default 3600).
 async fn dev_order(
     State(state): State<AppState>,
@@ -316,6 +333,9 @@ async fn dev_order(
         }
     };
     let amount = match (field(&obj, "min_sat"), field(&obj, "max_sat")) {
+        _ if parse_fiat(&obj)?.is_some() => TokenAmount::Fiat(
+            parse_fiat(&obj)?.ok_or_else(|| AppError::internal("fiat price vanished"))?,
+        ),
         (Some(lo), Some(hi)) => {
             let (lo, hi) = (lo.as_u64().unwrap_or(0), hi.as_u64().unwrap_or(0));
             if lo == 0 || lo > hi || hi > max {
@@ -362,7 +382,8 @@ async fn create_invoice(
         .map_or(state.config().max_amount_sat, |p| {
             p.min(state.config().max_amount_sat)
         });
-    let order = create_order(&state, &parse_object(&body)?, max)?;
+    let draft = create_order(&state, &parse_object(&body)?, max)?;
+    let order = price(&state, draft, max).await?;
     let (inv, created) = checkout::create(&state, order).await?;
     let status = if created {
         StatusCode::CREATED
@@ -438,8 +459,112 @@ fn body_error(r: BytesRejection) -> AppError {
 /// Parse and check a create request body (the rules are in the module docs). `max_amount_sat`
 /// is the effective ceiling. An `order_token` is not verified here: the handler of
 /// `POST /api/invoices` verifies it (module docs, "Signed orders").
+/// Only sat-priced bodies: a fiat price needs a rate, which the handler gets (`invalid_amount`
+/// here).
 pub fn parse_create(body: &[u8], max_amount_sat: u64) -> Result<NewOrder, AppError> {
-    unsigned_order(&parse_object(body)?, max_amount_sat)
+    let d = unsigned_order(&parse_object(body)?, max_amount_sat)?;
+    match d.price {
+        Price::Sat(a) => Ok(d.with(a, None)),
+        Price::Fiat(_) => Err(AppError::bad_request(
+            "invalid_amount",
+            "A fiat price is converted when the invoice is created.",
+        )),
+    }
+}
+
+/// What is to be paid: sat, or a fiat price converted at invoice time.
+#[derive(Debug, Clone, Copy)]
+enum Price {
+    Sat(u64),
+    Fiat(crate::fiat::FiatAmount),
+}
+
+/// A checked order before its price is in sat.
+#[derive(Debug, Clone)]
+struct Draft {
+    price: Price,
+    description: String,
+    order_id: Option<String>,
+    expiry_secs: u32,
+}
+
+impl Draft {
+    fn with(self, amount_sat: u64, fiat: Option<crate::fiat::FiatQuote>) -> NewOrder {
+        NewOrder {
+            amount_msat: amount_sat * 1000,
+            description: self.description,
+            order_id: self.order_id,
+            expiry_secs: self.expiry_secs,
+            fiat,
+        }
+    }
+}
+
+/// The order in sat: a fiat price converted at the current rate ([`crate::rates`]), rounded up
+/// to a whole sat ([`crate::fiat::to_sat`]); the result bounded by `max_amount_sat` as any amount.
+async fn price(state: &AppState, draft: Draft, max_amount_sat: u64) -> Result<NewOrder, AppError> {
+    use crate::rates::RateError;
+    let f = match draft.price {
+        Price::Sat(a) => return Ok(draft.with(a, None)),
+        Price::Fiat(f) => f,
+    };
+    let (quote, rate) = state
+        .rates()
+        .fiat_quote(f, state.now())
+        .await
+        .map_err(|e| match e {
+            RateError::NotConfigured => AppError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "fiat_not_configured",
+                "This shop takes prices in sat only (no RATE_SOURCE).",
+            ),
+            RateError::NoRate => AppError::bad_request(
+                "unsupported_currency",
+                format!("This shop has no rate for {}.", f.currency.code()),
+            ),
+            RateError::Unavailable(reason) => {
+                tracing::warn!(%reason, currency = f.currency.code(), "fiat price refused: no fresh rate");
+                AppError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "rate_unavailable",
+                    "No current exchange rate is available, so this price cannot be converted now. Try again in a minute.",
+                )
+            }
+        })?;
+    let sat = crate::fiat::to_sat(f, rate)
+        .filter(|s| *s <= max_amount_sat)
+        .ok_or_else(|| {
+            AppError::bad_request(
+                "amount_too_large",
+                format!("{f} is more than the largest invoice ({max_amount_sat} sat) at the current rate."),
+            )
+        })?;
+    Ok(draft.with(sat, Some(quote)))
+}
+
+/// `currency` + `fiat_amount` of a body, if it states a fiat price.
+fn parse_fiat(obj: &Map<String, Value>) -> Result<Option<crate::fiat::FiatAmount>, AppError> {
+    use crate::fiat::{Currency, FiatAmount, FiatError};
+    let invalid = |m: String| AppError::bad_request("invalid_fiat_amount", m);
+    match (field(obj, "currency"), field(obj, "fiat_amount")) {
+        (None, None) => Ok(None),
+        (Some(Value::String(c)), Some(Value::String(a))) => {
+            FiatAmount::parse(c, a).map(Some).map_err(|e| match e {
+                FiatError::Currency => AppError::bad_request(
+                    "unsupported_currency",
+                    format!("The currency must be one of {}.", Currency::supported()),
+                ),
+                _ => invalid(format!(
+                    "fiat_amount must be a decimal string such as \"4.50\", above zero, with at most {} decimals for {c}.",
+                    Currency::parse(c).map_or(2, Currency::minor_digits)
+                )),
+            })
+        }
+        (Some(_), Some(_)) => Err(invalid(
+            "currency and fiat_amount must be strings, such as \"EUR\" and \"4.50\" (never a JSON number).".into(),
+        )),
+        _ => Err(invalid("A fiat price needs both currency and fiat_amount.".into())),
+    }
 }
 
 fn parse_object(body: &[u8]) -> Result<Map<String, Value>, AppError> {
@@ -457,16 +582,26 @@ fn parse_object(body: &[u8]) -> Result<Map<String, Value>, AppError> {
         return Err(AppError::bad_request(
             "unknown_field",
             format!(
-                "Unknown field \"{shown}\": the accepted fields are amount_sat, description, order_id, expiry_secs and order_token."
+                "Unknown field \"{shown}\": the accepted fields are amount_sat, currency, fiat_amount, description, order_id, expiry_secs and order_token."
             ),
         ));
     }
     Ok(obj)
 }
 
-fn unsigned_order(obj: &Map<String, Value>, max_amount_sat: u64) -> Result<NewOrder, AppError> {
-    Ok(NewOrder {
-        amount_msat: parse_amount(obj, max_amount_sat)? * 1000,
+fn unsigned_order(obj: &Map<String, Value>, max_amount_sat: u64) -> Result<Draft, AppError> {
+    let price = match parse_fiat(obj)? {
+        Some(_) if field(obj, "amount_sat").is_some() => {
+            return Err(AppError::bad_request(
+                "invalid_fiat_amount",
+                "State either amount_sat or a fiat price (currency and fiat_amount), not both.",
+            ))
+        }
+        Some(f) => Price::Fiat(f),
+        None => Price::Sat(parse_amount(obj, max_amount_sat)?),
+    };
+    Ok(Draft {
+        price,
         description: parse_description(obj)?,
         order_id: parse_order_id(obj)?,
         expiry_secs: parse_expiry(obj)?,
@@ -480,7 +615,7 @@ fn create_order(
     state: &AppState,
     obj: &Map<String, Value>,
     max_amount_sat: u64,
-) -> Result<NewOrder, AppError> {
+) -> Result<Draft, AppError> {
     let token = match field(obj, "order_token") {
         None => {
             let order = unsigned_order(obj, max_amount_sat)?;
@@ -540,12 +675,21 @@ fn create_order(
     if field(obj, "description").is_some() && parse_description(obj)? != claims.description {
         return Err(mismatch("description"));
     }
-    let amount_sat = match claims.amount {
+    let body_fiat = parse_fiat(obj)?;
+    if let TokenAmount::Fiat(f) = claims.amount {
+        if field(obj, "amount_sat").is_some() || body_fiat.is_some_and(|b| b != f) {
+            return Err(mismatch("price"));
+        }
+    } else if body_fiat.is_some() {
+        return Err(mismatch("price"));
+    }
+    let price = match claims.amount {
+        TokenAmount::Fiat(f) => Price::Fiat(f),
         TokenAmount::Exact(a) => {
             if field(obj, "amount_sat").is_some() && parse_amount(obj, max_amount_sat)? != a {
                 return Err(mismatch("amount_sat"));
             }
-            a
+            Price::Sat(a)
         }
         TokenAmount::Range { min_sat, max_sat } => {
             let a = parse_amount(obj, max_amount_sat)?;
@@ -555,11 +699,11 @@ fn create_order(
                     format!("The amount must be from {min_sat} to {max_sat} sat for this order."),
                 ));
             }
-            a
+            Price::Sat(a)
         }
     };
-    Ok(NewOrder {
-        amount_msat: amount_sat * 1000,
+    Ok(Draft {
+        price,
         description: claims.description,
         order_id: Some(claims.order_id),
         expiry_secs: parse_expiry(obj)?,

@@ -33,6 +33,8 @@ pub struct NewOrder {
     pub order_id: Option<String>,
     /// Seconds until expiry.
     pub expiry_secs: u32,
+    /// A fiat-priced order's price and the rate `amount_msat` was converted at.
+    pub fiat: Option<crate::fiat::FiatQuote>,
 }
 
 /// A fresh invoice id: `inv_` + 26 characters of lower-case RFC 4648 base32 (URL-safe).
@@ -100,6 +102,7 @@ pub async fn create(state: &AppState, order: NewOrder) -> Result<(Invoice, bool)
                         provider,
                         now,
                         grace_secs,
+                        fiat: order.fiat.as_ref(),
                     })
                 })
                 .await?

@@ -12,6 +12,7 @@
 //! | `WWW_DIR` | `www` | the demo shop page served at `/` |
 //! | `PKG_DIR` | `pkg` | the built widget package served at `/pkg/` |
 //! | `CHECKOUT_SECRET`, `ALLOW_UNSIGNED`, `SHOP_WEBHOOK_…`, `ADMIN_TOKEN` | | the shop integration: `crate::shop` |
+//! | `RATE_SOURCE`, `RATE_…` | demo: fixed rates | BTC rates for fiat prices: [`crate::rates`] |
 //! | `PAY_LINK_HOST` | the provider URL's host | the only host a provider's pay link (`pay_url`, Kraken Pay) may point to |
 //!
 //! Limits against abusive clients (timeouts, caps, rate limit, lookup cache, retention) are read
@@ -60,6 +61,8 @@ pub struct Config {
     pub limits: crate::limits::Limits,
     /// `PAY_LINK_HOST`: overrides the provider's own pay-link host (see [`crate::payurl`]).
     pub pay_link_host: Option<String>,
+    /// `RATE_*`: where fiat prices get their BTC rate ([`crate::rates`]).
+    pub rates: crate::rates::RateConfig,
 }
 
 impl Default for Config {
@@ -78,6 +81,12 @@ impl Default for Config {
             shop: crate::shop::ShopConfig::default(),
             limits: crate::limits::Limits::default(),
             pay_link_host: None,
+            rates: crate::rates::RateConfig {
+                source: crate::rates::RateConfig::from_lookup(&|_| None, true)
+                    .ok()
+                    .and_then(|r| r.source),
+                ..crate::rates::RateConfig::default()
+            },
         }
     }
 }
@@ -100,6 +109,7 @@ impl fmt::Debug for Config {
             .field("shop", &self.shop)
             .field("limits", &self.limits)
             .field("pay_link_host", &self.pay_link_host)
+            .field("rates", &self.rates)
             .finish()
     }
 }
@@ -180,6 +190,10 @@ impl Config {
             }
             c.pay_link_host = Some(host);
         }
+        c.rates = crate::rates::RateConfig::from_lookup(
+            &|name| get(name),
+            c.provider == ProviderKind::Demo,
+        )?;
         if c.provider == ProviderKind::Demo && c.network == Network::Bitcoin {
             return Err(ConfigError::new(
                 "PROVIDER",

@@ -9,7 +9,8 @@
 //! * **Constant-time** HMAC-SHA256 comparison (`hmac`'s `verify_slice`).
 //! * **Claims.** `order_id` (same rules as the request field, not starting with `wc_`: that prefix
 //!   is the widget's own), either `amount_sat` or
-//!   `min_sat` + `max_sat` (a payer-chosen amount), `description` (optional, ≤ 639 bytes), `exp`
+//!   `min_sat` + `max_sat` (a payer-chosen amount), or `currency` + `fiat_amount` (a fiat price
+//!   such as `"EUR"` + `"4.50"`, a string: no float ever carries money), `description` (optional, ≤ 639 bytes), `exp`
 //!   (required), `iat` / `nbf` (optional, checked), `aud` (optional; if present it must be
 //!   [`AUDIENCE`]). Other claims are ignored. [`LEEWAY_SECS`] of clock skew is allowed.
 
@@ -45,6 +46,9 @@ pub enum TokenAmount {
         /// Largest.
         max_sat: u64,
     },
+    /// A fiat price (claims `currency` + `fiat_amount`, a decimal string such as `"4.50"`),
+    /// converted to sat by the backend at invoice time ([`crate::fiat`]).
+    Fiat(crate::fiat::FiatAmount),
 }
 
 /// The verified claims of an order token.
@@ -189,13 +193,29 @@ fn read_claims(
         _ => return Err(TokenError::Claim("description")),
     };
     let in_bounds = |v: u64| (1..=max_amount_sat).contains(&v);
+    let text = |name: &'static str| match c.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.as_str())),
+        Some(_) => Err(TokenError::Claim(name)),
+    };
+    let fiat = match (text("currency")?, text("fiat_amount")?) {
+        (None, None) => None,
+        (Some(cur), Some(amount)) => Some(
+            crate::fiat::FiatAmount::parse(cur, amount)
+                .map_err(|_| TokenError::Claim("fiat_amount"))?,
+        ),
+        _ => return Err(TokenError::Claim("fiat_amount")),
+    };
     let amount = match (
+        fiat,
         uint(c, "amount_sat")?,
         uint(c, "min_sat")?,
         uint(c, "max_sat")?,
     ) {
-        (Some(a), None, None) if in_bounds(a) => TokenAmount::Exact(a),
-        (None, Some(min_sat), Some(max_sat))
+        (Some(f), None, None, None) => TokenAmount::Fiat(f),
+        (Some(_), ..) => return Err(TokenError::Claim("fiat_amount")),
+        (None, Some(a), None, None) if in_bounds(a) => TokenAmount::Exact(a),
+        (None, None, Some(min_sat), Some(max_sat))
             if in_bounds(min_sat) && in_bounds(max_sat) && min_sat <= max_sat =>
         {
             TokenAmount::Range { min_sat, max_sat }
@@ -248,6 +268,10 @@ pub fn sign(claims: &OrderClaims, secret: &Secret) -> String {
         TokenAmount::Range { min_sat, max_sat } => {
             body["min_sat"] = min_sat.into();
             body["max_sat"] = max_sat.into();
+        }
+        TokenAmount::Fiat(f) => {
+            body["currency"] = f.currency.code().into();
+            body["fiat_amount"] = f.amount_string().into();
         }
     }
     let payload = URL_SAFE_NO_PAD.encode(body.to_string());

@@ -370,6 +370,7 @@ mod tests {
                 provider: "demo",
                 now: 1,
                 grace_secs: 0,
+                fiat: None,
             })
             .unwrap();
         store.get(id).unwrap().unwrap()

@@ -47,7 +47,7 @@ const READERS: usize = 4;
 /// How long a connection waits for a lock held by another process before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Schema version in `PRAGMA user_version`.
-const SCHEMA_VERSION: i64 = 3;
+const SCHEMA_VERSION: i64 = 5;
 
 /// Migration step 3 (issue 10): what arrived for an underpaid invoice, and late payments.
 /// Each column is added only if missing, so the step is idempotent.
@@ -55,6 +55,16 @@ const MIGRATION_3_COLUMNS: [(&str, &str); 3] = [
     ("amount_received_msat", "INTEGER"),
     ("underpaid_at", "INTEGER"),
     ("paid_late", "INTEGER NOT NULL DEFAULT 0"),
+];
+
+/// Migration step 5 (fiat branch, issue 12): the fiat price of an invoice and the rate it was
+/// converted at (all NULL for a sat-priced invoice). Idempotent as step 3.
+const MIGRATION_5_COLUMNS: [(&str, &str); 5] = [
+    ("fiat_currency", "TEXT"),
+    ("fiat_amount", "TEXT"),
+    ("fiat_rate", "TEXT"),
+    ("fiat_rate_source", "TEXT"),
+    ("fiat_rate_at", "INTEGER"),
 ];
 
 const SCHEMA: &str = "
@@ -115,7 +125,8 @@ CREATE INDEX IF NOT EXISTS invoices_paid_at ON invoices (paid_at, id) WHERE stat
 
 const COLUMNS: &str = "id, order_id, amount_msat, description, expiry_secs, payment_request, \
     pay_url, payment_hash, preimage, status, created_at, expires_at, paid_at, amount_paid_msat, \
-    provider, provider_ref, idempotency_key, amount_received_msat, underpaid_at, paid_late";
+    provider, provider_ref, idempotency_key, amount_received_msat, underpaid_at, paid_late, \
+    fiat_currency, fiat_amount, fiat_rate, fiat_rate_source, fiat_rate_at";
 
 /// Where an invoice is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -192,6 +203,8 @@ pub struct Invoice {
     pub underpaid_at: Option<u64>,
     /// Paid after it had been marked expired (a late payment the provider confirmed).
     pub paid_late: bool,
+    /// A fiat-priced invoice's price and the rate it was converted at.
+    pub fiat: Option<crate::fiat::FiatQuote>,
 }
 
 impl Invoice {
@@ -228,6 +241,7 @@ impl fmt::Debug for Invoice {
             .field("amount_received_msat", &self.amount_received_msat)
             .field("underpaid_at", &self.underpaid_at)
             .field("paid_late", &self.paid_late)
+            .field("fiat", &self.fiat)
             .finish_non_exhaustive()
     }
 }
@@ -253,6 +267,8 @@ pub struct Reservation<'a> {
     pub now: u64,
     /// Seconds a past-deadline invoice stays pending (see `Provider::callback_grace_secs`).
     pub grace_secs: u64,
+    /// The fiat price and its rate, for a fiat-priced invoice.
+    pub fiat: Option<&'a crate::fiat::FiatQuote>,
 }
 
 /// The answer of [`Store::reserve`].
@@ -397,7 +413,7 @@ impl Store {
         let tx = writer.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute_batch(SCHEMA)?;
         tx.execute_batch(MIGRATION_2_OUTBOX)?;
-        for (column, decl) in MIGRATION_3_COLUMNS {
+        for (column, decl) in MIGRATION_3_COLUMNS.into_iter().chain(MIGRATION_5_COLUMNS) {
             add_column_if_missing(&tx, "invoices", column, decl)?;
         }
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
@@ -508,7 +524,12 @@ impl Store {
                     // Past its deadline but not yet marked: never expired here without asking the
                     // provider (it may have been paid at the last second).
                     return Ok(Reserved::Due(open));
-                } else if open.amount_msat != r.amount_msat {
+                } else if match (r.fiat, &open.fiat) {
+                    // A fiat order is the same order at its same price, whatever the rate now.
+                    (Some(f), Some(o)) => (&f.currency, &f.amount) != (&o.currency, &o.amount),
+                    (Some(_), None) | (None, Some(_)) => true,
+                    (None, None) => open.amount_msat != r.amount_msat,
+                } {
                     return Ok(Reserved::Conflict(open));
                 } else {
                     return Ok(Reserved::Open(open));
@@ -518,8 +539,9 @@ impl Store {
         let expires_at = r.now.saturating_add(u64::from(r.expiry_secs));
         tx.execute(
             "INSERT INTO invoices (id, order_id, amount_msat, description, expiry_secs, status, \
-             created_at, expires_at, provider, idempotency_key) \
-             VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?7, ?8, ?9)",
+             created_at, expires_at, provider, idempotency_key, fiat_currency, fiat_amount, \
+             fiat_rate, fiat_rate_source, fiat_rate_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
             params![
                 r.id,
                 r.order_id,
@@ -530,6 +552,11 @@ impl Store {
                 to_i64(expires_at)?,
                 r.provider,
                 hex::encode(r.idempotency_key),
+                r.fiat.map(|f| &f.currency),
+                r.fiat.map(|f| &f.amount),
+                r.fiat.map(|f| &f.rate),
+                r.fiat.map(|f| &f.rate_source),
+                r.fiat.map(|f| to_i64(f.rate_at)).transpose()?,
             ],
         )?;
         let row =
@@ -854,6 +881,11 @@ fn read_row(row: &Row<'_>) -> rusqlite::Result<Result<Invoice, StoreError>> {
     let amount_received_msat: Option<i64> = row.get("amount_received_msat")?;
     let underpaid_at: Option<i64> = row.get("underpaid_at")?;
     let paid_late: i64 = row.get("paid_late")?;
+    let fiat_currency: Option<String> = row.get("fiat_currency")?;
+    let fiat_amount: Option<String> = row.get("fiat_amount")?;
+    let fiat_rate: Option<String> = row.get("fiat_rate")?;
+    let fiat_rate_source: Option<String> = row.get("fiat_rate_source")?;
+    let fiat_rate_at: Option<i64> = row.get("fiat_rate_at")?;
     Ok((|| {
         Ok(Invoice {
             status: Status::parse(&status)
@@ -884,6 +916,25 @@ fn read_row(row: &Row<'_>) -> rusqlite::Result<Result<Invoice, StoreError>> {
                 .map(|v| to_u64(v, "underpaid_at"))
                 .transpose()?,
             paid_late: paid_late != 0,
+            fiat: match (
+                fiat_currency,
+                fiat_amount,
+                fiat_rate,
+                fiat_rate_source,
+                fiat_rate_at,
+            ) {
+                (Some(currency), Some(amount), Some(rate), Some(rate_source), Some(at)) => {
+                    Some(crate::fiat::FiatQuote {
+                        currency,
+                        amount,
+                        rate,
+                        rate_source,
+                        rate_at: to_u64(at, "fiat_rate_at")?,
+                    })
+                }
+                (None, None, None, None, None) => None,
+                _ => return Err(StoreError::Corrupt("partial fiat columns".into())),
+            },
         })
     })())
 }
