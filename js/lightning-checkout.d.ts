@@ -19,6 +19,10 @@ export interface CheckoutOptions {
   orderToken?: string;
   /** "bitcoin" (default), "testnet", "signet" or "regtest". */
   network?: 'bitcoin' | 'testnet' | 'signet' | 'regtest';
+  /** A fiat price's ISO 4217 code, e.g. "EUR" (with fiatAmount, instead of amountSat). */
+  currency?: string;
+  /** A fiat price as decimal text, e.g. "4.50" (a number is refused): the backend converts it. */
+  fiatAmount?: string;
 }
 
 /** A mounted checkout. */
@@ -92,6 +96,8 @@ export interface LightningCheckoutAttributes {
   'order-id'?: string;
   'expiry-secs'?: number | string;
   network?: 'bitcoin' | 'testnet' | 'signet' | 'regtest';
+  currency?: string;
+  'fiat-amount'?: string;
 }
 
 /** <lightning-checkout>: configured by its attributes, restarted when one changes. */

@@ -225,7 +225,13 @@ fn request_to_js(r: &CreateRequest, order_token: Option<&str>) -> JsValue {
     if let Some(t) = order_token {
         set(&o, "order_token", &JsValue::from_str(t));
     }
-    set(&o, "amount_sat", &JsValue::from_f64(r.amount_sat as f64));
+    match &r.fiat {
+        Some(f) => {
+            set(&o, "currency", &JsValue::from_str(&f.currency));
+            set(&o, "fiat_amount", &JsValue::from_str(&f.amount));
+        }
+        None => set(&o, "amount_sat", &JsValue::from_f64(r.amount_sat as f64)),
+    }
     set_opt(&o, "description", &r.description);
     set_opt(&o, "order_id", &r.order_id);
     if let Some(e) = r.expiry_secs {
@@ -247,7 +253,20 @@ pub fn created_from_js(v: &JsValue) -> Option<CreatedWire> {
         amount_sat: field_u64(v, "amount_sat")?,
         expires_at: field_u64(v, "expires_at")?,
         status: field_str(v, "status").ok()??,
+        fiat: fiat_from_js(v),
     })
+}
+
+/// `fiat.currency` and `fiat.amount` of an answer, when both are strings.
+fn fiat_from_js(v: &JsValue) -> Option<crate::fiat::FiatPrice> {
+    let f = js_sys::Reflect::get(v, &JsValue::from_str("fiat")).ok()?;
+    if !f.is_object() {
+        return None;
+    }
+    crate::fiat::FiatPrice::parse(
+        &field_str(&f, "currency").ok()??,
+        &field_str(&f, "amount").ok()??,
+    )
 }
 
 /// A created invoice as a JS object (what `sessionStorage` keeps).
@@ -260,6 +279,12 @@ pub fn created_to_js(w: &CreatedWire) -> JsValue {
     set(&o, "amount_sat", &JsValue::from_f64(w.amount_sat as f64));
     set(&o, "expires_at", &JsValue::from_f64(w.expires_at as f64));
     set(&o, "status", &JsValue::from_str(&w.status));
+    if let Some(f) = &w.fiat {
+        let fo = js_sys::Object::new();
+        set(&fo, "currency", &JsValue::from_str(&f.currency));
+        set(&fo, "amount", &JsValue::from_str(&f.amount));
+        set(&o, "fiat", &fo);
+    }
     o.into()
 }
 

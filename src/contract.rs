@@ -32,6 +32,9 @@ pub struct CreateRequest {
     /// Requested invoice lifetime in seconds; the backend bounds it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expiry_secs: Option<u32>,
+    /// A fiat price, sent as `currency` + `fiat_amount` instead of `amount_sat`.
+    #[serde(default, skip)]
+    pub fiat: Option<crate::fiat::FiatPrice>,
 }
 
 /// `201`/`200` answer to a create, as sent.
@@ -54,6 +57,9 @@ pub struct CreatedWire {
     pub expires_at: u64,
     /// Always `pending` for a usable invoice.
     pub status: String,
+    /// A fiat-priced invoice's price (`currency`, `amount`; the rate fields are not read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fiat: Option<crate::fiat::FiatPrice>,
 }
 
 /// `GET {endpoint}/invoices/{id}` answer, as sent (extra fields are ignored).
@@ -112,6 +118,8 @@ pub struct Created {
     pub amount_sat: u64,
     /// Unix seconds (the BOLT 11 invoice's own expiry wins for a BOLT 11 payable).
     pub expires_at: u64,
+    /// The fiat price the backend converted, if any (well formed, else dropped).
+    pub fiat: Option<crate::fiat::FiatPrice>,
 }
 
 /// Status of an invoice as the backend reports it.
@@ -253,6 +261,9 @@ impl Created {
             payable,
             amount_sat: w.amount_sat,
             expires_at: w.expires_at,
+            fiat: w
+                .fiat
+                .and_then(|f| crate::fiat::FiatPrice::parse(&f.currency, &f.amount)),
         })
     }
 
@@ -277,6 +288,7 @@ impl Created {
             amount_sat: self.amount_sat,
             expires_at: self.expires_at,
             status: String::from("pending"),
+            fiat: self.fiat.clone(),
         }
     }
 }

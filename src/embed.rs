@@ -64,6 +64,8 @@ fn read_claims(token: &str) -> Option<TokenClaims> {
         min_sat: option(&v, &["min_sat"]),
         max_sat: option(&v, &["max_sat"]),
         description: text_claim("description"),
+        currency: text_claim("currency"),
+        fiat_amount: text_claim("fiat_amount"),
     })
 }
 
@@ -93,7 +95,8 @@ fn base64url(s: &str) -> Option<Vec<u8>> {
 /// Mounts a checkout into `element` (its open shadow root is created or reused).
 ///
 /// `options` takes the attribute names in camelCase or as written: `endpoint`, `amountSat`,
-/// `minSat`, `maxSat`, `description`, `orderId`, `expirySecs`, `network`, `orderToken`. A bad option is shown
+/// `minSat`, `maxSat`, `description`, `orderId`, `expirySecs`, `network`, `orderToken`,
+/// `currency`, `fiatAmount` (decimal text: a number is refused, no float carries money). A bad option is shown
 /// in the widget as one sentence (and logged); nothing is requested then.
 #[wasm_bindgen]
 pub fn mount(element: HtmlElement, options: JsValue) -> Result<Handle, JsValue> {
@@ -114,6 +117,8 @@ pub fn mount(element: HtmlElement, options: JsValue) -> Result<Handle, JsValue> 
         network: option(&o, &["network"]),
         order_token: order_token.clone(),
         token_claims: order_token.as_deref().and_then(read_claims),
+        currency: option(&o, &["currency"]),
+        fiat_amount: option(&o, &["fiatAmount", "fiat-amount"]),
     };
     let widget = match config::parse(&raw) {
         Ok(cfg) => Widget::start(element, cfg)?,

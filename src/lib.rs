@@ -21,6 +21,7 @@
 //! - [`qr`]: the QR code and its SVG path.
 //! - [`contract`]: the backend JSON contract, parsed then validated.
 //! - [`config`]: attributes / `mount()` options, checked.
+//! - [`fiat`]: a fiat price as text (the backend converts it).
 //! - [`sha256`]: a compact SHA-256 for the preimage check.
 //! - [`state`]: the checkout state machine (`handle(event, now) -> effects`).
 //! - [`clock`]: the backend's clock (`server_time`), which corrects the payer's.
@@ -36,6 +37,7 @@ pub mod amount;
 pub mod clock;
 pub mod config;
 pub mod contract;
+pub mod fiat;
 pub mod invoice;
 pub mod qr;
 pub mod sha256;

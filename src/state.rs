@@ -57,6 +57,8 @@ pub struct Options {
     pub order_id: Option<String>,
     /// Requested invoice lifetime.
     pub expiry_secs: Option<u32>,
+    /// A fiat price: no form, the backend converts it and its answer's sats are what is paid.
+    pub fiat: Option<crate::fiat::FiatPrice>,
 }
 
 /// Something the payer should be told, and a stable code for the host page.
@@ -306,6 +308,8 @@ pub struct InvoiceView {
     pub action_label: String,
     /// Amount line, e.g. "2,500 sat".
     pub amount: String,
+    /// The backend's fiat price under it ("≈ EUR 4.50"), for a fiat-priced invoice.
+    pub fiat: Option<String>,
     /// Description from the invoice (shown as text).
     pub description: Option<String>,
     /// mm:ss left, or None once expired/paid.
@@ -512,8 +516,11 @@ impl Checkout {
                 vm.change_amount = false;
             }
             Phase::Creating { amount_sat } => {
-                vm.form = self.opts.fixed_amount_sat.is_none();
-                vm.status = format!("Creating an invoice for {}…", format_sat(*amount_sat));
+                vm.form = self.opts.fixed_amount_sat.is_none() && self.opts.fiat.is_none();
+                vm.status = match &self.opts.fiat {
+                    Some(f) => format!("Creating an invoice for {} {}…", f.currency, f.amount),
+                    None => format!("Creating an invoice for {}…", format_sat(*amount_sat)),
+                };
             }
             Phase::Open => {
                 vm.status = if self.preimage_mismatch {
@@ -577,6 +584,11 @@ impl Checkout {
             action_href: href,
             action_label: action,
             amount,
+            fiat: cur
+                .created
+                .fiat
+                .as_ref()
+                .map(crate::fiat::FiatPrice::approx_line),
             description,
             countdown: open.then(|| countdown(cur.expires_at_ms.saturating_sub(now_ms))),
             copied: open && self.copied_until > now_ms,
@@ -588,7 +600,9 @@ impl Checkout {
     }
 
     fn can_change_amount(&self) -> bool {
-        self.opts.fixed_amount_sat.is_none() && self.opts.order_id.is_none()
+        self.opts.fixed_amount_sat.is_none()
+            && self.opts.fiat.is_none()
+            && self.opts.order_id.is_none()
     }
 
     fn reset_to_form(&mut self, fx: &mut Vec<Effect>) {
@@ -617,9 +631,10 @@ impl Checkout {
             // so a payer who paid and reloaded sees "paid".
             // It must be for this purchase, compared with the current attributes (not with
             // itself): the shop's amount or bounds, and the shop's order id.
-            let fits = match self.opts.fixed_amount_sat {
-                Some(fixed) => created.amount_sat == fixed,
-                None => (self.opts.bounds.min_sat..=self.opts.bounds.max_sat)
+            let fits = match (&self.opts.fiat, self.opts.fixed_amount_sat) {
+                (Some(f), _) => created.fiat.as_ref().is_some_and(|c| c.same_as(f)),
+                (None, Some(fixed)) => created.amount_sat == fixed,
+                (None, None) => (self.opts.bounds.min_sat..=self.opts.bounds.max_sat)
                     .contains(&created.amount_sat),
             } && (self.opts.order_id.is_none() || order_id == self.opts.order_id);
             self.order_id = order_id.or_else(|| self.opts.order_id.clone());
@@ -640,7 +655,12 @@ impl Checkout {
                 }
             }
         }
-        if let Some(amount) = self.opts.fixed_amount_sat {
+        // A fiat price asks for 0 sat: the backend's conversion decides (see `accept`).
+        if let Some(amount) = self
+            .opts
+            .fixed_amount_sat
+            .or(self.opts.fiat.as_ref().map(|_| 0))
+        {
             self.order_id = Some(self.opts.order_id.clone().unwrap_or(fresh_id));
             self.request_invoice(amount, fx);
         }
@@ -688,6 +708,7 @@ impl Checkout {
                 description: self.opts.description.clone(),
                 order_id: self.order_id.clone(),
                 expiry_secs: self.opts.expiry_secs,
+                fiat: self.opts.fiat.clone(),
             },
         });
     }
@@ -723,6 +744,27 @@ impl Checkout {
     /// Checks a created invoice against what was asked: the amount, and for BOLT 11 the
     /// network, the payment hash and the expiry (at `now_ms`; 0 skips the expiry check).
     fn accept(&self, created: Created, amount_sat: u64, now_ms: u64) -> Result<Current, Failure> {
+        // A fiat price: the answer must state this price, and its sats (within the bounds) are
+        // what the invoice must ask for.
+        let amount_sat = match &self.opts.fiat {
+            Some(f)
+                if created.fiat.as_ref().is_some_and(|c| c.same_as(f))
+                    && (self.opts.bounds.min_sat..=self.opts.bounds.max_sat)
+                        .contains(&created.amount_sat) =>
+            {
+                created.amount_sat
+            }
+            Some(f) => {
+                return Err(Failure::new(
+                    "invoice_wrong_amount",
+                    format!(
+                        "The shop's server made an invoice for another price than {} {}, so it is not shown.",
+                        f.currency, f.amount
+                    ),
+                ))
+            }
+            None => amount_sat,
+        };
         if created.amount_sat != amount_sat {
             return Err(Failure::new(
                 "invoice_wrong_amount",
@@ -991,9 +1033,10 @@ fn invoice_event(cur: &Current) -> Emit {
 /// attribute can hold (the config refuses them in the endpoint; the description is length-
 /// prefixed), so two purchases never give the same text.
 pub fn purchase_text(endpoint: &str, opts: &Options) -> String {
-    let amount = match opts.fixed_amount_sat {
-        Some(a) => format!("={a}"),
-        None => format!("{}..{}", opts.bounds.min_sat, opts.bounds.max_sat),
+    let amount = match (&opts.fiat, opts.fixed_amount_sat) {
+        (Some(f), _) => format!("={} {}", f.currency, f.amount),
+        (None, Some(a)) => format!("={a}"),
+        (None, None) => format!("{}..{}", opts.bounds.min_sat, opts.bounds.max_sat),
     };
     let description = opts
         .description

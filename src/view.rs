@@ -31,6 +31,7 @@ pub struct View {
     form_error: HtmlElement,
     panel: HtmlElement,
     amount: HtmlElement,
+    fiat: HtmlElement,
     description: HtmlElement,
     qr_svg: Element,
     qr_path: Element,
@@ -187,6 +188,7 @@ impl View {
         )?;
         panel.set_hidden(true);
         let amount = el(&doc, "p", &[("class", "amount")])?;
+        let fiat = el(&doc, "p", &[("class", "fiat"), ("part", "fiat")])?;
         let description = el(&doc, "p", &[("class", "description")])?;
         let qr_box = el(&doc, "div", &[("class", "qr-box")])?;
         let qr_svg = svg(
@@ -246,6 +248,7 @@ impl View {
             &panel,
             &[
                 &amount,
+                &fiat,
                 &description,
                 &qr_box,
                 &countdown,
@@ -323,6 +326,7 @@ impl View {
                 form_error,
                 panel,
                 amount,
+                fiat,
                 description,
                 qr_svg,
                 qr_path,
@@ -400,6 +404,8 @@ impl View {
 
     fn render_invoice(&mut self, inv: &InvoiceView) {
         set_text(&self.amount, &inv.amount);
+        set_text(&self.fiat, inv.fiat.as_deref().unwrap_or(""));
+        set_hidden(&self.fiat, inv.fiat.is_none());
         match &inv.description {
             Some(d) => {
                 set_text(&self.description, d);

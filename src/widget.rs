@@ -255,6 +255,7 @@ impl Widget {
                 description: None,
                 order_id: None,
                 expiry_secs: None,
+                fiat: None,
             }),
             view,
             host,

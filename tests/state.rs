@@ -22,6 +22,7 @@ fn opts() -> Options {
         description: Some("Coffee".into()),
         order_id: None,
         expiry_secs: Some(900),
+        fiat: None,
     }
 }
 
@@ -42,6 +43,7 @@ fn created(amount_sat: u64) -> Created {
         },
         amount_sat,
         expires_at: NOW_SECS + 900,
+        fiat: None,
     }
 }
 
@@ -622,6 +624,7 @@ fn pay_links_show_a_link_and_need_no_hash() {
         },
         amount_sat: 10_000,
         expires_at: NOW_SECS + 600,
+        fiat: None,
     };
     c.handle(
         Event::Created {
@@ -879,4 +882,114 @@ fn every_attribute_of_a_purchase_changes_its_text() {
         all.push(v);
     }
     assert_eq!(text(&base), text(&base.clone()));
+}
+
+fn eur(amount: &str) -> Option<lightning_checkout::fiat::FiatPrice> {
+    lightning_checkout::fiat::FiatPrice::parse("EUR", amount)
+}
+
+#[test]
+fn a_fiat_price_is_sent_as_text_and_the_backends_sats_are_what_is_checked_and_shown() {
+    let o = Options {
+        fiat: eur("4.50"),
+        order_id: Some("order-eur".into()),
+        ..opts()
+    };
+    let mut c = Checkout::new(o.clone());
+    let fx = c.handle(
+        Event::Start {
+            restored: None,
+            fresh_id: "wc_x".into(),
+        },
+        T0,
+    );
+    let (seq, req) = create_seq(&fx);
+    assert_eq!(
+        req.fiat,
+        eur("4.50"),
+        "the price goes to the backend as text"
+    );
+    let vm = c.view(T0);
+    assert!(!vm.form, "no form for a fiat price");
+    assert_eq!(vm.status, "Creating an invoice for EUR 4.50…");
+    // The backend converted it to 7,500 sat; the invoice asks exactly that.
+    let mut answer = created(7500);
+    answer.fiat = eur("4.5");
+    c.handle(
+        Event::Created {
+            seq,
+            result: Ok(answer.clone()),
+        },
+        T0 + 100,
+    );
+    assert_eq!(c.phase(), &Phase::Open);
+    let inv = c.view(T0 + 100).invoice.expect("invoice shown");
+    assert_eq!(inv.amount, "7,500 sat");
+    assert_eq!(inv.fiat.as_deref(), Some("≈ EUR 4.5"));
+    assert!(!c.view(T0 + 100).change_amount);
+
+    // An answer for another price (or none) is not shown.
+    for other in [
+        eur("4.49"),
+        lightning_checkout::fiat::FiatPrice::parse("USD", "4.50"),
+        None,
+    ] {
+        let mut c = Checkout::new(o.clone());
+        let fx = c.handle(
+            Event::Start {
+                restored: None,
+                fresh_id: "wc_x".into(),
+            },
+            T0,
+        );
+        let (seq, _) = create_seq(&fx);
+        let mut bad = created(7500);
+        bad.fiat = other.clone();
+        c.handle(
+            Event::Created {
+                seq,
+                result: Ok(bad),
+            },
+            T0 + 100,
+        );
+        assert!(matches!(c.phase(), Phase::Failed { .. }), "{other:?}");
+        assert!(c.view(T0 + 100).invoice.is_none());
+    }
+
+    // Kept across a reload: shown again only for the same price.
+    let mut c = Checkout::new(o.clone());
+    c.handle(
+        Event::Start {
+            restored: Some((answer.clone(), Some("order-eur".into()))),
+            fresh_id: "wc_new".into(),
+        },
+        T0 + 5000,
+    );
+    assert_eq!(c.phase(), &Phase::Open);
+    let mut c = Checkout::new(Options {
+        fiat: eur("5.00"),
+        ..o.clone()
+    });
+    let fx = c.handle(
+        Event::Start {
+            restored: Some((answer, Some("order-eur".into()))),
+            fresh_id: "wc_new".into(),
+        },
+        T0 + 5000,
+    );
+    assert_eq!(
+        create_seq(&fx).1.fiat,
+        eur("5.00"),
+        "a new invoice for the new price"
+    );
+    assert_ne!(
+        purchase_text("/api", &o),
+        purchase_text(
+            "/api",
+            &Options {
+                fiat: eur("5.00"),
+                ..o.clone()
+            }
+        )
+    );
 }
