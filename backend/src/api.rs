@@ -7,7 +7,7 @@
 //! | `POST /api/dev/invoices/{id}/pay` | 200 [`InvoiceStatusResponse`], paid; only while the demo provider is active |
 //! | `POST /api/webhooks/{provider}` | the provider's acknowledgement |
 //! | `POST /api/dev/orders` | `{"order_id","order_token"}`: a signed demo order; only while the demo provider is active |
-//! | `GET /api/health` | `{"status":"ok","provider":"demo","demo_payments":true,"signed_orders":true,"unsigned_orders":"any","shop_webhooks":false}` (the provider's name; whether `/api/dev/…` exists; whether order tokens can be checked; which unsigned creates are taken: `any`, `without_order_id` or `none`; whether notifications go to the shop) |
+//! | `GET /api/health` | `{"status":"ok","provider":"demo","demo_payments":true,"signed_orders":true,"unsigned_orders":"any","shop_webhooks":false,"rate_source":"fixed"}` (the provider's name; whether `/api/dev/…` exists; whether order tokens can be checked; which unsigned creates are taken: `any`, `without_order_id` or `none`; whether notifications go to the shop; where fiat prices get their rate, `null`: none) |
 //! | `/api/admin/…` | the reconciliation API ([`crate::admin`]) |
 //!
 //! Every refusal is `{"error": {"code", "message"}}` ([`AppError`]); every answer carries
@@ -298,6 +298,7 @@ async fn health(State(state): State<AppState>) -> Json<Value> {
         "signed_orders": state.order_secret().is_some(),
         "unsigned_orders": unsigned,
         "shop_webhooks": shop.webhook.is_some(),
+        "rate_source": state.config().rates.source.as_ref().map(crate::rates::RateSource::name),
     }))
 }
 
