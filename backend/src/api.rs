@@ -86,7 +86,7 @@ pub const MAX_EXPIRY_SECS: u32 = 86_400;
 /// How long a browser may cache a CORS preflight answer.
 const CORS_MAX_AGE_SECS: u64 = 600;
 
-const FIELDS: [&str; 7] = [
+const FIELDS: [&str; 8] = [
     "amount_sat",
     "description",
     "order_id",
@@ -94,6 +94,7 @@ const FIELDS: [&str; 7] = [
     "order_token",
     "currency",
     "fiat_amount",
+    "unified",
 ];
 
 /// `POST /api/invoices` body.
@@ -120,6 +121,9 @@ pub struct CreateInvoiceRequest {
     /// A fiat price as a decimal string (`"4.50"`), converted by the backend ([`crate::fiat`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fiat_amount: Option<String>,
+    /// Ask for an on-chain address too (a unified BIP21 QR), where the provider gives one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unified: Option<bool>,
 }
 
 /// `POST /api/invoices` answer.
@@ -140,6 +144,9 @@ pub struct CreateInvoiceResponse {
     pub expires_at: u64,
     /// Always `pending` here.
     pub status: String,
+    /// A unified invoice's on-chain address (for `bitcoin:ADDRESS?amount=…&lightning=…`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub onchain_address: Option<String>,
     /// A fiat-priced invoice: its price, and the rate, source and time of the conversion.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fiat: Option<crate::fiat::FiatQuote>,
@@ -173,12 +180,28 @@ pub struct InvoiceStatusResponse {
     /// Unix seconds, only when paid.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paid_at: Option<u64>,
+    /// A unified invoice's on-chain address (for `bitcoin:ADDRESS?amount=…&lightning=…`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub onchain_address: Option<String>,
+    /// An on-chain payment seen to that address: its confirmations and the shop's count
+    /// (`ONCHAIN_CONFIRMATIONS`) at which it is paid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub onchain: Option<OnchainSeen>,
     /// A fiat-priced invoice: its price, and the rate, source and time of the conversion.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fiat: Option<crate::fiat::FiatQuote>,
     /// The backend's clock when it answered, Unix milliseconds.
     #[serde(default)]
     pub server_time: u64,
+}
+
+/// An on-chain payment seen to a unified invoice's address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OnchainSeen {
+    /// Confirmations so far (0: in the mempool).
+    pub confirmations: u32,
+    /// Confirmations that make the invoice paid.
+    pub required: u32,
 }
 
 impl CreateInvoiceResponse {
@@ -193,6 +216,7 @@ impl CreateInvoiceResponse {
             expires_at: inv.expires_at,
             status: inv.status.as_str().to_owned(),
             fiat: inv.fiat.clone(),
+            onchain_address: inv.onchain_address.clone(),
             server_time,
         }
     }
@@ -201,6 +225,11 @@ impl CreateInvoiceResponse {
 impl InvoiceStatusResponse {
     /// The answer for `inv`, stamped with the backend's clock `server_time` (Unix ms).
     pub fn new(inv: &Invoice, server_time: u64) -> Self {
+        Self::with_required(inv, server_time, 1)
+    }
+
+    /// As [`InvoiceStatusResponse::new`], with the shop's on-chain confirmation count.
+    pub fn with_required(inv: &Invoice, server_time: u64, required: u32) -> Self {
         let paid = inv.status == crate::store::Status::Paid;
         Self {
             id: inv.id.clone(),
@@ -213,6 +242,11 @@ impl InvoiceStatusResponse {
             expires_at: inv.expires_at,
             paid_at: inv.paid_at.filter(|_| paid),
             fiat: inv.fiat.clone(),
+            onchain_address: inv.onchain_address.clone(),
+            onchain: inv.onchain_confirmations.map(|confirmations| OnchainSeen {
+                confirmations,
+                required,
+            }),
             server_time,
         }
     }
@@ -238,6 +272,7 @@ pub fn router(state: AppState) -> Router {
     if state.provider().simulates_payments() {
         api = api
             .route("/dev/invoices/{id}/pay", post(dev_pay))
+            .route("/dev/invoices/{id}/onchain", post(dev_onchain))
             .route("/dev/orders", post(dev_order));
     }
     let api = api
@@ -403,7 +438,7 @@ async fn get_invoice(
 ) -> Result<Json<InvoiceStatusResponse>, AppError> {
     let Path(id) = id.map_err(|_| AppError::invoice_not_found())?;
     let inv = checkout::status(&state, &id).await?;
-    Ok(Json(InvoiceStatusResponse::new(&inv, state.now_ms())))
+    Ok(Json(status_response(&state, &inv)))
 }
 
 async fn dev_pay(
@@ -413,6 +448,35 @@ async fn dev_pay(
     let Path(id) = id.map_err(|_| AppError::invoice_not_found())?;
     let inv = checkout::simulate_payment(&state, &id).await?;
     Ok(Json(InvoiceStatusResponse::new(&inv, state.now_ms())))
+}
+
+/// `POST /api/dev/invoices/{id}/onchain` (demo only), `{"confirmations": n}`: an on-chain payment
+/// to a unified invoice's address, seen in the mempool (0) or with `n` confirmations.
+async fn dev_onchain(
+    State(state): State<AppState>,
+    id: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<InvoiceStatusResponse>, AppError> {
+    let Path(id) = id.map_err(|_| AppError::invoice_not_found())?;
+    require_json(&headers)?;
+    let body = body.map_err(body_error)?;
+    let confirmations = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|v| v.get("confirmations").and_then(Value::as_u64))
+        .and_then(|c| u32::try_from(c).ok())
+        .ok_or_else(|| {
+            AppError::bad_request(
+                "invalid_json",
+                "Send {\"confirmations\": n}, n a whole number (0: in the mempool).",
+            )
+        })?;
+    let inv = checkout::simulate_onchain(&state, &id, confirmations).await?;
+    Ok(Json(status_response(&state, &inv)))
+}
+
+fn status_response(state: &AppState, inv: &Invoice) -> InvoiceStatusResponse {
+    InvoiceStatusResponse::with_required(inv, state.now_ms(), state.config().onchain_confirmations)
 }
 
 async fn webhook(
@@ -487,6 +551,7 @@ struct Draft {
     description: String,
     order_id: Option<String>,
     expiry_secs: u32,
+    unified: bool,
 }
 
 impl Draft {
@@ -497,6 +562,7 @@ impl Draft {
             order_id: self.order_id,
             expiry_secs: self.expiry_secs,
             fiat,
+            unified: self.unified,
         }
     }
 }
@@ -583,7 +649,7 @@ fn parse_object(body: &[u8]) -> Result<Map<String, Value>, AppError> {
         return Err(AppError::bad_request(
             "unknown_field",
             format!(
-                "Unknown field \"{shown}\": the accepted fields are amount_sat, currency, fiat_amount, description, order_id, expiry_secs and order_token."
+                "Unknown field \"{shown}\": the accepted fields are amount_sat, currency, fiat_amount, description, order_id, expiry_secs, order_token and unified."
             ),
         ));
     }
@@ -606,7 +672,19 @@ fn unsigned_order(obj: &Map<String, Value>, max_amount_sat: u64) -> Result<Draft
         description: parse_description(obj)?,
         order_id: parse_order_id(obj)?,
         expiry_secs: parse_expiry(obj)?,
+        unified: parse_unified(obj)?,
     })
+}
+
+fn parse_unified(obj: &Map<String, Value>) -> Result<bool, AppError> {
+    match field(obj, "unified") {
+        None => Ok(false),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(_) => Err(AppError::bad_request(
+            "invalid_unified",
+            "unified must be true or false.",
+        )),
+    }
 }
 
 /// The order a create request asks for, under the signing policy: with an `order_token`, what the
@@ -708,6 +786,7 @@ fn create_order(
         description: claims.description,
         order_id: Some(claims.order_id),
         expiry_secs: parse_expiry(obj)?,
+        unified: parse_unified(obj)?,
     })
 }
 

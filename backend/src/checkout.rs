@@ -35,6 +35,8 @@ pub struct NewOrder {
     pub expiry_secs: u32,
     /// A fiat-priced order's price and the rate `amount_msat` was converted at.
     pub fiat: Option<crate::fiat::FiatQuote>,
+    /// Ask the provider for an on-chain address too (a unified BIP21 QR).
+    pub unified: bool,
 }
 
 /// A fresh invoice id: `inv_` + 26 characters of lower-case RFC 4648 base32 (URL-safe).
@@ -166,7 +168,10 @@ pub async fn create(state: &AppState, order: NewOrder) -> Result<(Invoice, bool)
         }
         Err(e) => return Err(AppError::provider(e)),
     };
-    let completion = check_created(state, &req, created).map_err(AppError::provider)?;
+    let mut completion = check_created(state, &req, created).map_err(AppError::provider)?;
+    if order.unified && completion.payment_request.is_some() {
+        completion.onchain_address = onchain_address(state, &req).await;
+    }
     let id = row.id.clone();
     let row = state
         .with_store(move |s| s.complete(&id, &completion))
@@ -178,6 +183,32 @@ pub async fn create(state: &AppState, order: NewOrder) -> Result<(Invoice, bool)
         ));
     }
     Ok((row, true))
+}
+
+/// The provider's on-chain address for a unified invoice, checked to be an address of the
+/// backend's network; `None` (the invoice stays Lightning-only) when it gives none, fails, or
+/// gives a bad one.
+async fn onchain_address(state: &AppState, req: &NewInvoice) -> Option<String> {
+    let addr = match state.provider().onchain_address(req).await {
+        Ok(a) => a?,
+        Err(e) => {
+            tracing::warn!(id = %req.invoice_id, error = %e, "no on-chain address: the invoice stays Lightning-only");
+            return None;
+        }
+    };
+    let network = match state.config().network {
+        crate::config::Network::Bitcoin => bitcoin::Network::Bitcoin,
+        crate::config::Network::Testnet => bitcoin::Network::Testnet,
+        crate::config::Network::Signet => bitcoin::Network::Signet,
+        crate::config::Network::Regtest => bitcoin::Network::Regtest,
+    };
+    match bitcoin::Address::from_str(addr.trim()).map(|a| a.require_network(network)) {
+        Ok(Ok(a)) => Some(a.to_string()),
+        _ => {
+            tracing::warn!(id = %req.invoice_id, "the provider's on-chain address is not one of this network; not shown");
+            None
+        }
+    }
 }
 
 /// Check a provider's answer before anything is stored or shown: the invoice must be exactly what
@@ -249,6 +280,7 @@ fn check_created(
         preimage: c.preimage,
         provider_ref: c.provider_ref,
         expires_at,
+        onchain_address: None,
     })
 }
 
@@ -481,6 +513,45 @@ pub async fn simulate_payment(state: &AppState, id: &str) -> Result<Invoice, App
         )),
         Status::Pending => Err(AppError::internal("demo payment left the invoice pending")),
     }
+}
+
+/// The demo control for an on-chain payment: one to invoice `id`'s address was seen with
+/// `confirmations` (0: in the mempool). At the shop's confirmation count (`ONCHAIN_CONFIRMATIONS`)
+/// it is paid; before, it stays pending and the answer says what was seen.
+pub async fn simulate_onchain(
+    state: &AppState,
+    id: &str,
+    confirmations: u32,
+) -> Result<Invoice, AppError> {
+    if !state.provider().simulates_payments() || !is_invoice_id(id) {
+        return Err(AppError::invoice_not_found());
+    }
+    let id = id.to_owned();
+    let now = state.now();
+    let required = state.config().onchain_confirmations;
+    let inv = state
+        .with_store(move |s| -> Result<Option<Invoice>, AppError> {
+            let Some(inv) = s.get(&id)? else {
+                return Ok(None);
+            };
+            if inv.onchain_address.is_none() {
+                return Ok(None);
+            }
+            if inv.status != Status::Pending {
+                return Ok(Some(inv));
+            }
+            let t = s.record_onchain(&id, confirmations, now)?;
+            if confirmations >= required {
+                // An on-chain payment has no preimage; the demo's stored one stays.
+                return Ok(s
+                    .mark_paid(&id, now, None, Some(inv.amount_msat))?
+                    .map(Transition::into_invoice));
+            }
+            Ok(t.map(Transition::into_invoice))
+        })
+        .await?
+        .ok_or_else(AppError::invoice_not_found)?;
+    Ok(inv)
 }
 
 /// Handle `POST /api/webhooks/{name}`: verify, de-duplicate, re-fetch before believing "paid",

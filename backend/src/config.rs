@@ -12,6 +12,7 @@
 //! | `WWW_DIR` | `www` | the demo shop page served at `/` |
 //! | `PKG_DIR` | `pkg` | the built widget package served at `/pkg/` |
 //! | `CHECKOUT_SECRET`, `ALLOW_UNSIGNED`, `SHOP_WEBHOOK_…`, `ADMIN_TOKEN` | | the shop integration: `crate::shop` |
+//! | `ONCHAIN_CONFIRMATIONS` | `1` | confirmations that make an on-chain payment of a unified invoice paid |
 //! | `RATE_SOURCE`, `RATE_…` | demo: fixed rates | BTC rates for fiat prices: [`crate::rates`] |
 //! | `PAY_LINK_HOST` | the provider URL's host | the only host a provider's pay link (`pay_url`, Kraken Pay) may point to |
 //!
@@ -63,6 +64,9 @@ pub struct Config {
     pub pay_link_host: Option<String>,
     /// `RATE_*`: where fiat prices get their BTC rate ([`crate::rates`]).
     pub rates: crate::rates::RateConfig,
+    /// `ONCHAIN_CONFIRMATIONS`: confirmations after which an on-chain payment of a unified
+    /// invoice makes it paid (1 to 100).
+    pub onchain_confirmations: u32,
 }
 
 impl Default for Config {
@@ -87,6 +91,7 @@ impl Default for Config {
                     .and_then(|r| r.source),
                 ..crate::rates::RateConfig::default()
             },
+            onchain_confirmations: 1,
         }
     }
 }
@@ -110,6 +115,7 @@ impl fmt::Debug for Config {
             .field("limits", &self.limits)
             .field("pay_link_host", &self.pay_link_host)
             .field("rates", &self.rates)
+            .field("onchain_confirmations", &self.onchain_confirmations)
             .finish()
     }
 }
@@ -189,6 +195,13 @@ impl Config {
                 ));
             }
             c.pay_link_host = Some(host);
+        }
+        if let Some((n, v)) = var("ONCHAIN_CONFIRMATIONS") {
+            c.onchain_confirmations = v
+                .parse()
+                .ok()
+                .filter(|c| (1..=100).contains(c))
+                .ok_or_else(|| ConfigError::new(n, "must be a whole number from 1 to 100"))?;
         }
         c.rates = crate::rates::RateConfig::from_lookup(
             &|name| get(name),

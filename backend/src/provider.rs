@@ -259,6 +259,16 @@ pub trait Provider: Send + Sync {
     fn pay_link_host(&self) -> Option<String> {
         None
     }
+
+    /// A fresh on-chain address for `req` (a unified BIP21 QR, asked for with `unified`), for
+    /// the backend's network; `Ok(None)`: this provider gives none (the invoice stays
+    /// Lightning-only).
+    fn onchain_address<'a>(
+        &'a self,
+        _req: &'a NewInvoice,
+    ) -> BoxFuture<'a, Result<Option<String>, ProviderError>> {
+        Box::pin(async { Ok(None) })
+    }
 }
 
 /// What an adapter writes: [`Provider`] with plain `async fn`s and defaults for the parts most
@@ -316,6 +326,14 @@ pub trait Adapter: Send + Sync {
     fn pay_link_host(&self) -> Option<String> {
         None
     }
+
+    /// See [`Provider::onchain_address`]; by default none.
+    fn onchain_address(
+        &self,
+        _req: &NewInvoice,
+    ) -> impl Future<Output = Result<Option<String>, ProviderError>> + Send {
+        async { Ok(None) }
+    }
 }
 
 impl<A: Adapter> Provider for A {
@@ -364,5 +382,12 @@ impl<A: Adapter> Provider for A {
 
     fn pay_link_host(&self) -> Option<String> {
         Adapter::pay_link_host(self)
+    }
+
+    fn onchain_address<'a>(
+        &'a self,
+        req: &'a NewInvoice,
+    ) -> BoxFuture<'a, Result<Option<String>, ProviderError>> {
+        Box::pin(Adapter::onchain_address(self, req))
     }
 }

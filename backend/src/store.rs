@@ -58,13 +58,17 @@ const MIGRATION_3_COLUMNS: [(&str, &str); 3] = [
 ];
 
 /// Migration step 5 (fiat branch, issue 12): the fiat price of an invoice and the rate it was
-/// converted at (all NULL for a sat-priced invoice). Idempotent as step 3.
-const MIGRATION_5_COLUMNS: [(&str, &str); 5] = [
+/// converted at (all NULL for a sat-priced invoice); the on-chain address of a unified invoice and
+/// what was seen paid to it. Idempotent as step 3.
+const MIGRATION_5_COLUMNS: [(&str, &str); 8] = [
     ("fiat_currency", "TEXT"),
     ("fiat_amount", "TEXT"),
     ("fiat_rate", "TEXT"),
     ("fiat_rate_source", "TEXT"),
     ("fiat_rate_at", "INTEGER"),
+    ("onchain_address", "TEXT"),
+    ("onchain_seen_at", "INTEGER"),
+    ("onchain_confirmations", "INTEGER"),
 ];
 
 const SCHEMA: &str = "
@@ -126,7 +130,8 @@ CREATE INDEX IF NOT EXISTS invoices_paid_at ON invoices (paid_at, id) WHERE stat
 const COLUMNS: &str = "id, order_id, amount_msat, description, expiry_secs, payment_request, \
     pay_url, payment_hash, preimage, status, created_at, expires_at, paid_at, amount_paid_msat, \
     provider, provider_ref, idempotency_key, amount_received_msat, underpaid_at, paid_late, \
-    fiat_currency, fiat_amount, fiat_rate, fiat_rate_source, fiat_rate_at";
+    fiat_currency, fiat_amount, fiat_rate, fiat_rate_source, fiat_rate_at, onchain_address, \
+    onchain_seen_at, onchain_confirmations";
 
 /// Where an invoice is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -205,6 +210,12 @@ pub struct Invoice {
     pub paid_late: bool,
     /// A fiat-priced invoice's price and the rate it was converted at.
     pub fiat: Option<crate::fiat::FiatQuote>,
+    /// A unified invoice's on-chain address (BIP21 beside the Lightning invoice).
+    pub onchain_address: Option<String>,
+    /// Unix seconds, when a payment to that address was first seen (in the mempool).
+    pub onchain_seen_at: Option<u64>,
+    /// Confirmations of that payment when last told.
+    pub onchain_confirmations: Option<u32>,
 }
 
 impl Invoice {
@@ -242,6 +253,8 @@ impl fmt::Debug for Invoice {
             .field("underpaid_at", &self.underpaid_at)
             .field("paid_late", &self.paid_late)
             .field("fiat", &self.fiat)
+            .field("onchain_address", &self.onchain_address)
+            .field("onchain_confirmations", &self.onchain_confirmations)
             .finish_non_exhaustive()
     }
 }
@@ -305,6 +318,8 @@ pub struct Completion {
     pub provider_ref: Option<String>,
     /// Deadline, Unix seconds.
     pub expires_at: u64,
+    /// On-chain address of a unified invoice.
+    pub onchain_address: Option<String>,
 }
 
 /// The result of a compare-and-set.
@@ -571,7 +586,7 @@ impl Store {
         let conn = lock(&self.writer);
         conn.execute(
             "UPDATE invoices SET payment_request = ?2, pay_url = ?3, payment_hash = ?4, \
-             preimage = ?5, provider_ref = ?6, expires_at = ?7 \
+             preimage = ?5, provider_ref = ?6, expires_at = ?7, onchain_address = ?8 \
              WHERE id = ?1 AND status = 'pending' AND payment_request IS NULL AND pay_url IS NULL",
             params![
                 id,
@@ -581,6 +596,7 @@ impl Store {
                 c.preimage.map(hex::encode),
                 c.provider_ref,
                 to_i64(c.expires_at)?,
+                c.onchain_address,
             ],
         )?;
         get_in(&conn, id)
@@ -654,6 +670,25 @@ impl Store {
         amount_paid_msat: Option<u64>,
     ) -> Result<Option<Transition>, StoreError> {
         self.pay(id, Status::Pending, paid_at, preimage, amount_paid_msat)
+    }
+
+    /// A payment to a pending invoice's on-chain address was seen with `confirmations` (0: in
+    /// the mempool); `seen_at` is kept from the first sighting. Paid only through
+    /// [`Store::mark_paid`] once the shop's confirmation count is reached.
+    pub fn record_onchain(
+        &self,
+        id: &str,
+        confirmations: u32,
+        now: u64,
+    ) -> Result<Option<Transition>, StoreError> {
+        let conn = lock(&self.writer);
+        let n = conn.execute(
+            "UPDATE invoices SET onchain_seen_at = COALESCE(onchain_seen_at, ?2), \
+             onchain_confirmations = ?3 \
+             WHERE id = ?1 AND status = 'pending' AND onchain_address IS NOT NULL",
+            params![id, to_i64(now)?, confirmations],
+        )?;
+        transition(&conn, id, n)
     }
 
     /// `expired → paid`, with `paid_late` set: a full payment the provider confirmed after the
@@ -886,6 +921,9 @@ fn read_row(row: &Row<'_>) -> rusqlite::Result<Result<Invoice, StoreError>> {
     let fiat_rate: Option<String> = row.get("fiat_rate")?;
     let fiat_rate_source: Option<String> = row.get("fiat_rate_source")?;
     let fiat_rate_at: Option<i64> = row.get("fiat_rate_at")?;
+    let onchain_address: Option<String> = row.get("onchain_address")?;
+    let onchain_seen_at: Option<i64> = row.get("onchain_seen_at")?;
+    let onchain_confirmations: Option<u32> = row.get("onchain_confirmations")?;
     Ok((|| {
         Ok(Invoice {
             status: Status::parse(&status)
@@ -935,6 +973,11 @@ fn read_row(row: &Row<'_>) -> rusqlite::Result<Result<Invoice, StoreError>> {
                 (None, None, None, None, None) => None,
                 _ => return Err(StoreError::Corrupt("partial fiat columns".into())),
             },
+            onchain_address,
+            onchain_seen_at: onchain_seen_at
+                .map(|v| to_u64(v, "onchain_seen_at"))
+                .transpose()?,
+            onchain_confirmations,
         })
     })())
 }
