@@ -23,6 +23,9 @@ export interface CheckoutOptions {
   currency?: string;
   /** A fiat price as decimal text, e.g. "4.50" (a number is refused): the backend converts it. */
   fiatAmount?: string;
+  /** A unified BIP21 QR (bitcoin:ADDRESS?amount=…&lightning=INVOICE) where the backend gives
+   *  an on-chain address; Copy then offers the address too. */
+  unified?: boolean;
 }
 
 /** A mounted checkout. */
@@ -98,6 +101,7 @@ export interface LightningCheckoutAttributes {
   network?: 'bitcoin' | 'testnet' | 'signet' | 'regtest';
   currency?: string;
   'fiat-amount'?: string;
+  unified?: boolean | '';
 }
 
 /** <lightning-checkout>: configured by its attributes, restarted when one changes. */

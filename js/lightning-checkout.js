@@ -3,7 +3,7 @@
 import wasmInit, { mount as wasmMount } from './lightning_checkout.js';
 
 const TAG = 'lightning-checkout';
-const ATTRIBUTES = ['endpoint', 'amount-sat', 'min-sat', 'max-sat', 'description', 'order-id', 'expiry-secs', 'network', 'order-token', 'currency', 'fiat-amount'];
+const ATTRIBUTES = ['endpoint', 'amount-sat', 'min-sat', 'max-sat', 'description', 'order-id', 'expiry-secs', 'network', 'order-token', 'currency', 'fiat-amount', 'unified'];
 
 // Where the .wasm is: what init() was told, else next to this module. The `new URL(…,
 // import.meta.url)` form is the one Vite, webpack and Parcel recognise and rewrite to the asset

@@ -232,6 +232,9 @@ fn request_to_js(r: &CreateRequest, order_token: Option<&str>) -> JsValue {
         }
         None => set(&o, "amount_sat", &JsValue::from_f64(r.amount_sat as f64)),
     }
+    if r.unified {
+        set(&o, "unified", &JsValue::TRUE);
+    }
     set_opt(&o, "description", &r.description);
     set_opt(&o, "order_id", &r.order_id);
     if let Some(e) = r.expiry_secs {
@@ -254,6 +257,7 @@ pub fn created_from_js(v: &JsValue) -> Option<CreatedWire> {
         expires_at: field_u64(v, "expires_at")?,
         status: field_str(v, "status").ok()??,
         fiat: fiat_from_js(v),
+        onchain_address: field_str(v, "onchain_address").ok()?,
     })
 }
 
@@ -279,6 +283,7 @@ pub fn created_to_js(w: &CreatedWire) -> JsValue {
     set(&o, "amount_sat", &JsValue::from_f64(w.amount_sat as f64));
     set(&o, "expires_at", &JsValue::from_f64(w.expires_at as f64));
     set(&o, "status", &JsValue::from_str(&w.status));
+    set_opt(&o, "onchain_address", &w.onchain_address);
     if let Some(f) = &w.fiat {
         let fo = js_sys::Object::new();
         set(&fo, "currency", &JsValue::from_str(&f.currency));
@@ -296,6 +301,10 @@ fn status_from_js(v: &JsValue) -> Option<StatusWire> {
         id: field_str(v, "id").ok()??,
         status: field_str(v, "status").ok()??,
         preimage: field_str(v, "preimage").ok()?,
+        onchain: js_sys::Reflect::get(v, &JsValue::from_str("onchain"))
+            .ok()
+            .filter(JsValue::is_object)
+            .and_then(|o| Some((field_u64(&o, "confirmations")?, field_u64(&o, "required")?))),
     })
 }
 

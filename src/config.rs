@@ -42,6 +42,9 @@ pub struct RawOptions {
     pub currency: Option<String>,
     /// `fiat-amount`: a fiat price as decimal text, converted by the backend.
     pub fiat_amount: Option<String>,
+    /// `unified`: present (and not `false`) for a unified BIP21 QR where the backend gives an
+    /// on-chain address.
+    pub unified: Option<String>,
 }
 
 /// What an order token states (read, not verified: the backend verifies).
@@ -256,6 +259,10 @@ pub fn parse(raw: &RawOptions) -> Result<Config, String> {
             order_id,
             expiry_secs,
             fiat,
+            unified: raw
+                .unified
+                .as_deref()
+                .is_some_and(|u| !u.trim().eq_ignore_ascii_case("false")),
         },
         order_token: raw.order_token.clone(),
     })

@@ -35,6 +35,9 @@ pub struct CreateRequest {
     /// A fiat price, sent as `currency` + `fiat_amount` instead of `amount_sat`.
     #[serde(default, skip)]
     pub fiat: Option<crate::fiat::FiatPrice>,
+    /// Ask for an on-chain address too (sent as `unified: true`).
+    #[serde(default, skip)]
+    pub unified: bool,
 }
 
 /// `201`/`200` answer to a create, as sent.
@@ -60,6 +63,9 @@ pub struct CreatedWire {
     /// A fiat-priced invoice's price (`currency`, `amount`; the rate fields are not read).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fiat: Option<crate::fiat::FiatPrice>,
+    /// A unified invoice's on-chain address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub onchain_address: Option<String>,
 }
 
 /// `GET {endpoint}/invoices/{id}` answer, as sent (extra fields are ignored).
@@ -72,6 +78,9 @@ pub struct StatusWire {
     /// Hex preimage, when the backend knows it.
     #[serde(default)]
     pub preimage: Option<String>,
+    /// An on-chain payment seen: `(confirmations, required)`.
+    #[serde(default, skip)]
+    pub onchain: Option<(u64, u64)>,
 }
 
 /// `{"error": {"code", "message"}}` of every 4xx/5xx.
@@ -120,6 +129,8 @@ pub struct Created {
     pub expires_at: u64,
     /// The fiat price the backend converted, if any (well formed, else dropped).
     pub fiat: Option<crate::fiat::FiatPrice>,
+    /// A unified invoice's on-chain address (well formed, else dropped).
+    pub onchain_address: Option<String>,
 }
 
 /// Status of an invoice as the backend reports it.
@@ -142,6 +153,8 @@ pub struct StatusReply {
     pub status: Status,
     /// Hex preimage (64 hex chars) when the backend gave one; anything else is dropped.
     pub preimage: Option<String>,
+    /// An on-chain payment seen to a unified invoice's address: `(confirmations, required)`.
+    pub onchain: Option<(u64, u64)>,
 }
 
 /// Why a backend answer was refused.
@@ -264,6 +277,9 @@ impl Created {
             fiat: w
                 .fiat
                 .and_then(|f| crate::fiat::FiatPrice::parse(&f.currency, &f.amount)),
+            onchain_address: w
+                .onchain_address
+                .filter(|a| crate::unified::valid_address(a)),
         })
     }
 
@@ -289,6 +305,7 @@ impl Created {
             expires_at: self.expires_at,
             status: String::from("pending"),
             fiat: self.fiat.clone(),
+            onchain_address: self.onchain_address.clone(),
         }
     }
 }
@@ -313,6 +330,7 @@ impl StatusReply {
             id: w.id,
             status,
             preimage,
+            onchain: w.onchain,
         })
     }
 }

@@ -96,7 +96,8 @@ fn base64url(s: &str) -> Option<Vec<u8>> {
 ///
 /// `options` takes the attribute names in camelCase or as written: `endpoint`, `amountSat`,
 /// `minSat`, `maxSat`, `description`, `orderId`, `expirySecs`, `network`, `orderToken`,
-/// `currency`, `fiatAmount` (decimal text: a number is refused, no float carries money). A bad option is shown
+/// `currency`, `fiatAmount` (decimal text: a number is refused, no float carries money),
+/// `unified` (true, or the attribute present). A bad option is shown
 /// in the widget as one sentence (and logged); nothing is requested then.
 #[wasm_bindgen]
 pub fn mount(element: HtmlElement, options: JsValue) -> Result<Handle, JsValue> {
@@ -119,6 +120,12 @@ pub fn mount(element: HtmlElement, options: JsValue) -> Result<Handle, JsValue> 
         token_claims: order_token.as_deref().and_then(read_claims),
         currency: option(&o, &["currency"]),
         fiat_amount: option(&o, &["fiatAmount", "fiat-amount"]),
+        unified: js_sys::Reflect::get(&o, &JsValue::from_str("unified"))
+            .ok()
+            .and_then(|u| match u.as_bool() {
+                Some(b) => Some(String::from(if b { "true" } else { "false" })),
+                None => u.as_string(),
+            }),
     };
     let widget = match config::parse(&raw) {
         Ok(cfg) => Widget::start(element, cfg)?,

@@ -59,6 +59,8 @@ pub struct Options {
     pub expiry_secs: Option<u32>,
     /// A fiat price: no form, the backend converts it and its answer's sats are what is paid.
     pub fiat: Option<crate::fiat::FiatPrice>,
+    /// Ask for an on-chain address too; with one, the QR is the unified BIP21 URI.
+    pub unified: bool,
 }
 
 /// Something the payer should be told, and a stable code for the host page.
@@ -177,6 +179,8 @@ pub enum Event {
     ChangeAmount,
     /// "Copy" was pressed.
     Copy,
+    /// "Copy address" (the on-chain address of a unified QR) was pressed.
+    CopyAddress,
     /// The clipboard write finished.
     CopyDone {
         /// Whether it worked.
@@ -310,6 +314,10 @@ pub struct InvoiceView {
     pub amount: String,
     /// The backend's fiat price under it ("≈ EUR 4.50"), for a fiat-priced invoice.
     pub fiat: Option<String>,
+    /// The on-chain address of a unified QR (its own Copy action), if any.
+    pub address: Option<String>,
+    /// "Copied" feedback on the Copy address button.
+    pub address_copied: bool,
     /// Description from the invoice (shown as text).
     pub description: Option<String>,
     /// mm:ss left, or None once expired/paid.
@@ -346,6 +354,10 @@ pub struct Checkout {
     final_checks: u32,
     copied_until: u64,
     copy_failed: bool,
+    /// The last copy was the on-chain address.
+    copied_address: bool,
+    /// An on-chain payment seen: (confirmations, confirmations required).
+    onchain_seen: Option<(u64, u64)>,
     wallet_check_at: Option<u64>,
     wallet_hint: bool,
     preimage_mismatch: bool,
@@ -371,6 +383,8 @@ impl Checkout {
             final_checks: 0,
             copied_until: 0,
             copy_failed: false,
+            copied_address: false,
+            onchain_seen: None,
             wallet_check_at: None,
             wallet_hint: false,
             preimage_mismatch: false,
@@ -437,7 +451,16 @@ impl Checkout {
             Event::Copy => {
                 if let Some(cur) = &self.current {
                     if self.phase == Phase::Open {
+                        self.copied_address = false;
                         fx.push(Effect::Copy(copy_text(&cur.shown)));
+                    }
+                }
+            }
+            Event::CopyAddress => {
+                if let Some(addr) = self.current.as_ref().and_then(|c| self.unified_address(c)) {
+                    if self.phase == Phase::Open {
+                        self.copied_address = true;
+                        fx.push(Effect::Copy(String::from(addr)));
                     }
                 }
             }
@@ -525,6 +548,12 @@ impl Checkout {
             Phase::Open => {
                 vm.status = if self.preimage_mismatch {
                     String::from("Waiting for payment… (the shop's answer could not be confirmed)")
+                } else if let Some((n, of)) = self.onchain_seen {
+                    if n == 0 {
+                        String::from("Payment seen on-chain; waiting for a confirmation…")
+                    } else {
+                        format!("Payment seen on-chain: {n} of {of} confirmations…")
+                    }
                 } else if self.failures >= FLAKY_AFTER_FAILURES {
                     String::from("Waiting for payment… (connection problems, still trying)")
                 } else {
@@ -557,9 +586,13 @@ impl Checkout {
     fn invoice_view(&self, cur: &Current, now_ms: u64) -> InvoiceView {
         let open = self.phase == Phase::Open;
         let amount = format_sat(cur.amount_sat);
+        let address = self.unified_address(cur);
         let (qr, label, text, href, action) = match &cur.shown {
             Shown::Bolt11(inv) => (
-                inv.qr_payload(),
+                match address {
+                    Some(a) => crate::unified::bip21(a, cur.amount_sat, inv.payment_request()),
+                    None => inv.qr_payload(),
+                },
                 format!("QR code of a Lightning invoice for {amount}"),
                 String::from(inv.payment_request()),
                 inv.wallet_uri(),
@@ -591,11 +624,22 @@ impl Checkout {
                 .map(crate::fiat::FiatPrice::approx_line),
             description,
             countdown: open.then(|| countdown(cur.expires_at_ms.saturating_sub(now_ms))),
-            copied: open && self.copied_until > now_ms,
+            copied: open && self.copied_until > now_ms && !self.copied_address,
+            address: address.map(String::from),
+            address_copied: open && self.copied_until > now_ms && self.copied_address,
             wallet_hint: open && self.wallet_hint,
             copy_failed: open && self.copy_failed,
             new_tab: matches!(cur.shown, Shown::Link(_)),
             payable: open,
+        }
+    }
+
+    /// The on-chain address of a unified QR: asked for (`unified`), given, and beside a BOLT 11
+    /// invoice.
+    fn unified_address<'a>(&self, cur: &'a Current) -> Option<&'a str> {
+        match (&cur.shown, &cur.created.onchain_address) {
+            (Shown::Bolt11(_), Some(a)) if self.opts.unified => Some(a),
+            _ => None,
         }
     }
 
@@ -699,6 +743,7 @@ impl Checkout {
         self.preimage_mismatch = false;
         self.late_until = 0;
         self.wallet_check_at = None;
+        self.onchain_seen = None;
         self.wallet_hint = false;
         self.attempt_amount = Some(amount_sat);
         fx.push(Effect::Create {
@@ -709,6 +754,7 @@ impl Checkout {
                 order_id: self.order_id.clone(),
                 expiry_secs: self.opts.expiry_secs,
                 fiat: self.opts.fiat.clone(),
+                unified: self.opts.unified,
             },
         });
     }
@@ -928,6 +974,9 @@ impl Checkout {
                 Status::Expired => self.expire(now_ms, false, fx),
                 Status::Pending => {
                     self.failures = 0;
+                    if reply.onchain.is_some() {
+                        self.onchain_seen = reply.onchain;
+                    }
                     self.next_poll_at = now_ms + POLL_INTERVAL_MS;
                     if expired {
                         // Our clock says the invoice can no longer be paid and a final check

@@ -39,6 +39,7 @@ pub struct View {
     actions: HtmlElement,
     open_wallet: HtmlElement,
     copy: HtmlElement,
+    copy_address: HtmlElement,
     wallet_hint: HtmlElement,
     invoice_text: HtmlElement,
     status: HtmlElement,
@@ -58,6 +59,8 @@ pub struct Controls {
     pub input: HtmlInputElement,
     /// Copy.
     pub copy: HtmlElement,
+    /// Copy address (a unified QR's on-chain address).
+    pub copy_address: HtmlElement,
     /// Open wallet / Pay with Kraken.
     pub open_wallet: HtmlElement,
     /// New invoice.
@@ -237,7 +240,17 @@ impl View {
             ],
         )?;
         copy.set_text_content(Some("Copy"));
-        append(&actions, &[&open_wallet, &copy])?;
+        let copy_address = el(
+            &doc,
+            "button",
+            &[
+                ("type", "button"),
+                ("part", "copy-address-button"),
+                ("class", "copy"),
+            ],
+        )?;
+        copy_address.set_hidden(true);
+        append(&actions, &[&open_wallet, &copy, &copy_address])?;
         let wallet_hint = el(
             &doc,
             "p",
@@ -312,6 +325,7 @@ impl View {
             form: form.clone(),
             input: input.clone(),
             copy: copy.clone(),
+            copy_address: copy_address.clone(),
             open_wallet: open_wallet.clone(),
             new_invoice: new_invoice.clone(),
             retry: retry.clone(),
@@ -334,6 +348,7 @@ impl View {
                 actions,
                 open_wallet,
                 copy,
+                copy_address,
                 wallet_hint,
                 invoice_text,
                 status,
@@ -443,6 +458,11 @@ impl View {
                 },
             )
             .ok();
+        set_hidden(&self.copy_address, inv.address.is_none());
+        set_text(
+            &self.copy_address,
+            crate::unified::copy_address_label(inv.address_copied),
+        );
         let hint = if inv.copy_failed {
             "Copying is blocked here: select the invoice text below and copy it by hand."
         } else if inv.wallet_hint {

@@ -23,6 +23,7 @@ fn opts() -> Options {
         order_id: None,
         expiry_secs: Some(900),
         fiat: None,
+        unified: false,
     }
 }
 
@@ -44,6 +45,7 @@ fn created(amount_sat: u64) -> Created {
         amount_sat,
         expires_at: NOW_SECS + 900,
         fiat: None,
+        onchain_address: None,
     }
 }
 
@@ -52,6 +54,7 @@ fn reply(status: Status, preimage: Option<&str>) -> StatusReply {
         id: "inv_test1".into(),
         status,
         preimage: preimage.map(String::from),
+        onchain: None,
     }
 }
 
@@ -625,6 +628,7 @@ fn pay_links_show_a_link_and_need_no_hash() {
         amount_sat: 10_000,
         expires_at: NOW_SECS + 600,
         fiat: None,
+        onchain_address: None,
     };
     c.handle(
         Event::Created {
@@ -992,4 +996,73 @@ fn a_fiat_price_is_sent_as_text_and_the_backends_sats_are_what_is_checked_and_sh
             }
         )
     );
+}
+
+#[test]
+fn unified_shows_the_bip21_qr_offers_the_address_and_says_an_onchain_payment_was_seen() {
+    const ADDR: &str = "bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080";
+    let with_addr = || {
+        let mut c = created(2500);
+        c.onchain_address = Some(ADDR.into());
+        c
+    };
+    // Not asked for: the address is ignored, the QR stays Lightning-only.
+    let mut c = started(opts());
+    let (seq, req) = create_seq(&submit(&mut c, "2500", "wc_a", T0));
+    assert!(!req.unified);
+    c.handle(
+        Event::Created {
+            seq,
+            result: Ok(with_addr()),
+        },
+        T0 + 100,
+    );
+    let inv = c.view(T0 + 100).invoice.unwrap();
+    assert!(inv.qr_payload.unwrap().starts_with("lightning:"));
+    assert_eq!(inv.address, None);
+
+    let mut c = started(Options {
+        unified: true,
+        ..opts()
+    });
+    let (seq, req) = create_seq(&submit(&mut c, "2500", "wc_a", T0));
+    assert!(req.unified, "asked for");
+    c.handle(
+        Event::Created {
+            seq,
+            result: Ok(with_addr()),
+        },
+        T0 + 100,
+    );
+    let inv = c.view(T0 + 100).invoice.unwrap();
+    let qr = inv.qr_payload.unwrap();
+    assert!(
+        qr.starts_with("BITCOIN:BCRT1QW508D6QEJXTDG4Y5R3ZARVARY0C5XW7KYGT080?amount=0.000025&lightning=LNBCRT25U1"),
+        "{qr}"
+    );
+    assert_eq!(inv.address.as_deref(), Some(ADDR));
+    // Copy gives the invoice, Copy address the address.
+    let fx = c.handle(Event::CopyAddress, T0 + 200);
+    assert!(fx.contains(&Effect::Copy(ADDR.into())));
+    c.handle(Event::CopyDone { ok: true }, T0 + 210);
+    let inv = c.view(T0 + 220).invoice.unwrap();
+    assert!(inv.address_copied && !inv.copied);
+    let fx = c.handle(Event::Copy, T0 + 300);
+    assert!(fx
+        .iter()
+        .any(|e| matches!(e, Effect::Copy(t) if t.starts_with("lnbcrt25u1"))));
+
+    // A status answer saying an on-chain payment is in the mempool, then paid.
+    let poll = c.handle(Event::Tick, T0 + 2_100);
+    let s = fetch_seq(&poll).expect("polled");
+    let mut r = reply(Status::Pending, None);
+    r.onchain = Some((0, 1));
+    answer(&mut c, s, Ok(r), T0 + 2_200);
+    assert_eq!(
+        c.view(T0 + 2_200).status,
+        "Payment seen on-chain; waiting for a confirmation…"
+    );
+    let s = fetch_seq(&c.handle(Event::Tick, T0 + 4_300)).expect("polled");
+    answer(&mut c, s, Ok(reply(Status::Paid, None)), T0 + 4_400);
+    assert_eq!(c.phase(), &Phase::Paid);
 }

@@ -191,17 +191,6 @@ pub fn to_sat(amount: FiatAmount, rate: Rate) -> Option<u64> {
     u64::try_from(num.div_ceil(den)).ok()
 }
 
-/// `sat` as exact BTC, the shortest decimal (`2500` → `0.000025`, `100000000` → `1`): what a
-/// BIP21 `amount=` carries.
-pub fn sat_to_btc_string(sat: u64) -> String {
-    let (whole, frac) = (sat / 100_000_000, sat % 100_000_000);
-    if frac == 0 {
-        return whole.to_string();
-    }
-    let f = format!("{frac:08}");
-    format!("{whole}.{}", f.trim_end_matches('0'))
-}
-
 /// `(integer digits, fraction digits)` of a plain decimal: ASCII digits, at least one before the
 /// point, at least one after a point; no sign, exponent or spaces.
 fn split_decimal(s: &str) -> Option<(&str, &str)> {
@@ -341,15 +330,5 @@ mod tests {
         ] {
             assert_eq!(Rate::parse(bad), Err(FiatError::Rate), "{bad:?}");
         }
-    }
-
-    #[test]
-    fn btc_strings_are_exact() {
-        assert_eq!(sat_to_btc_string(2500), "0.000025");
-        assert_eq!(sat_to_btc_string(1), "0.00000001");
-        assert_eq!(sat_to_btc_string(100_000_000), "1");
-        assert_eq!(sat_to_btc_string(123_456_789), "1.23456789");
-        assert_eq!(sat_to_btc_string(2_100_000_000_000_000), "21000000");
-        assert_eq!(sat_to_btc_string(u64::MAX), "184467440737.09551615");
     }
 }
