@@ -15,6 +15,8 @@ if (r?.ok) {
   checkout.setAttribute('endpoint', '/api');
   checkout.setAttribute('network', 'regtest');
   checkout.setAttribute('order-token', token);
+  // data-unified: a unified QR (on-chain address beside the invoice).
+  if (slot.dataset.unified !== undefined) checkout.setAttribute('unified', '');
   slot.replaceChildren(checkout);
 } else {
   slot.textContent = 'The demo order could not be signed (is the backend running its demo provider?).';

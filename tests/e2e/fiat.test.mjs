@@ -2,6 +2,7 @@
 // default fixed rate EUR 60,000.00 per BTC): the demo shop's euro-priced mug shows the sats it
 // asks and the euro price under them, its QR (read by zbarimg) is an invoice for exactly those
 // sats, and it is paid; an unsigned tip in euro; a signed price edited in the page is refused.
+// Unified QR (issue 12 #4): read back by zbarimg, Copy of both, on-chain mempool then paid.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { SignJWT } from 'jose';
@@ -37,7 +38,8 @@ test('demo shop: the euro-priced mug shows both amounts, its QR asks the convert
   assert.equal((await part(p, 'fiat').textContent()).trim(), '≈ EUR 4.50');
   assert.match(await p.locator('lightning-checkout .amount').textContent(), /7,500 sat/);
   assert.match(await p.locator('.demo-rate').textContent(), /fixed rate/, 'the demo rate is labelled');
-  assert.equal(await readQr(p), `lightning:${created.detail.paymentRequest.toUpperCase()}`);
+  // The mug's QR is unified: the invoice for exactly these sats is in it (the whole URI below).
+  assert.ok((await readQr(p)).endsWith(`&lightning=${created.detail.paymentRequest.toUpperCase()}`));
   assert.match(created.detail.paymentRequest, /^lnbcrt75u1/, 'an invoice for 7,500 sat');
   // The answer records the rate, its source and time.
   const st = await backend.api('GET', `/invoices/${created.detail.id}`);
@@ -88,5 +90,44 @@ test('a signed euro price edited in the page is refused, nothing payable', async
   assert.equal(ok.status, 201);
   assert.equal(ok.body.amount_sat, 75000);
   assert.equal(ok.body.fiat.amount, '45.00');
+  await p.context().close();
+});
+
+test('unified QR: zbarimg reads BITCOIN:ADDRESS?amount=…&lightning=INVOICE; Copy offers both; on-chain pending then paid', async () => {
+  const p = await newPage(browser, { origin: backend.url });
+  await recordEvents(p);
+  await p.goto(`${backend.url}/mug.html`);
+  const created = await waitForEvent(p, 'invoice');
+  const st = await backend.api('GET', `/invoices/${created.detail.id}`);
+  const address = st.body.onchain_address;
+  assert.match(address, /^bcrt1q[02-9ac-hj-np-z]{38}$/, 'a regtest P2WPKH address');
+  // 7,500 sat = 0.000075 BTC, exact.
+  assert.equal(await readQr(p),
+    `BITCOIN:${address.toUpperCase()}?amount=0.000075&lightning=${created.detail.paymentRequest.toUpperCase()}`);
+  // Copy: the invoice; Copy address: the address.
+  await part(p, 'copy-button').click();
+  assert.equal(await p.evaluate(() => navigator.clipboard.readText()), created.detail.paymentRequest);
+  await part(p, 'copy-address-button').click();
+  await part(p, 'copy-address-button').filter({ hasText: 'Address copied' }).waitFor();
+  assert.equal(await p.evaluate(() => navigator.clipboard.readText()), address);
+  // Seen in the mempool (the demo control): still pending, and the payer is told.
+  await p.locator('#simulate-mempool').click();
+  await waitForStatus(p, 'Payment seen on-chain; waiting for a confirmation');
+  assert.equal((await backend.api('GET', `/invoices/${created.detail.id}`)).body.status, 'pending');
+  // Confirmed (ONCHAIN_CONFIRMATIONS=1 by default): paid.
+  await p.locator('#simulate-confirm').click();
+  await waitForStatus(p, 'Paid 7,500 sat');
+  assert.deepEqual(p.errors, []);
+  await p.context().close();
+});
+
+test('without unified the QR stays Lightning-only and there is no Copy address', async () => {
+  const p = await newPage(browser);
+  await recordEvents(p);
+  await serveHtml(p, `${backend.url}/plain.html`, page('amount-sat="2500"'));
+  await p.goto(`${backend.url}/plain.html`);
+  await waitForEvent(p, 'invoice');
+  assert.match(await readQr(p), /^lightning:LNBCRT25U1/);
+  assert.equal(await part(p, 'copy-address-button').isVisible(), false);
   await p.context().close();
 });
