@@ -156,6 +156,7 @@ pub async fn create(state: &AppState, order: NewOrder) -> Result<(Invoice, bool)
         expiry_secs: row.expiry_secs,
         order_id: row.order_id.clone(),
         now,
+        unified: order.unified,
     };
     let created = match state.provider().create_invoice(&req).await {
         Ok(c) => c,
@@ -168,9 +169,10 @@ pub async fn create(state: &AppState, order: NewOrder) -> Result<(Invoice, bool)
         }
         Err(e) => return Err(AppError::provider(e)),
     };
+    let given = created.onchain_address.clone();
     let mut completion = check_created(state, &req, created).map_err(AppError::provider)?;
     if order.unified && completion.payment_request.is_some() {
-        completion.onchain_address = onchain_address(state, &req).await;
+        completion.onchain_address = onchain_address(state, &req, given).await;
     }
     let id = row.id.clone();
     let row = state
@@ -188,8 +190,16 @@ pub async fn create(state: &AppState, order: NewOrder) -> Result<(Invoice, bool)
 /// The provider's on-chain address for a unified invoice, checked to be an address of the
 /// backend's network; `None` (the invoice stays Lightning-only) when it gives none, fails, or
 /// gives a bad one.
-async fn onchain_address(state: &AppState, req: &NewInvoice) -> Option<String> {
-    let addr = match state.provider().onchain_address(req).await {
+async fn onchain_address(
+    state: &AppState,
+    req: &NewInvoice,
+    given: Option<String>,
+) -> Option<String> {
+    let asked = match given {
+        Some(a) => Ok(Some(a)),
+        None => state.provider().onchain_address(req).await,
+    };
+    let addr = match asked {
         Ok(a) => a?,
         Err(e) => {
             tracing::warn!(id = %req.invoice_id, error = %e, "no on-chain address: the invoice stays Lightning-only");

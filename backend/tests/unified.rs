@@ -90,3 +90,43 @@ async fn the_shops_confirmation_count_decides() {
     }
     assert_eq!(onchain(&app, id, 3).await.json()["status"], "paid");
 }
+
+mod provider_support;
+
+#[tokio::test]
+async fn btcpay_makes_the_address_with_the_invoice_and_lnd_stays_lightning_only() {
+    use testkit::Kind;
+    let s = provider_support::setup(Kind::Btcpay, &[]).await;
+    let v = s
+        .app
+        .create_ok(r#"{"amount_sat": 2500, "unified": true}"#)
+        .await;
+    let inv = s.fake.invoices().pop().expect("a BTCPay invoice");
+    assert!(
+        inv.extra["checkout"]["paymentMethods"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m == "BTC-CHAIN"),
+        "BTC-CHAIN asked for: {}",
+        inv.extra["checkout"]
+    );
+    assert_eq!(
+        regtest_address(&v),
+        testkit::btcpay_chain_address(&inv.handle),
+        "the BTC-CHAIN method's destination"
+    );
+    // Without unified, BTCPay is asked for Lightning only.
+    let v = s.app.create_ok(r#"{"amount_sat": 2500}"#).await;
+    assert!(v.get("onchain_address").is_none());
+    let inv = s.fake.invoices().pop().unwrap();
+    assert_eq!(inv.extra["checkout"]["paymentMethods"], json!(["BTC-LN"]));
+
+    // LND gives no address here (its on-chain payments would go unwatched): Lightning-only.
+    let s = provider_support::setup(Kind::Lnd, &[]).await;
+    let v = s
+        .app
+        .create_ok(r#"{"amount_sat": 2500, "unified": true}"#)
+        .await;
+    assert!(v.get("onchain_address").is_none(), "{v}");
+}

@@ -146,6 +146,7 @@ impl DemoProvider {
             preimage: Some(preimage),
             provider_ref: None,
             expires_at: Some(req.now.saturating_add(u64::from(req.expiry_secs))),
+            onchain_address: None,
         })
     }
 }
