@@ -894,7 +894,9 @@ impl Checkout {
             return;
         }
         let Some(cur) = &self.current else { return };
-        let expired = now_ms >= cur.expires_at_ms;
+        // An on-chain payment seen keeps the checkout open past the invoice's expiry: the
+        // backend says paid once it is confirmed.
+        let expired = now_ms >= cur.expires_at_ms && self.onchain_seen.is_none();
         if expired && self.final_checks >= FINAL_CHECK_ATTEMPTS {
             self.expire(now_ms, true, fx);
         } else if expired || now_ms >= self.next_poll_at {
@@ -978,7 +980,7 @@ impl Checkout {
                         self.onchain_seen = reply.onchain;
                     }
                     self.next_poll_at = now_ms + POLL_INTERVAL_MS;
-                    if expired {
+                    if expired && self.onchain_seen.is_none() {
                         // Our clock says the invoice can no longer be paid and a final check
                         // found it unpaid: expired, but a late confirmation is still watched for.
                         self.expire(now_ms, true, fx);

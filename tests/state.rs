@@ -1066,3 +1066,36 @@ fn unified_shows_the_bip21_qr_offers_the_address_and_says_an_onchain_payment_was
     answer(&mut c, s, Ok(reply(Status::Paid, None)), T0 + 4_400);
     assert_eq!(c.phase(), &Phase::Paid);
 }
+
+#[test]
+fn an_onchain_payment_seen_keeps_the_checkout_open_past_expiry_until_paid() {
+    let mut c = started(Options {
+        unified: true,
+        ..opts()
+    });
+    let (seq, _) = create_seq(&submit(&mut c, "2500", "wc_a", T0));
+    let mut cr = created(2500);
+    cr.onchain_address = Some("bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080".into());
+    c.handle(
+        Event::Created {
+            seq,
+            result: Ok(cr),
+        },
+        T0 + 100,
+    );
+    let s = fetch_seq(&c.handle(Event::Tick, T0 + 2_100)).expect("polled");
+    let mut r = reply(Status::Pending, None);
+    r.onchain = Some((0, 1));
+    answer(&mut c, s, Ok(r.clone()), T0 + 2_200);
+    // Long past the invoice's 900 s: still open, still polled, never "expired".
+    let mut now = T0 + 1_000_000;
+    for _ in 0..5 {
+        let s = fetch_seq(&c.handle(Event::Tick, now)).expect("still polled");
+        answer(&mut c, s, Ok(r.clone()), now + 50);
+        assert_eq!(c.phase(), &Phase::Open);
+        now += 2_100;
+    }
+    let s = fetch_seq(&c.handle(Event::Tick, now)).expect("polled");
+    answer(&mut c, s, Ok(reply(Status::Paid, None)), now + 50);
+    assert_eq!(c.phase(), &Phase::Paid);
+}

@@ -337,9 +337,11 @@ async fn reread(state: &AppState, inv: Invoice) -> Result<Invoice, AppError> {
     Ok(state.with_store(move |s| s.get(&id)).await?.unwrap_or(inv))
 }
 
-/// Pending, and past its deadline plus the provider's callback grace.
+/// Pending, and past its deadline plus the provider's callback grace. An invoice with an
+/// on-chain payment seen is never due: it waits for the confirmations.
 fn is_due(state: &AppState, inv: &Invoice) -> bool {
     inv.status == Status::Pending
+        && inv.onchain_seen_at.is_none()
         && state.now()
             >= inv
                 .expires_at
@@ -358,6 +360,10 @@ fn provider_unreachable() -> AppError {
 /// deadline), apply what it says, and expire it only if it is still pending then. A provider
 /// that cannot answer leaves it pending: `503 provider_unreachable`.
 async fn settle_due(state: &AppState, inv: Invoice) -> Result<Invoice, AppError> {
+    if inv.onchain_seen_at.is_some() {
+        // Paid on-chain, awaiting confirmations: not expired, and no second invoice meanwhile.
+        return Err(provider_unreachable());
+    }
     let wait = state.config().limits.poll_wait;
     let lookups = state.lookups();
     let mut outcome = lookups.lookup(state, &inv, Freshness::Recent, wait).await;
@@ -546,6 +552,13 @@ pub async fn simulate_onchain(
             };
             if inv.onchain_address.is_none() {
                 return Ok(None);
+            }
+            if inv.status == Status::Expired && confirmations >= required {
+                // Expired before anything was seen on-chain, then paid there: a late payment,
+                // recorded and told to the shop like any.
+                return Ok(s
+                    .mark_paid_late(&id, now, None, Some(inv.amount_msat))?
+                    .map(Transition::into_invoice));
             }
             if inv.status != Status::Pending {
                 return Ok(Some(inv));

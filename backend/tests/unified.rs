@@ -130,3 +130,37 @@ async fn btcpay_makes_the_address_with_the_invoice_and_lnd_stays_lightning_only(
         .await;
     assert!(v.get("onchain_address").is_none(), "{v}");
 }
+
+#[tokio::test]
+async fn an_onchain_payment_seen_keeps_the_invoice_past_its_deadline_and_a_late_one_is_paid_late() {
+    let app = TestApp::new();
+    let v = app
+        .create_ok(r#"{"amount_sat": 2500, "unified": true, "expiry_secs": 60, "order_id": "o-1"}"#)
+        .await;
+    let id = v["id"].as_str().unwrap();
+    onchain(&app, id, 0).await;
+    app.clock.advance(3600);
+    // An hour past its deadline, in the mempool: still pending, not expired.
+    assert_eq!(app.status(id).await.json()["status"], "pending");
+    // And no second invoice for its order meanwhile.
+    let a = app
+        .create(r#"{"amount_sat": 2500, "order_id": "o-1"}"#)
+        .await;
+    assert_eq!(
+        a.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        String::from_utf8_lossy(&a.bytes)
+    );
+    assert_eq!(onchain(&app, id, 1).await.json()["status"], "paid");
+
+    // Expired with nothing seen, then confirmed on-chain: paid, late.
+    let v = app
+        .create_ok(r#"{"amount_sat": 2500, "unified": true, "expiry_secs": 60}"#)
+        .await;
+    let id = v["id"].as_str().unwrap();
+    app.clock.advance(120);
+    assert_eq!(app.status(id).await.json()["status"], "expired");
+    assert_eq!(onchain(&app, id, 1).await.json()["status"], "paid");
+    assert!(app.state.store().get(id).unwrap().unwrap().paid_late);
+}
