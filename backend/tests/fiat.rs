@@ -619,3 +619,29 @@ fn sign_order_command_signs_a_fiat_price() {
         .unwrap();
     assert!(!out.status.success());
 }
+
+#[tokio::test]
+async fn the_shop_sees_the_price_and_rate_in_the_admin_record() {
+    let app = TestApp::with_config(|c| {
+        c.shop.admin_token = Some(Secret::new("admin-token-0123456789"));
+    });
+    let v = app
+        .create_ok(r#"{"currency": "EUR", "fiat_amount": "4.50", "order_id": "cart-9"}"#)
+        .await;
+    let a = app
+        .send(
+            axum::http::Request::get("/api/admin/orders/cart-9")
+                .header("authorization", "Bearer admin-token-0123456789")
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(
+        a.status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&a.bytes)
+    );
+    assert_eq!(a.json()["invoices"][0]["fiat"], v["fiat"]);
+    assert_eq!(a.json()["invoices"][0]["fiat"]["rate_source"], "fixed");
+}
