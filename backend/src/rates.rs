@@ -8,6 +8,10 @@
 //! | `RATE_REFRESH_SECS` | a cached rate younger than this is used without asking again | `60` |
 //! | `RATE_MAX_AGE_SECS` | when the source fails, a cached rate up to this old is still used; older: `503 rate_unavailable` | `300` |
 //! | `RATE_TIMEOUT_MS` | one request to the source | `3000` |
+//!
+//! A source that failed is not asked again for that currency for
+//! [`RETRY_AFTER_FAILURE_SECS`]: one slow or dead source costs one request per period, not a
+//! wait per create.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -19,6 +23,9 @@ use crate::fiat::{Currency, FiatQuote, Rate};
 
 /// Longest rate answer read.
 const MAX_ANSWER_BYTES: usize = 256 * 1024;
+/// After a failed fetch, the source is not asked again for a currency for this long: a source
+/// that is down or slow costs one request per period, not one per create.
+pub const RETRY_AFTER_FAILURE_SECS: u64 = 10;
 
 /// Where rates come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -171,6 +178,7 @@ pub struct Rates {
     config: RateConfig,
     client: reqwest::Client,
     cache: tokio::sync::Mutex<HashMap<&'static str, Cached>>,
+    failed_at: std::sync::Mutex<HashMap<&'static str, u64>>,
 }
 
 impl Rates {
@@ -185,6 +193,7 @@ impl Rates {
             config,
             client,
             cache: tokio::sync::Mutex::new(HashMap::new()),
+            failed_at: std::sync::Mutex::new(HashMap::new()),
         }
     }
 
@@ -218,9 +227,19 @@ impl Rates {
         if let Some(c) = cached.filter(|c| now.saturating_sub(c.at) < self.config.refresh_secs) {
             return Ok((c.rate, name, c.at));
         }
-        let fetched = match source {
-            RateSource::Kraken { .. } => self.kraken(base, currency).await,
-            _ => self.coinbase(base, currency).await,
+        let failed_recently = self
+            .failed_at
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(currency.code())
+            .is_some_and(|t| now.saturating_sub(*t) < RETRY_AFTER_FAILURE_SECS);
+        let fetched = if failed_recently {
+            Err(String::from("failed moments ago"))
+        } else {
+            match source {
+                RateSource::Kraken { .. } => self.kraken(base, currency).await,
+                _ => self.coinbase(base, currency).await,
+            }
         };
         match fetched {
             Ok(rate) => {
@@ -228,7 +247,13 @@ impl Rates {
                 Ok((rate, name, now))
             }
             Err(reason) => {
-                tracing::warn!(source = name, currency = currency.code(), %reason, "rate source failed");
+                if !failed_recently {
+                    tracing::warn!(source = name, currency = currency.code(), %reason, "rate source failed");
+                    self.failed_at
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .insert(currency.code(), now);
+                }
                 match cached.filter(|c| now.saturating_sub(c.at) <= self.config.max_age_secs) {
                     Some(c) => Ok((c.rate, name, c.at)),
                     None => Err(RateError::Unavailable(reason)),

@@ -231,6 +231,36 @@ async fn garbage_errors_slow_and_down_sources_refuse_fiat_and_store_nothing() {
         // Sat prices do not depend on a rate.
         app.create_ok(r#"{"amount_sat": 100}"#).await;
     }
+    // A failing source is asked once per RETRY_AFTER_FAILURE_SECS, not once per create.
+    let (srv, base) = rate_server(Mode::Slow).await;
+    let app = TestApp::with_config(with_source(Some(RateSource::Kraken { base })));
+    refused(
+        &app,
+        EUR_450,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "rate_unavailable",
+    )
+    .await;
+    let started = std::time::Instant::now();
+    for _ in 0..5 {
+        refused(
+            &app,
+            EUR_450,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "rate_unavailable",
+        )
+        .await;
+    }
+    assert!(
+        started.elapsed() < Duration::from_millis(300),
+        "not waiting for the slow source again"
+    );
+    assert_eq!(srv.calls().len(), 1);
+    app.clock
+        .advance(lightning_checkout_backend::rates::RETRY_AFTER_FAILURE_SECS);
+    srv.set(Mode::Price("60000.00"));
+    assert_eq!(app.create_ok(EUR_450).await["amount_sat"], 7500);
+    assert_eq!(srv.calls().len(), 2);
     // Down: nothing listens there.
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://{}", l.local_addr().unwrap());
@@ -284,9 +314,11 @@ async fn a_cached_rate_is_reused_then_refused_once_older_than_the_maximum_age() 
         "rate_unavailable",
     )
     .await;
-    // The source is back: priced again.
+    // The source is back: priced again once it may be asked again.
     srv.set(Mode::Price("60000.00"));
-    assert_eq!(app.create_ok(EUR_450).await["fiat"]["rate_at"], T0 + 362);
+    app.clock
+        .advance(lightning_checkout_backend::rates::RETRY_AFTER_FAILURE_SECS);
+    assert_eq!(app.create_ok(EUR_450).await["fiat"]["rate_at"], T0 + 372);
 }
 
 #[tokio::test]
