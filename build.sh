@@ -205,7 +205,7 @@ native_tests() { cargo test --workspace --quiet 2>&1 | tee target/native-tests.l
 
 lints() {
   cargo clippy --workspace --all-targets --quiet -- -D warnings
-  cargo clippy -p lightning-checkout --target wasm32-unknown-unknown --all-targets --quiet -- -D warnings
+  cargo clippy -p lightning-checkout -p lightning-checkout-contract --target wasm32-unknown-unknown --all-targets --quiet -- -D warnings
 }
 
 test_all() {

@@ -20,12 +20,12 @@
 
 use core::fmt;
 
-/// Default minimum amount a payer may type: 1 sat.
-pub const DEFAULT_MIN_SAT: u64 = 1;
+/// Default minimum amount a payer may type: the contract's smallest, 1 sat.
+pub const DEFAULT_MIN_SAT: u64 = lightning_checkout_contract::MIN_AMOUNT_SAT;
 
-/// Default maximum amount a payer may type: 4,500,000 sat, the 0.045 BTC ceiling that
-/// AlphaPo sets for Lightning payments.
-pub const DEFAULT_MAX_SAT: u64 = 4_500_000;
+/// Default maximum amount a payer may type: the backend's default ceiling, 4,500,000 sat (the
+/// 0.045 BTC that AlphaPo sets for Lightning payments).
+pub const DEFAULT_MAX_SAT: u64 = lightning_checkout_contract::DEFAULT_MAX_AMOUNT_SAT;
 
 /// Largest maximum [`Bounds::new`] accepts: 21 million BTC, in sats.
 pub const MAX_SUPPLY_SAT: u64 = 2_100_000_000_000_000;

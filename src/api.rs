@@ -11,7 +11,7 @@ use web_sys::{AbortController, RequestCache};
 
 use crate::contract::{
     clean_message, ContractError, CreateRequest, Created, CreatedWire, ErrorBody, ErrorWire,
-    StatusReply, StatusWire,
+    FiatQuote, OnchainSeen, StatusReply,
 };
 use crate::state::Failure;
 
@@ -62,10 +62,9 @@ impl Drop for InFlight {
 pub async fn create(
     endpoint: &str,
     request: &CreateRequest,
-    order_token: Option<&str>,
     signal: Option<web_sys::AbortSignal>,
 ) -> Answer<Created> {
-    let Ok(body) = js_sys::JSON::stringify(&request_to_js(request, order_token)) else {
+    let Ok(body) = js_sys::JSON::stringify(&request_to_js(request)) else {
         return (Err(build_failure()), None);
     };
     let Ok(req) = Request::post(&format!("{endpoint}/invoices"))
@@ -81,10 +80,14 @@ pub async fn create(
         Ok(v) => v,
         Err(f) => return (Err(f), None),
     };
-    let result = created_from_js(&value)
-        .ok_or_else(bad_response)
-        .and_then(|wire| Created::from_wire(wire).map_err(contract_failure));
-    (result, field_u64(&value, "server_time"))
+    let Some(wire) = created_from_js(&value) else {
+        return (Err(bad_response()), field_u64(&value, "server_time"));
+    };
+    let server_time = wire.server_time;
+    (
+        Created::from_wire(wire).map_err(contract_failure),
+        server_time,
+    )
 }
 
 /// `GET {endpoint}/invoices/{id}` (`id` is already known to be URL-safe).
@@ -105,9 +108,7 @@ pub async fn status(
         Ok(v) => v,
         Err(f) => return (Err(f), None),
     };
-    let result = status_from_js(&value)
-        .ok_or_else(bad_response)
-        .and_then(|wire| StatusReply::from_wire(wire, id).map_err(contract_failure));
+    let result = status_from_js(&value, id);
     (result, field_u64(&value, "server_time"))
 }
 
@@ -220,19 +221,18 @@ fn set_opt(obj: &js_sys::Object, key: &str, value: &Option<String>) {
 }
 
 /// The create body as a JS object (for `JSON.stringify`).
-fn request_to_js(r: &CreateRequest, order_token: Option<&str>) -> JsValue {
+fn request_to_js(r: &CreateRequest) -> JsValue {
     let o = js_sys::Object::new();
-    if let Some(t) = order_token {
-        set(&o, "order_token", &JsValue::from_str(t));
-    }
-    match &r.fiat {
-        Some(f) => {
-            set(&o, "currency", &JsValue::from_str(&f.currency));
-            set(&o, "fiat_amount", &JsValue::from_str(&f.amount));
+    set_opt(&o, "order_token", &r.order_token);
+    // A fiat price is sent instead of sats: the backend converts it.
+    match (&r.currency, &r.fiat_amount) {
+        (Some(c), Some(a)) => {
+            set(&o, "currency", &JsValue::from_str(c));
+            set(&o, "fiat_amount", &JsValue::from_str(a));
         }
-        None => set(&o, "amount_sat", &JsValue::from_f64(r.amount_sat as f64)),
+        _ => set(&o, "amount_sat", &JsValue::from_f64(r.amount_sat as f64)),
     }
-    if r.unified {
+    if r.unified == Some(true) {
         set(&o, "unified", &JsValue::TRUE);
     }
     set_opt(&o, "description", &r.description);
@@ -243,11 +243,9 @@ fn request_to_js(r: &CreateRequest, order_token: Option<&str>) -> JsValue {
     o.into()
 }
 
-/// Reads a create answer (or a kept one); `None` when a field is missing or of the wrong type.
+/// Reads a create answer (or a kept one); `None` when a field is missing or of the wrong type,
+/// or `v` is not an object (`Reflect.get` throws for those, so [`field_str`] fails).
 pub fn created_from_js(v: &JsValue) -> Option<CreatedWire> {
-    if !v.is_object() {
-        return None;
-    }
     Some(CreatedWire {
         id: field_str(v, "id").ok()??,
         payment_request: field_str(v, "payment_request").ok()?,
@@ -256,21 +254,28 @@ pub fn created_from_js(v: &JsValue) -> Option<CreatedWire> {
         amount_sat: field_u64(v, "amount_sat")?,
         expires_at: field_u64(v, "expires_at")?,
         status: field_str(v, "status").ok()??,
-        fiat: fiat_from_js(v),
         onchain_address: field_str(v, "onchain_address").ok()?,
+        fiat: fiat_from_js(v),
+        // The caller reads it when it wants it: a kept invoice has none, and the clock sample
+        // of a create counts even when its answer is refused.
+        server_time: None,
     })
 }
 
-/// `fiat.currency` and `fiat.amount` of an answer, when both are strings.
-fn fiat_from_js(v: &JsValue) -> Option<crate::fiat::FiatPrice> {
+/// `fiat.currency` and `fiat.amount` of an answer, when both are strings (the rate fields are
+/// not read; [`Created::from_wire`] checks the price's shape).
+fn fiat_from_js(v: &JsValue) -> Option<FiatQuote> {
     let f = js_sys::Reflect::get(v, &JsValue::from_str("fiat")).ok()?;
     if !f.is_object() {
         return None;
     }
-    crate::fiat::FiatPrice::parse(
-        &field_str(&f, "currency").ok()??,
-        &field_str(&f, "amount").ok()??,
-    )
+    Some(FiatQuote {
+        currency: field_str(&f, "currency").ok()??,
+        amount: field_str(&f, "amount").ok()??,
+        rate: String::new(),
+        rate_source: String::new(),
+        rate_at: 0,
+    })
 }
 
 /// A created invoice as a JS object (what `sessionStorage` keeps).
@@ -293,27 +298,38 @@ pub fn created_to_js(w: &CreatedWire) -> JsValue {
     o.into()
 }
 
-fn status_from_js(v: &JsValue) -> Option<StatusWire> {
-    if !v.is_object() {
-        return None;
+/// Reads and checks a status answer for invoice `id` (only the fields the widget uses; reading a
+/// field of a JSON value that is not an object fails, so a bare number or string is refused).
+fn status_from_js(v: &JsValue, id: &str) -> Result<StatusReply, Failure> {
+    match (
+        field_str(v, "id"),
+        field_str(v, "status"),
+        field_str(v, "preimage"),
+    ) {
+        (Ok(Some(got)), Ok(Some(status)), Ok(preimage)) => {
+            let mut reply =
+                StatusReply::check(got, &status, preimage, id).map_err(contract_failure)?;
+            reply.onchain = onchain_from_js(v);
+            Ok(reply)
+        }
+        _ => Err(bad_response()),
     }
-    Some(StatusWire {
-        id: field_str(v, "id").ok()??,
-        status: field_str(v, "status").ok()??,
-        preimage: field_str(v, "preimage").ok()?,
-        onchain: js_sys::Reflect::get(v, &JsValue::from_str("onchain"))
-            .ok()
-            .filter(JsValue::is_object)
-            .and_then(|o| Some((field_u64(&o, "confirmations")?, field_u64(&o, "required")?))),
+}
+
+/// `onchain` of a status answer, when it is an object of two whole numbers.
+fn onchain_from_js(v: &JsValue) -> Option<OnchainSeen> {
+    let o = js_sys::Reflect::get(v, &JsValue::from_str("onchain"))
+        .ok()
+        .filter(JsValue::is_object)?;
+    Some(OnchainSeen {
+        confirmations: u32::try_from(field_u64(&o, "confirmations")?).ok()?,
+        required: u32::try_from(field_u64(&o, "required")?).ok()?,
     })
 }
 
 fn error_from_text(text: &str) -> Option<ErrorWire> {
     let v = js_sys::JSON::parse(text).ok()?;
     let e = js_sys::Reflect::get(&v, &JsValue::from_str("error")).ok()?;
-    if !e.is_object() {
-        return None;
-    }
     Some(ErrorWire {
         error: ErrorBody {
             code: field_str(&e, "code").ok()??,

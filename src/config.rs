@@ -8,12 +8,7 @@ use crate::amount::{parse_amount_sat, Bounds, DEFAULT_MAX_SAT, DEFAULT_MIN_SAT};
 use crate::invoice::Network;
 use crate::state::Options;
 
-/// Longest `description` accepted: the BOLT 11 `d` field holds at most 639 bytes.
-pub const MAX_DESCRIPTION_BYTES: usize = 639;
-/// Longest `order-id`.
-pub const MAX_ORDER_ID_LEN: usize = 128;
-/// Longest `expiry-secs` the widget asks for (the backend may bound it further).
-pub const MAX_EXPIRY_SECS: u32 = 86_400;
+pub use lightning_checkout_contract::{MAX_DESCRIPTION_BYTES, MAX_EXPIRY_SECS, MAX_ORDER_ID_LEN};
 
 /// The attributes as given (absent = None). Numbers arrive as decimal strings.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -225,14 +220,7 @@ pub fn parse(raw: &RawOptions) -> Result<Config, String> {
     };
     let order_id = match raw.order_id.as_deref().map(str::trim) {
         None | Some("") => None,
-        Some(o)
-            if o.len() <= MAX_ORDER_ID_LEN
-                && o
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-')) =>
-        {
-            Some(String::from(o))
-        }
+        Some(o) if lightning_checkout_contract::is_order_id(o) => Some(String::from(o)),
         Some(o) => {
             return Err(format!(
                 "The checkout is not set up: order-id must be 1 to {MAX_ORDER_ID_LEN} letters, digits or . _ : -, not \"{}\".",

@@ -48,6 +48,9 @@ use lightning_invoice::{
 };
 
 use crate::amount::format_msat;
+// The contract's hex and prefix helpers, also under the names this module gave them before.
+pub use lightning_checkout_contract::{hex_encode as hash_to_hex, parse_hash_hex};
+use lightning_checkout_contract::{hex_encode, strip_prefix_ignore_case};
 
 /// Longest invoice accepted, in characters (= `lightning_invoice::MAX_LENGTH`, LND's limit).
 /// Checked before any parsing.
@@ -318,7 +321,7 @@ impl DecodedInvoice {
 
     /// The payment hash, 64 lower-case hex characters.
     pub fn payment_hash_hex(&self) -> String {
-        hash_to_hex(&self.payment_hash)
+        hex_encode(&self.payment_hash)
     }
 
     /// Creation time, Unix seconds.
@@ -481,16 +484,6 @@ impl CheckedInvoice {
     /// `lightning:` + the lower-case invoice, for the "Open wallet" link.
     pub fn wallet_uri(&self) -> String {
         self.inner.wallet_uri()
-    }
-}
-
-/// Strips an ASCII-case-insensitive `prefix` from `s`.
-fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
-    let head = s.get(..prefix.len())?;
-    if head.eq_ignore_ascii_case(prefix) {
-        s.get(prefix.len()..)
-    } else {
-        None
     }
 }
 
@@ -693,43 +686,6 @@ pub fn check_invoice(
     now_ms: u64,
 ) -> Result<CheckedInvoice, InvoiceError> {
     decode(input)?.check(expected, now_ms)
-}
-
-/// Lower-case hex of 32 bytes.
-pub fn hash_to_hex(bytes: &[u8; 32]) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(64);
-    for b in bytes {
-        s.push(char::from(HEX[usize::from(b >> 4)]));
-        s.push(char::from(HEX[usize::from(b & 0x0f)]));
-    }
-    s
-}
-
-fn hex_value(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        b'A'..=b'F' => Some(c - b'A' + 10),
-        _ => None,
-    }
-}
-
-/// Parses exactly 64 hex characters (either case, no whitespace, no `0x`) into 32 bytes.
-pub fn parse_hash_hex(s: &str) -> Option<[u8; 32]> {
-    let bytes = s.as_bytes();
-    if bytes.len() != 64 {
-        return None;
-    }
-    let mut out = [0u8; 32];
-    for (o, pair) in out.iter_mut().zip(bytes.chunks_exact(2)) {
-        let (hi, lo) = match pair {
-            [hi, lo] => (hex_value(*hi)?, hex_value(*lo)?),
-            _ => return None,
-        };
-        *o = (hi << 4) | lo;
-    }
-    Some(out)
 }
 
 /// True when `preimage_hex` is exactly 32 bytes of hex whose SHA-256 is `payment_hash`:

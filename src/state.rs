@@ -356,8 +356,8 @@ pub struct Checkout {
     copy_failed: bool,
     /// The last copy was the on-chain address.
     copied_address: bool,
-    /// An on-chain payment seen: (confirmations, confirmations required).
-    onchain_seen: Option<(u64, u64)>,
+    /// An on-chain payment seen (its confirmations, and those required).
+    onchain_seen: Option<crate::contract::OnchainSeen>,
     wallet_check_at: Option<u64>,
     wallet_hint: bool,
     preimage_mismatch: bool,
@@ -548,7 +548,8 @@ impl Checkout {
             Phase::Open => {
                 vm.status = if self.preimage_mismatch {
                     String::from("Waiting for payment… (the shop's answer could not be confirmed)")
-                } else if let Some((n, of)) = self.onchain_seen {
+                } else if let Some(seen) = self.onchain_seen {
+                    let (n, of) = (seen.confirmations, seen.required);
                     if n == 0 {
                         String::from("Payment seen on-chain; waiting for a confirmation…")
                     } else {
@@ -617,11 +618,7 @@ impl Checkout {
             action_href: href,
             action_label: action,
             amount,
-            fiat: cur
-                .created
-                .fiat
-                .as_ref()
-                .map(crate::fiat::FiatPrice::approx_line),
+            fiat: cur.created.fiat.as_ref().map(crate::fiat::approx_line),
             description,
             countdown: open.then(|| countdown(cur.expires_at_ms.saturating_sub(now_ms))),
             copied: open && self.copied_until > now_ms && !self.copied_address,
@@ -753,8 +750,12 @@ impl Checkout {
                 description: self.opts.description.clone(),
                 order_id: self.order_id.clone(),
                 expiry_secs: self.opts.expiry_secs,
-                fiat: self.opts.fiat.clone(),
-                unified: self.opts.unified,
+                currency: self.opts.fiat.as_ref().map(|f| f.currency.clone()),
+                fiat_amount: self.opts.fiat.as_ref().map(|f| f.amount.clone()),
+                unified: self.opts.unified.then_some(true),
+                // The shop's token is the edge's (widget.rs adds it): the state machine decides
+                // what to ask, not how the order is signed.
+                order_token: None,
             },
         });
     }

@@ -3,11 +3,9 @@
 //! scheme, a bech32 address, the invoice), so a QR code needs fewer modules; the amount is exact
 //! BTC written from integer sats, never through a float.
 
-/// Is `a` shaped like an address the widget may put in a URI: 14 to 90 ASCII letters and digits
-/// (bech32 or base58; the backend checked it against its network).
-pub fn valid_address(a: &str) -> bool {
-    (14..=90).contains(&a.len()) && a.bytes().all(|b| b.is_ascii_alphanumeric())
-}
+/// Is `a` shaped like an address the widget may put in a URI (the contract's rule, which
+/// [`crate::contract::Created::from_wire`] applies to every answer).
+pub use lightning_checkout_contract::wire::valid_onchain_address as valid_address;
 
 /// `sat` as exact BTC, the shortest decimal: `2500` → `0.000025`, `100000000` → `1`.
 pub fn btc_amount(sat: u64) -> String {

@@ -96,7 +96,8 @@ fn now_ms() -> u64 {
 }
 
 /// A random id for an order the shop did not name: `wc_` + 24 hex digits from
-/// `crypto.getRandomValues`.
+/// `crypto.getRandomValues`, the form the backend knows as the widget's own
+/// (`lightning_checkout_contract::is_widget_key`).
 fn fresh_id() -> String {
     let mut bytes = [0u8; 12];
     let ok = web_sys::window()
@@ -327,11 +328,10 @@ fn dispatch(rc: &Rc<RefCell<Inner>>, event: Event, user_driven: bool) {
     let mut later = Vec::new();
     for effect in effects {
         match effect {
-            Effect::Create { seq, request } => {
-                let token = rc.borrow().order_token.clone();
+            Effect::Create { seq, mut request } => {
+                request.order_token = rc.borrow().order_token.clone();
                 spawn_request(rc, move |endpoint, signal| async move {
-                    let (result, server_time) =
-                        api::create(&endpoint, &request, token.as_deref(), signal).await;
+                    let (result, server_time) = api::create(&endpoint, &request, signal).await;
                     (Event::Created { seq, result }, server_time)
                 })
             }

@@ -909,8 +909,8 @@ fn a_fiat_price_is_sent_as_text_and_the_backends_sats_are_what_is_checked_and_sh
     );
     let (seq, req) = create_seq(&fx);
     assert_eq!(
-        req.fiat,
-        eur("4.50"),
+        (req.currency.as_deref(), req.fiat_amount.as_deref()),
+        (Some("EUR"), Some("4.50")),
         "the price goes to the backend as text"
     );
     let vm = c.view(T0);
@@ -982,8 +982,8 @@ fn a_fiat_price_is_sent_as_text_and_the_backends_sats_are_what_is_checked_and_sh
         T0 + 5000,
     );
     assert_eq!(
-        create_seq(&fx).1.fiat,
-        eur("5.00"),
+        create_seq(&fx).1.fiat_amount.as_deref(),
+        Some("5.00"),
         "a new invoice for the new price"
     );
     assert_ne!(
@@ -1009,7 +1009,7 @@ fn unified_shows_the_bip21_qr_offers_the_address_and_says_an_onchain_payment_was
     // Not asked for: the address is ignored, the QR stays Lightning-only.
     let mut c = started(opts());
     let (seq, req) = create_seq(&submit(&mut c, "2500", "wc_a", T0));
-    assert!(!req.unified);
+    assert_eq!(req.unified, None);
     c.handle(
         Event::Created {
             seq,
@@ -1026,7 +1026,7 @@ fn unified_shows_the_bip21_qr_offers_the_address_and_says_an_onchain_payment_was
         ..opts()
     });
     let (seq, req) = create_seq(&submit(&mut c, "2500", "wc_a", T0));
-    assert!(req.unified, "asked for");
+    assert_eq!(req.unified, Some(true), "asked for");
     c.handle(
         Event::Created {
             seq,
@@ -1056,7 +1056,10 @@ fn unified_shows_the_bip21_qr_offers_the_address_and_says_an_onchain_payment_was
     let poll = c.handle(Event::Tick, T0 + 2_100);
     let s = fetch_seq(&poll).expect("polled");
     let mut r = reply(Status::Pending, None);
-    r.onchain = Some((0, 1));
+    r.onchain = Some(lightning_checkout::contract::OnchainSeen {
+        confirmations: 0,
+        required: 1,
+    });
     answer(&mut c, s, Ok(r), T0 + 2_200);
     assert_eq!(
         c.view(T0 + 2_200).status,
@@ -1085,7 +1088,10 @@ fn an_onchain_payment_seen_keeps_the_checkout_open_past_expiry_until_paid() {
     );
     let s = fetch_seq(&c.handle(Event::Tick, T0 + 2_100)).expect("polled");
     let mut r = reply(Status::Pending, None);
-    r.onchain = Some((0, 1));
+    r.onchain = Some(lightning_checkout::contract::OnchainSeen {
+        confirmations: 0,
+        required: 1,
+    });
     answer(&mut c, s, Ok(r.clone()), T0 + 2_200);
     // Long past the invoice's 900 s: still open, still polled, never "expired".
     let mut now = T0 + 1_000_000;

@@ -60,7 +60,6 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
@@ -75,14 +74,10 @@ use crate::store::Invoice;
 pub const BODY_LIMIT: usize = 16 * 1024;
 /// Largest webhook body (providers send bigger envelopes than our clients).
 pub const WEBHOOK_BODY_LIMIT: usize = 64 * 1024;
-/// BOLT 11 `d` holds at most 639 bytes (a 10-bit length of 5-bit groups).
-pub const MAX_DESCRIPTION_BYTES: usize = 639;
-/// Longest `order_id`.
-pub const MAX_ORDER_ID_CHARS: usize = 128;
-/// Default `expiry_secs`: 15 minutes, as AlphaPo's fixed Lightning expiry.
-pub const DEFAULT_EXPIRY_SECS: u32 = 900;
-/// Longest `expiry_secs`: one day.
-pub const MAX_EXPIRY_SECS: u32 = 86_400;
+pub use lightning_checkout_contract::{
+    DEFAULT_EXPIRY_SECS, MAX_DESCRIPTION_BYTES, MAX_EXPIRY_SECS,
+    MAX_ORDER_ID_LEN as MAX_ORDER_ID_CHARS,
+};
 /// How long a browser may cache a CORS preflight answer.
 const CORS_MAX_AGE_SECS: u64 = 600;
 
@@ -97,158 +92,51 @@ const FIELDS: [&str; 8] = [
     "unified",
 ];
 
-/// `POST /api/invoices` body.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CreateInvoiceRequest {
-    /// Amount in sat.
-    pub amount_sat: u64,
-    /// BOLT 11 description.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// The shop's order id (idempotency).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub order_id: Option<String>,
-    /// Seconds until expiry.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expiry_secs: Option<u32>,
-    /// The shop's signed order (a JWT, see [`crate::order_token`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub order_token: Option<String>,
-    /// A fiat price's ISO 4217 currency (with `fiat_amount`, instead of `amount_sat`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub currency: Option<String>,
-    /// A fiat price as a decimal string (`"4.50"`), converted by the backend ([`crate::fiat`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fiat_amount: Option<String>,
-    /// Ask for an on-chain address too (a unified BIP21 QR), where the provider gives one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub unified: Option<bool>,
-}
+// The wire types are the contract's (`contract/`), shared with the widget; these names are the
+// ones the backend has always used for them.
+pub use lightning_checkout_contract::{
+    CreateRequest as CreateInvoiceRequest, CreateResponse as CreateInvoiceResponse, OnchainSeen,
+    StatusResponse as InvoiceStatusResponse,
+};
 
-/// `POST /api/invoices` answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CreateInvoiceResponse {
-    /// Invoice id.
-    pub id: String,
-    /// BOLT 11 invoice; `null` for a pay-link provider.
-    pub payment_request: Option<String>,
-    /// Pay link; absent for BOLT 11 providers.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pay_url: Option<String>,
-    /// Hex payment hash; `null` when the provider has none.
-    pub payment_hash: Option<String>,
-    /// Amount in sat.
-    pub amount_sat: u64,
-    /// Unix seconds.
-    pub expires_at: u64,
-    /// Always `pending` here.
-    pub status: String,
-    /// A unified invoice's on-chain address (for `bitcoin:ADDRESS?amount=…&lightning=…`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub onchain_address: Option<String>,
-    /// A fiat-priced invoice: its price, and the rate, source and time of the conversion.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fiat: Option<crate::fiat::FiatQuote>,
-    /// The backend's clock when it answered, Unix milliseconds: the widget corrects the payer's
-    /// clock by it (expiry checks, countdown).
-    #[serde(default)]
-    pub server_time: u64,
-}
-
-/// `GET /api/invoices/{id}` answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct InvoiceStatusResponse {
-    /// Invoice id.
-    pub id: String,
-    /// `pending`, `paid` or `expired`.
-    pub status: String,
-    /// Hex preimage, only when paid and known.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub preimage: Option<String>,
-    /// BOLT 11 invoice; `null` for a pay-link provider.
-    pub payment_request: Option<String>,
-    /// Pay link; absent for BOLT 11 providers.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pay_url: Option<String>,
-    /// Hex payment hash.
-    pub payment_hash: Option<String>,
-    /// Amount in sat.
-    pub amount_sat: u64,
-    /// Unix seconds.
-    pub expires_at: u64,
-    /// Unix seconds, only when paid.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub paid_at: Option<u64>,
-    /// A unified invoice's on-chain address (for `bitcoin:ADDRESS?amount=…&lightning=…`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub onchain_address: Option<String>,
-    /// An on-chain payment seen to that address: its confirmations and the shop's count
-    /// (`ONCHAIN_CONFIRMATIONS`) at which it is paid.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub onchain: Option<OnchainSeen>,
-    /// A fiat-priced invoice: its price, and the rate, source and time of the conversion.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fiat: Option<crate::fiat::FiatQuote>,
-    /// The backend's clock when it answered, Unix milliseconds.
-    #[serde(default)]
-    pub server_time: u64,
-}
-
-/// An on-chain payment seen to a unified invoice's address.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OnchainSeen {
-    /// Confirmations so far (0: in the mempool).
-    pub confirmations: u32,
-    /// Confirmations that make the invoice paid.
-    pub required: u32,
-}
-
-impl CreateInvoiceResponse {
-    /// The answer for `inv`, stamped with the backend's clock `server_time` (Unix ms).
-    pub fn new(inv: &Invoice, server_time: u64) -> Self {
-        Self {
-            id: inv.id.clone(),
-            payment_request: inv.payment_request.clone(),
-            pay_url: inv.pay_url.clone(),
-            payment_hash: inv.payment_hash.map(hex::encode),
-            amount_sat: inv.amount_sat(),
-            expires_at: inv.expires_at,
-            status: inv.status.as_str().to_owned(),
-            fiat: inv.fiat.clone(),
-            onchain_address: inv.onchain_address.clone(),
-            server_time,
-        }
+/// The create answer for `inv`, stamped with the backend's clock `server_time` (Unix ms).
+pub fn create_response(inv: &Invoice, server_time: u64) -> CreateInvoiceResponse {
+    CreateInvoiceResponse {
+        id: inv.id.clone(),
+        payment_request: inv.payment_request.clone(),
+        pay_url: inv.pay_url.clone(),
+        payment_hash: inv.payment_hash.map(hex::encode),
+        amount_sat: inv.amount_sat(),
+        expires_at: inv.expires_at,
+        status: inv.status.as_str().to_owned(),
+        onchain_address: inv.onchain_address.clone(),
+        fiat: inv.fiat.clone(),
+        server_time: Some(server_time),
     }
 }
 
-impl InvoiceStatusResponse {
-    /// The answer for `inv`, stamped with the backend's clock `server_time` (Unix ms).
-    pub fn new(inv: &Invoice, server_time: u64) -> Self {
-        Self::with_required(inv, server_time, 1)
-    }
-
-    /// As [`InvoiceStatusResponse::new`], with the shop's on-chain confirmation count.
-    pub fn with_required(inv: &Invoice, server_time: u64, required: u32) -> Self {
-        let paid = inv.status == crate::store::Status::Paid;
-        Self {
-            id: inv.id.clone(),
-            status: inv.status.as_str().to_owned(),
-            preimage: inv.preimage.filter(|_| paid).map(hex::encode),
-            payment_request: inv.payment_request.clone(),
-            pay_url: inv.pay_url.clone(),
-            payment_hash: inv.payment_hash.map(hex::encode),
-            amount_sat: inv.amount_sat(),
-            expires_at: inv.expires_at,
-            paid_at: inv.paid_at.filter(|_| paid),
-            fiat: inv.fiat.clone(),
-            onchain_address: inv.onchain_address.clone(),
-            onchain: inv.onchain_confirmations.map(|confirmations| OnchainSeen {
-                confirmations,
-                required,
-            }),
-            server_time,
-        }
+/// The status answer for `inv`, stamped with the backend's clock `server_time` (Unix ms); the
+/// preimage and `paid_at` only once paid; an on-chain payment seen with the shop's
+/// confirmation count `required` (`ONCHAIN_CONFIRMATIONS`).
+pub fn status_response(inv: &Invoice, server_time: u64, required: u32) -> InvoiceStatusResponse {
+    let paid = inv.status == crate::store::Status::Paid;
+    InvoiceStatusResponse {
+        id: inv.id.clone(),
+        status: inv.status.as_str().to_owned(),
+        preimage: inv.preimage.filter(|_| paid).map(hex::encode),
+        payment_request: inv.payment_request.clone(),
+        pay_url: inv.pay_url.clone(),
+        payment_hash: inv.payment_hash.map(hex::encode),
+        amount_sat: inv.amount_sat(),
+        expires_at: inv.expires_at,
+        paid_at: inv.paid_at.filter(|_| paid),
+        onchain_address: inv.onchain_address.clone(),
+        onchain: inv.onchain_confirmations.map(|confirmations| OnchainSeen {
+            confirmations,
+            required,
+        }),
+        fiat: inv.fiat.clone(),
+        server_time: Some(server_time),
     }
 }
 
@@ -370,7 +258,9 @@ async fn dev_order(
     };
     let amount = match (field(&obj, "min_sat"), field(&obj, "max_sat")) {
         _ if parse_fiat(&obj)?.is_some() => TokenAmount::Fiat(
-            parse_fiat(&obj)?.ok_or_else(|| AppError::internal("fiat price vanished"))?,
+            parse_fiat(&obj)?
+                .ok_or_else(|| AppError::internal("fiat price vanished"))?
+                .price(),
         ),
         (Some(lo), Some(hi)) => {
             let (lo, hi) = (lo.as_u64().unwrap_or(0), hi.as_u64().unwrap_or(0));
@@ -426,10 +316,7 @@ async fn create_invoice(
     } else {
         StatusCode::OK
     };
-    Ok((
-        status,
-        Json(CreateInvoiceResponse::new(&inv, state.now_ms())),
-    ))
+    Ok((status, Json(create_response(&inv, state.now_ms()))))
 }
 
 async fn get_invoice(
@@ -438,7 +325,7 @@ async fn get_invoice(
 ) -> Result<Json<InvoiceStatusResponse>, AppError> {
     let Path(id) = id.map_err(|_| AppError::invoice_not_found())?;
     let inv = checkout::status(&state, &id).await?;
-    Ok(Json(status_response(&state, &inv)))
+    Ok(Json(answer(&state, &inv)))
 }
 
 async fn dev_pay(
@@ -447,7 +334,7 @@ async fn dev_pay(
 ) -> Result<Json<InvoiceStatusResponse>, AppError> {
     let Path(id) = id.map_err(|_| AppError::invoice_not_found())?;
     let inv = checkout::simulate_payment(&state, &id).await?;
-    Ok(Json(InvoiceStatusResponse::new(&inv, state.now_ms())))
+    Ok(Json(answer(&state, &inv)))
 }
 
 /// `POST /api/dev/invoices/{id}/onchain` (demo only), `{"confirmations": n}`: an on-chain payment
@@ -472,11 +359,11 @@ async fn dev_onchain(
             )
         })?;
     let inv = checkout::simulate_onchain(&state, &id, confirmations).await?;
-    Ok(Json(status_response(&state, &inv)))
+    Ok(Json(answer(&state, &inv)))
 }
 
-fn status_response(state: &AppState, inv: &Invoice) -> InvoiceStatusResponse {
-    InvoiceStatusResponse::with_required(inv, state.now_ms(), state.config().onchain_confirmations)
+fn answer(state: &AppState, inv: &Invoice) -> InvoiceStatusResponse {
+    status_response(inv, state.now_ms(), state.config().onchain_confirmations)
 }
 
 async fn webhook(
@@ -755,7 +642,17 @@ fn create_order(
         return Err(mismatch("description"));
     }
     let body_fiat = parse_fiat(obj)?;
-    if let TokenAmount::Fiat(f) = claims.amount {
+    // The token's price was checked against this backend's currencies when it was read.
+    let claim_fiat = match &claims.amount {
+        TokenAmount::Fiat(f) => Some(crate::fiat::FiatAmount::from_price(f).map_err(|_| {
+            token_error(
+                "invalid_token",
+                "The signed order's fiat price is not usable.",
+            )
+        })?),
+        _ => None,
+    };
+    if let Some(f) = claim_fiat {
         if field(obj, "amount_sat").is_some() || body_fiat.is_some_and(|b| b != f) {
             return Err(mismatch("price"));
         }
@@ -763,7 +660,10 @@ fn create_order(
         return Err(mismatch("price"));
     }
     let price = match claims.amount {
-        TokenAmount::Fiat(f) => Price::Fiat(f),
+        TokenAmount::Fiat(_) => match claim_fiat {
+            Some(f) => Price::Fiat(f),
+            None => return Err(AppError::internal("fiat claim without its price")),
+        },
         TokenAmount::Exact(a) => {
             if field(obj, "amount_sat").is_some() && parse_amount(obj, max_amount_sat)? != a {
                 return Err(mismatch("amount_sat"));

@@ -11,6 +11,11 @@
 
 use std::fmt;
 
+// The shape of a price (currency code, decimal text) and the answer's quote are the contract's
+// (`contract/src/fiat.rs`), shared with the widget; the arithmetic stays here.
+use lightning_checkout_contract::fiat::split_decimal;
+pub use lightning_checkout_contract::fiat::{FiatPrice, FiatQuote};
+
 /// Sat in one bitcoin.
 pub const SAT_PER_BTC: u128 = 100_000_000;
 /// Largest fiat amount, in minor units (10^15: ten trillion euro): keeps every product below in
@@ -113,6 +118,19 @@ impl FiatAmount {
         Ok(Self { currency, minor })
     }
 
+    /// [`Self::parse`] of a contract price (a request's or an order token's).
+    pub fn from_price(p: &FiatPrice) -> Result<Self, FiatError> {
+        Self::parse(&p.currency, &p.amount)
+    }
+
+    /// The price as the contract writes it (the amount with the currency's minor digits).
+    pub fn price(&self) -> FiatPrice {
+        FiatPrice {
+            currency: self.currency.code.to_owned(),
+            amount: self.amount_string(),
+        }
+    }
+
     /// The amount written with exactly the currency's minor digits (`4.50`, `500`, `1.250`).
     pub fn amount_string(&self) -> String {
         let d = self.currency.minor_digits;
@@ -189,33 +207,6 @@ pub fn to_sat(amount: FiatAmount, rate: Rate) -> Option<u64> {
         .mantissa
         .checked_mul(10u128.pow(amount.currency.minor_digits))?;
     u64::try_from(num.div_ceil(den)).ok()
-}
-
-/// `(integer digits, fraction digits)` of a plain decimal: ASCII digits, at least one before the
-/// point, at least one after a point; no sign, exponent or spaces.
-fn split_decimal(s: &str) -> Option<(&str, &str)> {
-    let (int, frac) = match s.split_once('.') {
-        Some((i, f)) if !f.is_empty() => (i, f),
-        Some(_) => return None,
-        None => (s, ""),
-    };
-    let digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
-    (!int.is_empty() && digits(int) && digits(frac)).then_some((int, frac))
-}
-
-/// What the backend records on a fiat-priced invoice and returns in its answers.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct FiatQuote {
-    /// ISO 4217 code.
-    pub currency: String,
-    /// The price, with the currency's minor digits (`"4.50"`).
-    pub amount: String,
-    /// The price of one BTC in that currency used for the conversion, as its source gave it.
-    pub rate: String,
-    /// Where the rate came from: `kraken`, `coinbase` or `fixed`.
-    pub rate_source: String,
-    /// When the rate was fetched (a fixed rate: when it was applied), Unix seconds.
-    pub rate_at: u64,
 }
 
 #[cfg(test)]

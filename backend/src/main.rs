@@ -144,7 +144,9 @@ fn sign_order(args: &[String]) -> Result<String, String> {
         _ => return Err("give both --currency and --fiat-amount".into()),
     };
     let amount = match (num("amount-sat")?, num("min-sat")?, num("max-sat")?) {
-        (None, None, None) if fiat.is_some() => TokenAmount::Fiat(fiat.ok_or("unreachable")?),
+        (None, None, None) if fiat.is_some() => {
+            TokenAmount::Fiat(fiat.ok_or("unreachable")?.price())
+        }
         _ if fiat.is_some() => {
             return Err("a fiat price (--currency, --fiat-amount) takes no sat amount".into())
         }

@@ -20,51 +20,20 @@ use hmac::{Hmac, Mac};
 use serde_json::{Map, Value};
 use sha2::Sha256;
 
-use crate::api::{MAX_DESCRIPTION_BYTES, MAX_ORDER_ID_CHARS};
 use crate::config::Secret;
+
+// The claims and their checks are the contract's (`contract/src/order.rs`), shared with the
+// widget; the JWT encoding and the HMAC stay here.
+pub use lightning_checkout_contract::order::{
+    is_order_id, is_widget_key, ClaimError, OrderClaims, TokenAmount, AUDIENCE, LEEWAY_SECS,
+    WIDGET_KEY_PREFIX,
+};
 
 /// Longest token accepted, in bytes.
 pub const MAX_TOKEN_LEN: usize = 4096;
 /// Shortest `CHECKOUT_SECRET`, in bytes (RFC 8725: at least the hash size for HS256).
 pub const MIN_SECRET_LEN: usize = 32;
-/// Allowed clock skew between the shop's server and this one.
-pub const LEEWAY_SECS: u64 = 60;
-/// The `aud` value the CLI writes; a token carrying another audience is refused.
-pub const AUDIENCE: &str = "lightning-checkout";
-
 type HmacSha256 = Hmac<Sha256>;
-
-/// The amount an order token states.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenAmount {
-    /// Exactly this many sat.
-    Exact(u64),
-    /// The payer chooses, within these bounds (inclusive).
-    Range {
-        /// Smallest.
-        min_sat: u64,
-        /// Largest.
-        max_sat: u64,
-    },
-    /// A fiat price (claims `currency` + `fiat_amount`, a decimal string such as `"4.50"`),
-    /// converted to sat by the backend at invoice time ([`crate::fiat`]).
-    Fiat(crate::fiat::FiatAmount),
-}
-
-/// The verified claims of an order token.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OrderClaims {
-    /// The shop's order id.
-    pub order_id: String,
-    /// What is to be paid.
-    pub amount: TokenAmount,
-    /// The description (BOLT 11 `d`), possibly empty.
-    pub description: String,
-    /// Expiry, Unix seconds.
-    pub exp: u64,
-    /// Issued at, Unix seconds, if stated.
-    pub iat: Option<u64>,
-}
 
 /// Why a token was refused. The API maps these to `invalid_token` / `token_expired`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -87,6 +56,16 @@ pub enum TokenError {
     /// `nbf` / `iat` in the future.
     #[error("not yet valid")]
     NotYetValid,
+}
+
+impl From<ClaimError> for TokenError {
+    fn from(e: ClaimError) -> Self {
+        match e {
+            ClaimError::Claim(name) => TokenError::Claim(name),
+            ClaimError::Expired => TokenError::Expired,
+            ClaimError::NotYetValid => TokenError::NotYetValid,
+        }
+    }
 }
 
 /// Check `secret` is usable as `CHECKOUT_SECRET`.
@@ -163,16 +142,9 @@ fn read_claims(
     now: u64,
     max_amount_sat: u64,
 ) -> Result<OrderClaims, TokenError> {
-    let exp = uint(c, "exp")?.ok_or(TokenError::Claim("exp"))?;
-    if now >= exp.saturating_add(LEEWAY_SECS) {
-        return Err(TokenError::Expired);
-    }
-    let iat = uint(c, "iat")?;
-    for t in [iat, uint(c, "nbf")?].into_iter().flatten() {
-        if t > now.saturating_add(LEEWAY_SECS) {
-            return Err(TokenError::NotYetValid);
-        }
-    }
+    let (exp, iat) = (uint(c, "exp")?, uint(c, "iat")?);
+    OrderClaims::check_times(exp, iat, uint(c, "nbf")?, now)?;
+    let exp = exp.unwrap_or_default(); // check_times refused a token without one
     if let Some(aud) = c.get("aud") {
         let ok = match aud {
             Value::String(s) => s == AUDIENCE,
@@ -183,45 +155,26 @@ fn read_claims(
             return Err(TokenError::Claim("aud"));
         }
     }
-    let order_id = match c.get("order_id") {
-        Some(Value::String(s)) if is_order_id(s) && !s.starts_with(WIDGET_KEY_PREFIX) => s.clone(),
-        _ => return Err(TokenError::Claim("order_id")),
-    };
-    let description = match c.get("description") {
-        None | Some(Value::Null) => String::new(),
-        Some(Value::String(s)) if s.len() <= MAX_DESCRIPTION_BYTES => s.clone(),
-        _ => return Err(TokenError::Claim("description")),
-    };
-    let in_bounds = |v: u64| (1..=max_amount_sat).contains(&v);
     let text = |name: &'static str| match c.get(name) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.as_str())),
         Some(_) => Err(TokenError::Claim(name)),
     };
-    let fiat = match (text("currency")?, text("fiat_amount")?) {
-        (None, None) => None,
-        (Some(cur), Some(amount)) => Some(
-            crate::fiat::FiatAmount::parse(cur, amount)
-                .map_err(|_| TokenError::Claim("fiat_amount"))?,
-        ),
-        _ => return Err(TokenError::Claim("fiat_amount")),
-    };
-    let amount = match (
-        fiat,
+    let order_id = OrderClaims::check_order_id(text("order_id")?)?;
+    let description = OrderClaims::check_description(text("description")?)?;
+    let amount = TokenAmount::from_claims_with_fiat(
+        text("currency")?,
+        text("fiat_amount")?,
         uint(c, "amount_sat")?,
         uint(c, "min_sat")?,
         uint(c, "max_sat")?,
-    ) {
-        (Some(f), None, None, None) => TokenAmount::Fiat(f),
-        (Some(_), ..) => return Err(TokenError::Claim("fiat_amount")),
-        (None, Some(a), None, None) if in_bounds(a) => TokenAmount::Exact(a),
-        (None, None, Some(min_sat), Some(max_sat))
-            if in_bounds(min_sat) && in_bounds(max_sat) && min_sat <= max_sat =>
-        {
-            TokenAmount::Range { min_sat, max_sat }
-        }
-        _ => return Err(TokenError::Claim("amount_sat")),
-    };
+        max_amount_sat,
+    )?;
+    // The shape is the contract's; which currencies and how many decimals, this backend's.
+    if let TokenAmount::Fiat(f) = &amount {
+        crate::fiat::FiatAmount::parse(&f.currency, &f.amount)
+            .map_err(|_| TokenError::Claim("fiat_amount"))?;
+    }
     Ok(OrderClaims {
         order_id,
         amount,
@@ -229,24 +182,6 @@ fn read_claims(
         exp,
         iat,
     })
-}
-
-/// Prefix of the ids the widget makes for a checkout the shop did not name (`wc_` + 24 hex
-/// digits): idempotency keys of unsigned checkouts, never shop order ids.
-pub const WIDGET_KEY_PREFIX: &str = "wc_";
-
-/// Whether `s` is a widget-made id (`wc_` + 24 lower-case hex digits). Unsigned creates may carry
-/// one under a real provider: it names no shop order, only the payer's own retry.
-pub fn is_widget_key(s: &str) -> bool {
-    s.strip_prefix(WIDGET_KEY_PREFIX)
-        .is_some_and(|h| h.len() == 24 && h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
-}
-
-/// The `order_id` rule shared with the request field: 1 to 128 of `A-Z a-z 0-9 . _ : -`.
-pub fn is_order_id(s: &str) -> bool {
-    (1..=MAX_ORDER_ID_CHARS).contains(&s.len())
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
 }
 
 /// Sign an order token (HS256) for `claims`; what `sign-order` and the demo's dev route print.
@@ -263,15 +198,15 @@ pub fn sign(claims: &OrderClaims, secret: &Secret) -> String {
     if !claims.description.is_empty() {
         body["description"] = claims.description.clone().into();
     }
-    match claims.amount {
-        TokenAmount::Exact(a) => body["amount_sat"] = a.into(),
+    match &claims.amount {
+        TokenAmount::Exact(a) => body["amount_sat"] = (*a).into(),
         TokenAmount::Range { min_sat, max_sat } => {
-            body["min_sat"] = min_sat.into();
-            body["max_sat"] = max_sat.into();
+            body["min_sat"] = (*min_sat).into();
+            body["max_sat"] = (*max_sat).into();
         }
         TokenAmount::Fiat(f) => {
-            body["currency"] = f.currency.code().into();
-            body["fiat_amount"] = f.amount_string().into();
+            body["currency"] = f.currency.clone().into();
+            body["fiat_amount"] = f.amount.clone().into();
         }
     }
     let payload = URL_SAFE_NO_PAD.encode(body.to_string());

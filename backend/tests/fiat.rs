@@ -435,7 +435,7 @@ fn fiat_token(order_id: &str, currency: &str, amount: &str) -> String {
     order_token::sign(
         &OrderClaims {
             order_id: order_id.into(),
-            amount: TokenAmount::Fiat(FiatAmount::parse(currency, amount).unwrap()),
+            amount: TokenAmount::Fiat(FiatAmount::parse(currency, amount).unwrap().price()),
             description: "Mug".into(),
             exp: T0 + 600,
             iat: Some(T0),
@@ -461,7 +461,7 @@ async fn signed_fiat_orders_carry_their_price_and_refuse_changes() {
     let c = order_token::verify(&t, &Secret::new(TEST_SECRET), T0, 4_500_000).unwrap();
     assert_eq!(
         c.amount,
-        TokenAmount::Fiat(FiatAmount::parse("EUR", "4.50").unwrap())
+        TokenAmount::Fiat(FiatAmount::parse("EUR", "4.50").unwrap().price())
     );
     // The body may repeat the price, never change it, nor name a sat amount.
     for (body, code) in [
@@ -632,7 +632,7 @@ fn sign_order_command_signs_a_fiat_price() {
     let c = order_token::verify(token.trim(), &Secret::new(TEST_SECRET), now, 4_500_000).unwrap();
     assert_eq!(
         c.amount,
-        TokenAmount::Fiat(FiatAmount::parse("EUR", "4.50").unwrap())
+        TokenAmount::Fiat(FiatAmount::parse("EUR", "4.50").unwrap().price())
     );
     let out = std::process::Command::new(exe)
         .args([

@@ -161,40 +161,30 @@ impl Env<'_> {
     }
 }
 
+/// A provider's base URL: read by the contract's URL parser (`contract/src/payurl.rs`: scheme in
+/// any case, host and port characters, no user info), with the same loopback rule for plain
+/// `http://` as a pay link, unless `ALLOW_INSECURE_HTTP` says otherwise; no query or fragment
+/// (paths are appended to it).
 fn check_url(v: &str, insecure_ok: bool) -> Result<String, String> {
+    use lightning_checkout_contract::{strip_prefix_ignore_case, HttpUrl};
     let v = v.trim_end_matches('/');
-    let (https, rest) = if let Some(r) = v.strip_prefix("https://") {
-        (true, r)
-    } else if let Some(r) = v.strip_prefix("http://") {
-        (false, r)
-    } else {
-        return Err("must start with https:// (or http:// for a loopback host)".into());
-    };
-    let host_port = rest.split('/').next().unwrap_or_default();
-    if host_port.is_empty() || host_port.contains('@') || v.contains('?') || v.contains('#') {
-        return Err(
-            "must be a base URL: scheme://host[:port][/path], no user info or query".into(),
-        );
-    }
     if v.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err("must not contain spaces".into());
     }
-    if !https && !insecure_ok {
-        let host = if let Some(h) = host_port.strip_prefix('[') {
-            h.split(']').next().unwrap_or_default()
-        } else {
-            host_port.split(':').next().unwrap_or_default()
-        };
-        let loopback = host == "localhost"
-            || host
-                .parse::<std::net::IpAddr>()
-                .is_ok_and(|ip| ip.is_loopback());
-        if !loopback {
-            return Err(
-                "plain http:// is only allowed to a loopback host (set ALLOW_INSECURE_HTTP=true to override)"
-                    .into(),
-            );
-        }
+    if strip_prefix_ignore_case(v, "https://")
+        .or_else(|| strip_prefix_ignore_case(v, "http://"))
+        .is_none()
+    {
+        return Err("must start with https:// (or http:// for a loopback host)".into());
+    }
+    let url = HttpUrl::parse(v)
+        .filter(|_| !v.contains(['?', '#']))
+        .ok_or("must be a base URL: scheme://host[:port][/path], no user info or query")?;
+    if !url.is_secure() && !insecure_ok {
+        return Err(
+            "plain http:// is only allowed to a loopback host (set ALLOW_INSECURE_HTTP=true to override)"
+                .into(),
+        );
     }
     Ok(v.to_owned())
 }
@@ -273,5 +263,13 @@ mod tests {
         assert!(check_url("https://user:pw@x", false).is_err());
         assert!(check_url("https://x/?api-key=1", false).is_err());
         assert!(check_url("https://", false).is_err());
+        // The contract's URL rules apply: scheme in any case, a real port, a host of host
+        // characters, loopback only as written.
+        assert!(check_url("HTTPS://rails.amboss.tech", false).is_ok());
+        assert!(check_url("https://x:abc", false).is_err());
+        assert!(check_url("https://x:99999", false).is_err());
+        assert!(check_url("http://127.0.0.1.attacker.example", false).is_err());
+        assert!(check_url("http://[0:0:0:0:0:0:0:1]:8080", false).is_err());
+        assert!(check_url("https://a b", false).is_err());
     }
 }
