@@ -36,6 +36,22 @@ need_apt() {
   fi
 }
 
+# need_postgres: Debian's PostgreSQL server binaries, which the backend's PostgreSQL tests
+# (backend/tests/pg) start themselves in a temporary directory, as a non-root user. They are not on
+# PATH, so need_apt is asked for them by their directory.
+need_postgres() {
+  compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing postgresql (the PostgreSQL store's tests start one)"
+    if [ $APT_UPDATED = 0 ]; then apt-get update -qq >&2; APT_UPDATED=1; fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+    compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null ||
+      die "installing postgresql did not provide /usr/lib/postgresql/*/bin/postgres; install it by hand."
+  else
+    die "PostgreSQL is missing (no /usr/lib/postgresql/*/bin/postgres): install the Debian package postgresql (sudo apt-get install postgresql)."
+  fi
+}
+
 need_rust() {
   command -v cargo >/dev/null 2>&1 || die "cargo is missing: install Rust from https://rustup.rs."
   # Asked of rustc, not rustup: a PATH may hold a toolchain's bin/ without rustup's proxies.
@@ -217,6 +233,7 @@ test_all() {
   timed "clippy" lints
   need_browser # before the native tests too: tests/qr.rs reads QR codes back with zbarimg
   need_engines
+  need_postgres # backend/tests/{store_suite,pg_instances}.rs start a real PostgreSQL
   say "native tests (widget core, contract, backend)"
   timed "native tests" native_tests
   timed "building the widget" build

@@ -14,6 +14,7 @@ import { join, dirname, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 import { startProcess, launchBrowser, newPage, part, ROOT } from '../tests/e2e/harness.mjs';
+import { postgresBench, postgresTable } from './postgres.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const OUT = join(BENCH, 'out');
@@ -539,6 +540,11 @@ function tables(r) {
   lines.push('');
   lines.push(`Peak memory of the backend (VmHWM after the run): ${(r.backend.vm_hwm_kb / 1024).toFixed(1)} MiB (${(r.backend.rss_idle_kb / 1024).toFixed(1)} MiB at start). The load generator (\`bench/loadgen\`, one tokio worker, one keep-alive connection per client, closed loop) runs on the same ${r.machine.nproc} cores. Creations go through the store's single SQLite writer with \`synchronous=FULL\` (an fsync per commit, so that a "paid" survives a power cut): they queue rather than scale with clients, and follow the disk (and whatever else uses it).`);
   if (r.hostile) lines.push('', hostileTable(r.hostile));
+  if (r.postgres) {
+    lines.push('', `### 7. The store: SQLite beside PostgreSQL with one and two instances (demo provider, release, loopback, ${r.postgres.options.warmup} s warm-up + ${r.postgres.options.secs} s each)`, '');
+    lines.push(postgresTable(r.postgres), '');
+    lines.push('Requests per second with p50 / p99 latency. PostgreSQL 15 from Debian, started by the bench in a temporary directory with its default (durable) settings, on the same cores as the backends and the load generator; `DATABASE_POOL_SIZE=16`. With two instances the load generator\'s clients alternate between them (`--url` twice). On one machine a second instance shares the same two cores, so it shows the cost of the shared database rather than added capacity (`node bench/postgres.mjs` runs this part alone).');
+  }
   return lines.join('\n');
 }
 
@@ -641,6 +647,7 @@ async function main() {
   }
   const backendResult = await backendLoad(opts);
   const hostileResult = await hostile(opts);
+  const postgresResult = await postgresBench({ secs: opts.secs, warmup: opts.warmup });
 
   const result = {
     date: new Date().toISOString(),
@@ -652,6 +659,7 @@ async function main() {
     speed: speedResult,
     backend: backendResult,
     hostile: hostileResult,
+    postgres: postgresResult,
   };
   result.elapsed_s = Math.round((Date.now() - t0) / 1000);
   const table = tables(result);

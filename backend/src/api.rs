@@ -51,7 +51,8 @@
 //! `provider_unreachable` (503: the order's last invoice is past its deadline and the provider
 //! cannot say whether it was paid; it stays pending, no new invoice is made),
 //! `overloaded` (503 with `Retry-After`: `MAX_CONCURRENT_REQUESTS` in progress),
-//! `timeout` (503: the request took longer than `REQUEST_TIMEOUT_SECS`).
+//! `timeout` (503: the request took longer than `REQUEST_TIMEOUT_SECS`),
+//! `database_unavailable` (503: PostgreSQL cannot be reached now; see [`crate::store::pg`]).
 
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection};

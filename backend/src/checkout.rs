@@ -174,6 +174,10 @@ pub async fn create(state: &AppState, order: NewOrder) -> Result<(Invoice, bool)
     if order.unified && completion.payment_request.is_some() {
         completion.onchain_address = onchain_address(state, &req, given).await;
     }
+    let ours = (
+        completion.payment_request.clone(),
+        completion.pay_url.clone(),
+    );
     let id = row.id.clone();
     let row = state
         .with_store(move |s| s.complete(&id, &completion))
@@ -184,7 +188,10 @@ pub async fn create(state: &AppState, order: NewOrder) -> Result<(Invoice, bool)
             "invoice left incomplete after the provider answered",
         ));
     }
-    Ok((row, true))
+    // Another instance may have completed the same reservation first (`complete` keeps the first
+    // answer): then this call did not create it, and answers it as the open invoice.
+    let created = (row.payment_request.clone(), row.pay_url.clone()) == ours;
+    Ok((row, created))
 }
 
 /// The provider's on-chain address for a unified invoice, checked to be an address of the

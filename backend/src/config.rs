@@ -5,6 +5,9 @@
 //! | `HOST` | `127.0.0.1` | address to bind |
 //! | `PORT` | `8080` | port to bind (`0` picks a free one; the printed URL shows it) |
 //! | `DATA_DIR` | `./data` | SQLite database and the demo node key |
+//! | `DATABASE_URL` | unset | `postgres://…`: invoices in PostgreSQL instead of SQLite, shared by several instances ([`crate::store::pg`]) |
+//! | `DATABASE_POOL_SIZE` | `16` | PostgreSQL connections at most, per instance (1-1000) |
+//! | `DATABASE_STATEMENT_TIMEOUT_MS` | `5000` | longest wait for a PostgreSQL connection and longest statement (100-600000) |
 //! | `PROVIDER` | `demo` | invoice provider: `demo` (embedded, signs its own invoices), `amboss`, `alphapo`, `kraken`, `lnd`, `cln`, `lnbits` or `btcpay` (their variables: `backend/PROVIDERS.md`) |
 //! | `NETWORK` | `regtest` | `bitcoin`, `testnet`, `signet` or `regtest` |
 //! | `MAX_AMOUNT_SAT` | `4500000` | largest invoice accepted (AlphaPo's 0.045 BTC Lightning ceiling) |
@@ -67,6 +70,8 @@ pub struct Config {
     /// `ONCHAIN_CONFIRMATIONS`: confirmations after which an on-chain payment of a unified
     /// invoice makes it paid (1 to 100).
     pub onchain_confirmations: u32,
+    /// `DATABASE_URL` and its pool: PostgreSQL instead of SQLite in `data_dir`.
+    pub database: Option<crate::store::PgOptions>,
 }
 
 impl Default for Config {
@@ -92,6 +97,7 @@ impl Default for Config {
                 ..crate::rates::RateConfig::default()
             },
             onchain_confirmations: 1,
+            database: None,
         }
     }
 }
@@ -116,6 +122,7 @@ impl fmt::Debug for Config {
             .field("pay_link_host", &self.pay_link_host)
             .field("rates", &self.rates)
             .field("onchain_confirmations", &self.onchain_confirmations)
+            .field("database", &self.database)
             .finish()
     }
 }
@@ -207,6 +214,28 @@ impl Config {
             &|name| get(name),
             c.provider == ProviderKind::Demo,
         )?;
+        if let Some((n, v)) = var("DATABASE_URL") {
+            let mut db = crate::store::PgOptions::new(v);
+            db.client_config().map_err(|e| ConfigError::new(n, e))?;
+            if let Some((n, v)) = var("DATABASE_POOL_SIZE") {
+                db.pool_size = v
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=1000).contains(n))
+                    .ok_or_else(|| ConfigError::new(n, "must be a whole number from 1 to 1000"))?;
+            }
+            if let Some((n, v)) = var("DATABASE_STATEMENT_TIMEOUT_MS") {
+                let ms: u64 = v
+                    .parse()
+                    .ok()
+                    .filter(|n| (100..=600_000).contains(n))
+                    .ok_or_else(|| {
+                        ConfigError::new(n, "must be a whole number of ms from 100 to 600000")
+                    })?;
+                db.statement_timeout = std::time::Duration::from_millis(ms);
+            }
+            c.database = Some(db);
+        }
         if c.provider == ProviderKind::Demo && c.network == Network::Bitcoin {
             return Err(ConfigError::new(
                 "PROVIDER",

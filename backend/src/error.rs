@@ -76,6 +76,16 @@ impl AppError {
         )
     }
 
+    /// 503 `database_unavailable`: the database cannot be reached now (the backend reconnects by
+    /// itself; nothing was changed by this request).
+    pub fn database_unavailable() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            lightning_checkout_contract::ErrorCode::DatabaseUnavailable.as_str(),
+            "The payment database cannot be reached right now. Please try again in a few seconds.",
+        )
+    }
+
     /// 502 `provider_error` (or 400 for a request the provider can never serve); logs the detail.
     pub fn provider(err: ProviderError) -> Self {
         tracing::warn!(error = %err, "provider call failed");
@@ -130,7 +140,13 @@ impl AppError {
 
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
-        Self::internal(e)
+        match e {
+            StoreError::Unavailable(detail) => {
+                tracing::warn!(error = %detail, "database unavailable");
+                Self::database_unavailable()
+            }
+            e => Self::internal(e),
+        }
     }
 }
 

@@ -1,7 +1,7 @@
 //! Payment notifications to the shop's server (`SHOP_WEBHOOK_URL`), through a durable outbox.
 //!
-//! Every status change writes one row to the `outbox` table **in the same SQLite transaction** as
-//! the change ([`enqueue`], called by the store's transition functions), so a change is never
+//! Every status change writes one row to the `outbox` table **in the same database transaction**
+//! as the change ([`enqueue`], called by the store's transition functions), so a change is never
 //! committed without its notification, nor the other way round. [`spawn`] starts the delivery
 //! task: it POSTs each event's JSON body, signed
 //! `Lightning-Checkout-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">` with
@@ -15,6 +15,10 @@
 //!   receivers de-duplicate on `id`.
 //! * **In order per invoice.** An invoice's event n+1 is not sent before its event n was
 //!   delivered (or given up).
+//! * **One instance at a time.** With PostgreSQL every instance runs this task; each claims the
+//!   events it sends (`FOR UPDATE SKIP LOCKED`, then pushed a claim period into the future: twice
+//!   `SHOP_WEBHOOK_TIMEOUT_MS` plus a second), so an event is sent by one instance at a time, and
+//!   an instance that dies mid-delivery leaves it to another once the claim runs out.
 //!
 //! Event body (JSON object): `id` (`evt_…`), `type` (`invoice.paid`, `invoice.expired`,
 //! `invoice.underpaid`),
@@ -40,7 +44,7 @@ use crate::store::{Invoice, StoreError};
 /// The signature header.
 pub const SIGNATURE_HEADER: &str = "Lightning-Checkout-Signature";
 /// Events picked per round.
-const BATCH: u32 = 32;
+pub(crate) const BATCH: u32 = 32;
 
 /// What happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,25 +88,50 @@ pub fn event_body(event_id: &str, created: u64, inv: &Invoice, kind: EventType) 
     body.to_string()
 }
 
+/// A new event, as both databases write it.
+pub(crate) struct NewEvent {
+    /// `evt_…`.
+    pub event_id: String,
+    /// Unix seconds.
+    pub created: i64,
+    /// Unix ms (also its first attempt).
+    pub created_ms: i64,
+    /// The JSON body.
+    pub body: String,
+}
+
+impl NewEvent {
+    /// The event for `inv`, just changed by `kind`, now.
+    pub fn new(inv: &Invoice, kind: EventType) -> Self {
+        let mut raw = [0u8; 16];
+        rand::rngs::OsRng.fill_bytes(&mut raw);
+        let event_id = format!("evt_{}", hex::encode(raw));
+        let now_ms = wall_ms();
+        let created = now_ms / 1000;
+        let body = event_body(&event_id, created, inv, kind);
+        Self {
+            event_id,
+            created: sql_i64(created),
+            created_ms: sql_i64(now_ms),
+            body,
+        }
+    }
+}
+
 /// Write the event for `inv` (just changed by `kind`) to the outbox, on `conn` (inside the
 /// transition's transaction).
 pub fn enqueue(conn: &Connection, inv: &Invoice, kind: EventType) -> Result<(), StoreError> {
-    let mut raw = [0u8; 16];
-    rand::rngs::OsRng.fill_bytes(&mut raw);
-    let event_id = format!("evt_{}", hex::encode(raw));
-    let now_ms = wall_ms();
-    let created = now_ms / 1000;
-    let body = event_body(&event_id, created, inv, kind);
+    let e = NewEvent::new(inv, kind);
     conn.execute(
         "INSERT INTO outbox (event_id, invoice_id, type, body, created_at, created_ms, next_attempt_ms) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
         params![
-            event_id,
+            e.event_id,
             inv.id,
             kind.as_str(),
-            body,
-            sql_i64(created),
-            sql_i64(now_ms)
+            e.body,
+            e.created,
+            e.created_ms
         ],
     )?;
     Ok(())
@@ -167,16 +196,19 @@ fn read_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxEvent> {
 
 /// Every outbox event, oldest first (tests and the reconciliation view).
 pub fn all_events(state: &AppState) -> Result<Vec<OutboxEvent>, StoreError> {
-    state.store().with_reader(|c| {
-        let mut stmt = c.prepare(&format!("SELECT {EVENT_COLUMNS} FROM outbox ORDER BY seq"))?;
-        let rows = stmt.query_map([], read_event)?;
-        Ok(rows.collect::<Result<Vec<_>, _>>()?)
-    })
+    state.store().outbox_all()
 }
 
-/// Events due at `now_ms` whose invoice has no earlier event still undelivered (so at most one
-/// per invoice).
-fn due(conn: &Connection, now_ms: u64) -> Result<Vec<OutboxEvent>, StoreError> {
+/// SQLite: every outbox event, oldest first.
+pub(crate) fn all(c: &Connection) -> Result<Vec<OutboxEvent>, StoreError> {
+    let mut stmt = c.prepare(&format!("SELECT {EVENT_COLUMNS} FROM outbox ORDER BY seq"))?;
+    let rows = stmt.query_map([], read_event)?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
+/// SQLite: events due at `now_ms` whose invoice has no earlier event still undelivered (so at
+/// most one per invoice). One process delivers, so nothing is claimed.
+pub(crate) fn due(conn: &Connection, now_ms: u64) -> Result<Vec<OutboxEvent>, StoreError> {
     let mut stmt = conn.prepare(&format!(
         "SELECT {EVENT_COLUMNS} FROM outbox o \
          WHERE delivered_at IS NULL AND failed_at IS NULL AND next_attempt_ms <= ?1 \
@@ -188,8 +220,8 @@ fn due(conn: &Connection, now_ms: u64) -> Result<Vec<OutboxEvent>, StoreError> {
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }
 
-/// The earliest next attempt of any undelivered event, Unix ms.
-fn next_due(conn: &Connection) -> Result<Option<u64>, StoreError> {
+/// SQLite: the earliest next attempt of any undelivered event, Unix ms.
+pub(crate) fn next_due(conn: &Connection) -> Result<Option<u64>, StoreError> {
     let v: Option<i64> = conn
         .query_row(
             "SELECT MIN(next_attempt_ms) FROM outbox WHERE delivered_at IS NULL AND failed_at IS NULL",
@@ -232,11 +264,13 @@ async fn run(state: AppState, cfg: WebhookConfig) {
             return;
         }
     };
+    let claim_ms = u64::try_from(cfg.timeout.as_millis())
+        .unwrap_or(u64::MAX)
+        .saturating_mul(2)
+        .saturating_add(1000);
     loop {
         let now = wall_ms();
-        let batch = state
-            .with_store(move |s| s.with_reader(|c| due(c, now)))
-            .await;
+        let batch = state.with_store(move |s| s.outbox_due(now, claim_ms)).await;
         let batch = match batch {
             Ok(b) => b,
             Err(e) => {
@@ -247,7 +281,7 @@ async fn run(state: AppState, cfg: WebhookConfig) {
         };
         if batch.is_empty() {
             let next = state
-                .with_store(|s| s.with_reader(next_due))
+                .with_store(|s| s.outbox_next_due())
                 .await
                 .ok()
                 .flatten();
@@ -305,20 +339,17 @@ async fn record(
     let now_ms = wall_ms();
     let seq = ev.seq;
     let attempts = ev.attempts.saturating_add(1);
-    match outcome {
+    let attempt = match outcome {
         Ok(()) => {
             tracing::info!(event = %ev.event_id, kind = %ev.kind, attempts, "shop webhook delivered");
-            state
-                .with_store(move |s| {
-                    s.with_writer(|c| {
-                        c.execute(
-                            "UPDATE outbox SET delivered_at = ?2, attempts = ?3, last_error = NULL WHERE seq = ?1",
-                            params![seq, sql_i64(now_ms / 1000), attempts],
-                        )?;
-                        Ok(())
-                    })
-                })
-                .await
+            Attempt {
+                seq,
+                attempts,
+                delivered_at: Some(sql_i64(now_ms / 1000)),
+                error: None,
+                next_attempt_ms: 0,
+                failed_at: None,
+            }
         }
         Err(reason) => {
             let give_up = now_ms.saturating_sub(ev.created_ms)
@@ -331,26 +362,51 @@ async fn record(
             } else {
                 tracing::warn!(event = %ev.event_id, attempts, %reason, "shop webhook failed; will retry");
             }
-            state
-                .with_store(move |s| {
-                    s.with_writer(|c| {
-                        c.execute(
-                            "UPDATE outbox SET attempts = ?2, last_error = ?3, next_attempt_ms = ?4, \
-                             failed_at = ?5 WHERE seq = ?1",
-                            params![
-                                seq,
-                                attempts,
-                                reason,
-                                sql_i64(next),
-                                give_up.then_some(sql_i64(now_ms / 1000))
-                            ],
-                        )?;
-                        Ok(())
-                    })
-                })
-                .await
+            Attempt {
+                seq,
+                attempts,
+                delivered_at: None,
+                error: Some(reason),
+                next_attempt_ms: sql_i64(next),
+                failed_at: give_up.then_some(sql_i64(now_ms / 1000)),
+            }
         }
+    };
+    state.with_store(move |s| s.outbox_record(&attempt)).await
+}
+
+/// The outcome of one delivery attempt, as stored.
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    /// The event.
+    pub seq: i64,
+    /// Attempts so far, this one included.
+    pub attempts: u32,
+    /// Unix seconds, when this attempt delivered it.
+    pub delivered_at: Option<i64>,
+    /// Why this attempt failed.
+    pub error: Option<String>,
+    /// Unix ms of the next attempt (after a failure).
+    pub next_attempt_ms: i64,
+    /// Unix seconds, when it was given up.
+    pub failed_at: Option<i64>,
+}
+
+/// SQLite: store an attempt's outcome.
+pub(crate) fn record_attempt(c: &Connection, a: &Attempt) -> Result<(), StoreError> {
+    if let Some(at) = a.delivered_at {
+        c.execute(
+            "UPDATE outbox SET delivered_at = ?2, attempts = ?3, last_error = NULL WHERE seq = ?1",
+            params![a.seq, at, a.attempts],
+        )?;
+    } else {
+        c.execute(
+            "UPDATE outbox SET attempts = ?2, last_error = ?3, next_attempt_ms = ?4, \
+             failed_at = ?5 WHERE seq = ?1",
+            params![a.seq, a.attempts, a.error, a.next_attempt_ms, a.failed_at],
+        )?;
     }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -382,6 +438,7 @@ mod tests {
         let store = Store::open(dir.path()).unwrap();
         let a = invoice(&store, "inv_a");
         let b = invoice(&store, "inv_bb");
+        let store = store.sqlite().unwrap();
         store
             .with_writer(|c| {
                 enqueue(c, &a, EventType::Expired)?;

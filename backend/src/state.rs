@@ -79,7 +79,7 @@ impl AppState {
                 "the demo provider settles invoices without any payment and must not run with NETWORK=bitcoin: choose a real PROVIDER or another NETWORK".into(),
             ));
         }
-        let store = Store::open(&config.data_dir)?;
+        let store = Store::from_config(&config)?;
         store.set_outbox(config.shop.webhook.is_some());
         // The demo provider without CHECKOUT_SECRET signs its demo orders with a key made for
         // this run only (`POST /api/dev/orders`); a real provider never gets one it was not given.

@@ -1,4 +1,6 @@
-//! Invoices in an embedded SQLite database (`DATA_DIR/checkout.sqlite3`, WAL mode).
+//! The invoice store: one interface ([`Store`]), two databases. Without `DATABASE_URL` it is the
+//! embedded SQLite file ([`sqlite`], the default: nothing to run); with `DATABASE_URL=postgres://…`
+//! it is PostgreSQL ([`pg`]), which several backend instances can share.
 //!
 //! # The state machine
 //! `status` is `pending`, `paid` or `expired`, and moves only `pending → paid`,
@@ -11,127 +13,35 @@
 //!
 //! # One open invoice per order
 //! A partial unique index allows at most one `pending` row per `order_id`. [`Store::reserve`]
-//! runs in one `BEGIN IMMEDIATE` transaction: it refuses an order that already has a paid invoice,
-//! returns the open invoice of the order, reports an open-but-past-its-deadline one as
-//! [`Reserved::Due`] (the caller asks the provider, then expires it or not), or inserts a new row.
+//! runs in one transaction (SQLite: `BEGIN IMMEDIATE`; PostgreSQL: a transaction lock on the
+//! order, `pg_advisory_xact_lock`, which every instance takes): it refuses an order that already
+//! has a paid invoice, returns the open invoice of the order, reports an open-but-past-its-deadline
+//! one as [`Reserved::Due`] (the caller asks the provider, then expires it or not), or inserts a
+//! new row. That decision is [`existing`], shared by both databases.
 //!
 //! # Reserve, then complete
 //! A row is inserted (with its provider idempotency key) *before* the provider is called, and
 //! [`Store::complete`] fills in the invoice afterwards. A retry after a lost provider answer
 //! finds the reserved row and calls the provider again with the same key, which is what Kraken
-//! Pay's `external_id` and Amboss's `idempotency_key` need.
+//! Pay's `external_id` and Amboss's `idempotency_key` need. `complete` only fills a row that has
+//! no answer yet, so two instances racing on one reservation store one invoice.
 //!
-//! # Shop notifications
-//! With `SHOP_WEBHOOK_URL` set ([`Store::set_outbox`]), every applied transition (the three
-//! transition functions and the expiry inside [`Store::reserve`]) writes its event to the
-//! `outbox` table in the same transaction ([`crate::outbox`]); a transition that changed nothing
-//! writes nothing.
+//! # Shop notifications and changes
+//! With `SHOP_WEBHOOK_URL` set ([`Store::set_outbox`]), every applied transition writes its event
+//! to the `outbox` table in the same transaction ([`crate::outbox`]); a transition that changed
+//! nothing writes nothing. [`Store::changes`] tells subscribers the id of each invoice whose status
+//! changed, after the commit (PostgreSQL: through `NOTIFY`, so from every instance).
 //!
-//! # Concurrency
-//! One writer connection behind a mutex (so writers never see `SQLITE_BUSY` from each other) and
-//! a few read-only connections; WAL lets readers run beside the writer. The methods block: call
-//! them from `tokio::task::spawn_blocking`. `synchronous=FULL`: a "paid" survives a power cut.
+//! The methods block: call them from `tokio::task::spawn_blocking` ([`crate::state::AppState::with_store`]).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard};
-use std::time::Duration;
 
-use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior};
+pub mod pg;
+pub mod sqlite;
 
-/// The database file inside `DATA_DIR`.
-pub const DB_FILE: &str = "checkout.sqlite3";
-/// Read-only connections kept open beside the writer.
-const READERS: usize = 4;
-/// How long a connection waits for a lock held by another process before failing.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-/// Schema version in `PRAGMA user_version`.
-const SCHEMA_VERSION: i64 = 5;
-
-/// Migration step 3 (issue 10): what arrived for an underpaid invoice, and late payments.
-/// Each column is added only if missing, so the step is idempotent.
-const MIGRATION_3_COLUMNS: [(&str, &str); 3] = [
-    ("amount_received_msat", "INTEGER"),
-    ("underpaid_at", "INTEGER"),
-    ("paid_late", "INTEGER NOT NULL DEFAULT 0"),
-];
-
-/// Migration step 5 (fiat branch, issue 12): the fiat price of an invoice and the rate it was
-/// converted at (all NULL for a sat-priced invoice); the on-chain address of a unified invoice and
-/// what was seen paid to it. Idempotent as step 3.
-const MIGRATION_5_COLUMNS: [(&str, &str); 8] = [
-    ("fiat_currency", "TEXT"),
-    ("fiat_amount", "TEXT"),
-    ("fiat_rate", "TEXT"),
-    ("fiat_rate_source", "TEXT"),
-    ("fiat_rate_at", "INTEGER"),
-    ("onchain_address", "TEXT"),
-    ("onchain_seen_at", "INTEGER"),
-    ("onchain_confirmations", "INTEGER"),
-];
-
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS invoices (
-    id               TEXT PRIMARY KEY NOT NULL,
-    order_id         TEXT,
-    amount_msat      INTEGER NOT NULL CHECK (amount_msat > 0),
-    description      TEXT NOT NULL,
-    expiry_secs      INTEGER NOT NULL CHECK (expiry_secs > 0),
-    payment_request  TEXT,
-    pay_url          TEXT,
-    payment_hash     TEXT,
-    preimage         TEXT,
-    status           TEXT NOT NULL CHECK (status IN ('pending', 'paid', 'expired')),
-    created_at       INTEGER NOT NULL,
-    expires_at       INTEGER NOT NULL,
-    paid_at          INTEGER,
-    amount_paid_msat INTEGER,
-    provider         TEXT NOT NULL,
-    provider_ref     TEXT,
-    idempotency_key  TEXT NOT NULL UNIQUE
-);
-CREATE UNIQUE INDEX IF NOT EXISTS invoices_one_open_per_order
-    ON invoices (order_id) WHERE status = 'pending' AND order_id IS NOT NULL;
-CREATE INDEX IF NOT EXISTS invoices_order ON invoices (order_id);
-CREATE INDEX IF NOT EXISTS invoices_provider_ref ON invoices (provider, provider_ref);
-CREATE INDEX IF NOT EXISTS invoices_payment_hash ON invoices (payment_hash);
-CREATE TABLE IF NOT EXISTS webhook_events (
-    provider    TEXT NOT NULL,
-    event_id    TEXT NOT NULL,
-    received_at INTEGER NOT NULL,
-    PRIMARY KEY (provider, event_id)
-);
-";
-
-/// Migration step 2 (shop branch, issue 9): the outbox of shop notifications (see
-/// [`crate::outbox`]). Idempotent.
-const MIGRATION_2_OUTBOX: &str = "
-CREATE TABLE IF NOT EXISTS outbox (
-    seq             INTEGER PRIMARY KEY AUTOINCREMENT,
-    event_id        TEXT NOT NULL UNIQUE,
-    invoice_id      TEXT NOT NULL,
-    type            TEXT NOT NULL,
-    body            TEXT NOT NULL,
-    created_at      INTEGER NOT NULL,
-    created_ms      INTEGER NOT NULL,
-    attempts        INTEGER NOT NULL DEFAULT 0,
-    next_attempt_ms INTEGER NOT NULL,
-    last_error      TEXT,
-    delivered_at    INTEGER,
-    failed_at       INTEGER
-);
-CREATE INDEX IF NOT EXISTS outbox_invoice ON outbox (invoice_id, seq);
-CREATE INDEX IF NOT EXISTS outbox_undelivered ON outbox (next_attempt_ms)
-    WHERE delivered_at IS NULL AND failed_at IS NULL;
-CREATE INDEX IF NOT EXISTS invoices_paid_at ON invoices (paid_at, id) WHERE status = 'paid';
-";
-
-const COLUMNS: &str = "id, order_id, amount_msat, description, expiry_secs, payment_request, \
-    pay_url, payment_hash, preimage, status, created_at, expires_at, paid_at, amount_paid_msat, \
-    provider, provider_ref, idempotency_key, amount_received_msat, underpaid_at, paid_late, \
-    fiat_currency, fiat_amount, fiat_rate, fiat_rate_source, fiat_rate_at, onchain_address, \
-    onchain_seen_at, onchain_confirmations";
+pub use pg::{PgOptions, PgStore};
+pub use sqlite::{SqliteStore, DB_FILE};
 
 /// Where an invoice is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -339,6 +249,13 @@ impl Transition {
         }
     }
 
+    fn applied_id(&self) -> Option<&str> {
+        match self {
+            Self::Applied(i) => Some(&i.id),
+            Self::Unchanged(_) => None,
+        }
+    }
+
     /// The row, whichever way it went.
     pub fn into_invoice(self) -> Invoice {
         match self {
@@ -366,6 +283,14 @@ pub enum StoreError {
     /// SQLite said no.
     #[error("database: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// PostgreSQL said no (a constraint, a bad statement: not a connection problem).
+    #[error("database: {0}")]
+    Postgres(String),
+    /// The database cannot be reached now (connection refused or lost, the pool's wait or the
+    /// statement timeout ran out, the server shutting down). Answered `503 database_unavailable`;
+    /// the pool reconnects by itself.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
     /// The data directory could not be prepared.
     #[error("data directory {path}: {source}")]
     Io {
@@ -378,265 +303,262 @@ pub enum StoreError {
     #[error("corrupt row: {0}")]
     Corrupt(String),
     /// A schema from a newer version of this program.
-    #[error("database schema version {0} is newer than this program ({SCHEMA_VERSION})")]
+    #[error("database schema version {0} is newer than this program knows")]
     NewerSchema(i64),
 }
 
-/// The invoice database.
+pub(crate) fn to_i64(v: u64) -> Result<i64, StoreError> {
+    i64::try_from(v)
+        .map_err(|_| StoreError::Corrupt(format!("{v} does not fit in a signed 64-bit column")))
+}
+
+pub(crate) fn to_u64(v: i64, what: &str) -> Result<u64, StoreError> {
+    u64::try_from(v).map_err(|_| StoreError::Corrupt(format!("negative {what}")))
+}
+
+pub(crate) fn hex_array<const N: usize>(
+    s: Option<String>,
+    what: &str,
+) -> Result<Option<[u8; N]>, StoreError> {
+    s.map(|s| {
+        let mut out = [0u8; N];
+        hex::decode_to_slice(&s, &mut out)
+            .map_err(|_| StoreError::Corrupt(format!("bad {what}")))?;
+        Ok(out)
+    })
+    .transpose()
+}
+
+/// Rows a broadcast subscriber may fall behind by before it misses ids (it then re-reads).
+const CHANGES_CAPACITY: usize = 1024;
+
+/// Issue 16's "optional row": a query for at most one row whose mapping can itself fail, as one
+/// `Result<Option<_>>` instead of `.optional()?.transpose()?` at every call.
+pub(crate) trait OptionalRow<T> {
+    /// `Ok(None)` when there was no row.
+    fn optional_row(self) -> Result<Option<T>, StoreError>;
+}
+
+impl<T> OptionalRow<T> for rusqlite::Result<Result<T, StoreError>> {
+    fn optional_row(self) -> Result<Option<T>, StoreError> {
+        match self {
+            Ok(row) => row.map(Some),
+            Err(rusqlite::Error::QueryReturnedNoRows) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+impl<T> OptionalRow<T> for Result<Option<postgres::Row>, postgres::Error>
+where
+    T: for<'r> TryFrom<&'r postgres::Row, Error = StoreError>,
+{
+    fn optional_row(self) -> Result<Option<T>, StoreError> {
+        self?.as_ref().map(T::try_from).transpose()
+    }
+}
+
+/// A row's fiat columns (`fiat_currency`, `fiat_amount`, `fiat_rate`, `fiat_rate_source`,
+/// `fiat_rate_at`) as its quote: all set, or all NULL (a sat-priced invoice). Both databases.
+pub(crate) fn fiat_quote(
+    currency: Option<String>,
+    amount: Option<String>,
+    rate: Option<String>,
+    rate_source: Option<String>,
+    rate_at: Option<u64>,
+) -> Result<Option<crate::fiat::FiatQuote>, StoreError> {
+    match (currency, amount, rate, rate_source, rate_at) {
+        (Some(currency), Some(amount), Some(rate), Some(rate_source), Some(rate_at)) => {
+            Ok(Some(crate::fiat::FiatQuote {
+                currency,
+                amount,
+                rate,
+                rate_source,
+                rate_at,
+            }))
+        }
+        (None, None, None, None, None) => Ok(None),
+        _ => Err(StoreError::Corrupt("partial fiat columns".into())),
+    }
+}
+
+/// What [`Store::reserve`] answers when the order already has an invoice that decides it (paid, or
+/// open), or `None` when a new row may be inserted. `paid` is the order's paid invoice, `open` its
+/// pending one. The one place this rule lives, for both databases.
+pub(crate) fn existing(
+    paid: Option<Invoice>,
+    open: Option<Invoice>,
+    r: &Reservation<'_>,
+) -> Option<Reserved> {
+    if let Some(paid) = paid {
+        return Some(Reserved::Paid(paid));
+    }
+    let open = open?;
+    Some(
+        if open.expires_at <= r.now && r.now < open.expires_at.saturating_add(r.grace_secs) {
+            Reserved::Settling(open)
+        } else if open.expires_at <= r.now {
+            // Past its deadline but not yet marked: never expired here without asking the
+            // provider (it may have been paid at the last second).
+            Reserved::Due(open)
+        } else if match (r.fiat, &open.fiat) {
+            // A fiat order is the same order at its same price, whatever the rate now.
+            (Some(f), Some(o)) => (&f.currency, &f.amount) != (&o.currency, &o.amount),
+            (Some(_), None) | (None, Some(_)) => true,
+            (None, None) => open.amount_msat != r.amount_msat,
+        } {
+            Reserved::Conflict(open)
+        } else {
+            Reserved::Open(open)
+        },
+    )
+}
+
+/// The invoice database: SQLite or PostgreSQL, one interface.
 pub struct Store {
-    writer: Mutex<Connection>,
-    readers: Vec<Mutex<Connection>>,
-    next_reader: AtomicUsize,
-    path: PathBuf,
-    outbox: AtomicBool,
+    db: Db,
+    changes: tokio::sync::broadcast::Sender<String>,
+    leases: std::sync::Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
+}
+
+enum Db {
+    Sqlite(SqliteStore),
+    Pg(PgStore),
 }
 
 impl fmt::Debug for Store {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Store").field("path", &self.path).finish()
+        match &self.db {
+            Db::Sqlite(s) => s.fmt(f),
+            Db::Pg(s) => s.fmt(f),
+        }
     }
 }
 
-fn lock(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
-    // A panic while holding the lock dropped its Transaction, which rolled back: the
-    // connection is still sound.
-    m.lock().unwrap_or_else(|e| e.into_inner())
+macro_rules! dispatch {
+    ($self:ident, $s:ident => $e:expr) => {
+        match &$self.db {
+            Db::Sqlite($s) => $e,
+            Db::Pg($s) => $e,
+        }
+    };
 }
 
 impl Store {
-    /// Open (creating if needed) the database in `data_dir`.
+    /// Open (creating if needed) the SQLite database in `data_dir`.
     pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
-        crate::fsutil::ensure_private_dir(data_dir).map_err(|source| StoreError::Io {
-            path: data_dir.to_owned(),
-            source,
-        })?;
-        let path = data_dir.join(DB_FILE);
-        // The database holds preimages: create it owner-only (SQLite gives its -wal and -shm
-        // files the database file's permissions).
-        crate::fsutil::create_private_file(&path).map_err(|source| StoreError::Io {
-            path: path.clone(),
-            source,
-        })?;
-        let mut writer = Connection::open(&path)?;
-        writer.busy_timeout(BUSY_TIMEOUT)?;
-        writer.pragma_update(None, "journal_mode", "WAL")?;
-        writer.pragma_update(None, "synchronous", "FULL")?;
-        let version: i64 = writer.pragma_query_value(None, "user_version", |r| r.get(0))?;
-        if version > SCHEMA_VERSION {
-            return Err(StoreError::NewerSchema(version));
-        }
-        let tx = writer.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.execute_batch(SCHEMA)?;
-        tx.execute_batch(MIGRATION_2_OUTBOX)?;
-        for (column, decl) in MIGRATION_3_COLUMNS.into_iter().chain(MIGRATION_5_COLUMNS) {
-            add_column_if_missing(&tx, "invoices", column, decl)?;
-        }
-        tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
-        tx.commit()?;
-        let mut readers = Vec::with_capacity(READERS);
-        for _ in 0..READERS {
-            let r = Connection::open_with_flags(
-                &path,
-                OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-            )?;
-            r.busy_timeout(BUSY_TIMEOUT)?;
-            r.pragma_update(None, "query_only", true)?;
-            readers.push(Mutex::new(r));
-        }
-        Ok(Self {
-            writer: Mutex::new(writer),
-            readers,
-            next_reader: AtomicUsize::new(0),
-            path,
-            outbox: AtomicBool::new(false),
-        })
+        Ok(Self::with(Db::Sqlite(SqliteStore::open(data_dir)?), None))
     }
 
-    /// The database file.
+    /// Connect to PostgreSQL and bring its schema up to date (see [`pg`]).
+    pub fn open_pg(options: &PgOptions) -> Result<Self, StoreError> {
+        let (tx, _) = tokio::sync::broadcast::channel(CHANGES_CAPACITY);
+        // On a thread of its own: the sync client blocks on a runtime of its own, which may not
+        // start on a Tokio worker (the app opens its state inside `main`'s runtime).
+        let pg = std::thread::scope(|scope| {
+            scope
+                .spawn(|| PgStore::open(options, tx.clone()))
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p))
+        })?;
+        Ok(Self::with(Db::Pg(pg), Some(tx)))
+    }
+
+    /// `DATABASE_URL`'s PostgreSQL when configured, else SQLite in `data_dir`.
+    pub fn from_config(config: &crate::config::Config) -> Result<Self, StoreError> {
+        match &config.database {
+            Some(options) => Self::open_pg(options),
+            None => Self::open(&config.data_dir),
+        }
+    }
+
+    fn with(db: Db, changes: Option<tokio::sync::broadcast::Sender<String>>) -> Self {
+        Self {
+            db,
+            changes: changes.unwrap_or_else(|| tokio::sync::broadcast::channel(CHANGES_CAPACITY).0),
+            leases: Default::default(),
+        }
+    }
+
+    /// Whether this is the PostgreSQL store.
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.db, Db::Pg(_))
+    }
+
+    /// The SQLite file; an empty path for PostgreSQL.
     pub fn path(&self) -> &Path {
-        &self.path
+        match &self.db {
+            Db::Sqlite(s) => s.path(),
+            Db::Pg(_) => Path::new(""),
+        }
     }
 
     /// Whether status changes write shop notifications to the outbox (`SHOP_WEBHOOK_URL` set).
     pub fn set_outbox(&self, enabled: bool) {
-        self.outbox.store(enabled, Ordering::Relaxed);
+        dispatch!(self, s => s.set_outbox(enabled))
     }
 
-    /// Record a shop notification for an applied transition, in the transition's transaction.
-    fn notify(
-        &self,
-        conn: &Connection,
-        t: &Option<Transition>,
-        kind: crate::outbox::EventType,
-    ) -> Result<(), StoreError> {
-        if let (true, Some(Transition::Applied(inv))) = (self.outbox.load(Ordering::Relaxed), t) {
-            crate::outbox::enqueue(conn, inv, kind)?;
+    /// The ids of invoices whose status changed (paid, expired), each sent after its commit. With
+    /// PostgreSQL this includes the changes other instances made (`LISTEN`/`NOTIFY`); a subscriber
+    /// that falls behind gets `Lagged` and should re-read what it watches.
+    pub fn changes(&self) -> tokio::sync::broadcast::Receiver<String> {
+        self.changes.subscribe()
+    }
+
+    /// Try to become the one holder of `name` (e.g. the provider's payment stream). SQLite: one
+    /// holder per process. PostgreSQL: one holder across every instance on the database, through
+    /// a session advisory lock on a connection of its own; when the holder dies (or its
+    /// connection does) the lock is released and another instance's next try gets it.
+    pub fn try_lease(&self, name: &str) -> Result<Option<Lease>, StoreError> {
+        let inner = match &self.db {
+            Db::Sqlite(_) => None,
+            Db::Pg(s) => match s.try_lease(name)? {
+                Some(client) => Some(client),
+                None => return Ok(None),
+            },
+        };
+        let mut held = self.leases.lock().unwrap_or_else(|e| e.into_inner());
+        if !held.insert(name.to_owned()) {
+            return Ok(None);
         }
-        Ok(())
+        Ok(Some(Lease {
+            name: name.to_owned(),
+            held: self.leases.clone(),
+            pg: inner,
+        }))
     }
 
-    /// Run `f` on the writer connection (the outbox worker's bookkeeping).
-    pub(crate) fn with_writer<T>(
-        &self,
-        f: impl FnOnce(&mut Connection) -> Result<T, StoreError>,
-    ) -> Result<T, StoreError> {
-        f(&mut lock(&self.writer))
-    }
-
-    /// Run `f` on a read-only connection.
-    pub(crate) fn with_reader<T>(
-        &self,
-        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
-    ) -> Result<T, StoreError> {
-        f(&self.reader())
-    }
-
-    fn reader(&self) -> MutexGuard<'_, Connection> {
-        let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
-        for i in 0..self.readers.len() {
-            if let Ok(c) = self.readers[(start + i) % self.readers.len()].try_lock() {
-                return c;
-            }
+    fn changed(&self, t: &Option<Transition>) {
+        // PostgreSQL's changes come back through its LISTEN connection (from every instance).
+        if let (Db::Sqlite(_), Some(id)) = (&self.db, t.as_ref().and_then(Transition::applied_id)) {
+            let _ = self.changes.send(id.to_owned());
         }
-        lock(&self.readers[start % self.readers.len()])
     }
 
     /// Return the order's open invoice, or insert a new pending row (see the module docs).
     pub fn reserve(&self, r: &Reservation<'_>) -> Result<Reserved, StoreError> {
-        let mut conn = lock(&self.writer);
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        if let Some(order_id) = r.order_id {
-            let paid = tx
-                .query_row(
-                    &format!(
-                        "SELECT {COLUMNS} FROM invoices WHERE order_id = ?1 AND status = 'paid' \
-                         ORDER BY paid_at LIMIT 1"
-                    ),
-                    params![order_id],
-                    read_row,
-                )
-                .optional()?
-                .transpose()?;
-            if let Some(paid) = paid {
-                return Ok(Reserved::Paid(paid));
-            }
-            let open = tx
-                .query_row(
-                    &format!(
-                        "SELECT {COLUMNS} FROM invoices WHERE order_id = ?1 AND status = 'pending'"
-                    ),
-                    params![order_id],
-                    read_row,
-                )
-                .optional()?
-                .transpose()?;
-            if let Some(open) = open {
-                if open.expires_at <= r.now && r.now < open.expires_at.saturating_add(r.grace_secs)
-                {
-                    return Ok(Reserved::Settling(open));
-                }
-                if open.expires_at <= r.now {
-                    // Past its deadline but not yet marked: never expired here without asking the
-                    // provider (it may have been paid at the last second).
-                    return Ok(Reserved::Due(open));
-                } else if match (r.fiat, &open.fiat) {
-                    // A fiat order is the same order at its same price, whatever the rate now.
-                    (Some(f), Some(o)) => (&f.currency, &f.amount) != (&o.currency, &o.amount),
-                    (Some(_), None) | (None, Some(_)) => true,
-                    (None, None) => open.amount_msat != r.amount_msat,
-                } {
-                    return Ok(Reserved::Conflict(open));
-                } else {
-                    return Ok(Reserved::Open(open));
-                }
-            }
-        }
-        let expires_at = r.now.saturating_add(u64::from(r.expiry_secs));
-        tx.execute(
-            "INSERT INTO invoices (id, order_id, amount_msat, description, expiry_secs, status, \
-             created_at, expires_at, provider, idempotency_key, fiat_currency, fiat_amount, \
-             fiat_rate, fiat_rate_source, fiat_rate_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-            params![
-                r.id,
-                r.order_id,
-                to_i64(r.amount_msat)?,
-                r.description,
-                r.expiry_secs,
-                to_i64(r.now)?,
-                to_i64(expires_at)?,
-                r.provider,
-                hex::encode(r.idempotency_key),
-                r.fiat.map(|f| &f.currency),
-                r.fiat.map(|f| &f.amount),
-                r.fiat.map(|f| &f.rate),
-                r.fiat.map(|f| &f.rate_source),
-                r.fiat.map(|f| to_i64(f.rate_at)).transpose()?,
-            ],
-        )?;
-        let row =
-            get_in(&tx, r.id)?.ok_or_else(|| StoreError::Corrupt("insert vanished".into()))?;
-        tx.commit()?;
-        Ok(Reserved::New(row))
+        dispatch!(self, s => s.reserve(r))
     }
 
     /// Store the provider's answer for a reserved row. Only a pending row that has no answer yet
     /// is changed; the row as it now is comes back (`None` for an unknown id).
     pub fn complete(&self, id: &str, c: &Completion) -> Result<Option<Invoice>, StoreError> {
-        let conn = lock(&self.writer);
-        conn.execute(
-            "UPDATE invoices SET payment_request = ?2, pay_url = ?3, payment_hash = ?4, \
-             preimage = ?5, provider_ref = ?6, expires_at = ?7, onchain_address = ?8 \
-             WHERE id = ?1 AND status = 'pending' AND payment_request IS NULL AND pay_url IS NULL",
-            params![
-                id,
-                c.payment_request,
-                c.pay_url,
-                c.payment_hash.map(hex::encode),
-                c.preimage.map(hex::encode),
-                c.provider_ref,
-                to_i64(c.expires_at)?,
-                c.onchain_address,
-            ],
-        )?;
-        get_in(&conn, id)
+        dispatch!(self, s => s.complete(id, c))
     }
 
     /// One invoice by id.
     pub fn get(&self, id: &str) -> Result<Option<Invoice>, StoreError> {
-        get_in(&self.reader(), id)
+        dispatch!(self, s => s.get(id))
     }
 
     /// One invoice of `provider` by a key a notification carries.
     pub fn find(&self, provider: &str, key: &InvoiceKey) -> Result<Option<Invoice>, StoreError> {
-        let conn = self.reader();
-        let (clause, value) = match key {
-            InvoiceKey::Id(id) => ("id = ?2", id.clone()),
-            InvoiceKey::ProviderRef(r) => ("provider_ref = ?2", r.clone()),
-            InvoiceKey::PaymentHash(h) => ("payment_hash = ?2", hex::encode(h)),
-            InvoiceKey::IdempotencyKey(k) => ("idempotency_key = ?2", hex::encode(k)),
-        };
-        conn.query_row(
-            &format!("SELECT {COLUMNS} FROM invoices WHERE provider = ?1 AND {clause} LIMIT 1"),
-            params![provider, value],
-            read_row,
-        )
-        .optional()?
-        .transpose()
+        dispatch!(self, s => s.find(provider, key))
     }
 
     /// Every invoice of an order, oldest first.
     pub fn invoices_for_order(&self, order_id: &str) -> Result<Vec<Invoice>, StoreError> {
-        let conn = self.reader();
-        let mut stmt = conn.prepare(&format!(
-            "SELECT {COLUMNS} FROM invoices WHERE order_id = ?1 ORDER BY created_at, rowid"
-        ))?;
-        let rows = stmt.query_map(params![order_id], read_row)?;
-        let mut out = Vec::new();
-        for row in rows {
-            out.push(row??);
-        }
-        Ok(out)
+        dispatch!(self, s => s.invoices_for_order(order_id))
     }
 
     /// Paid invoices with `(paid_at, id)` after `(since, after_id)` in that order, at most `limit`.
@@ -646,17 +568,7 @@ impl Store {
         after_id: &str,
         limit: u32,
     ) -> Result<Vec<Invoice>, StoreError> {
-        let conn = self.reader();
-        let mut stmt = conn.prepare(&format!(
-            "SELECT {COLUMNS} FROM invoices WHERE status = 'paid' \
-             AND (paid_at > ?1 OR (paid_at = ?1 AND id > ?2)) ORDER BY paid_at, id LIMIT ?3"
-        ))?;
-        let rows = stmt.query_map(params![to_i64(since)?, after_id, limit], read_row)?;
-        let mut out = Vec::new();
-        for row in rows {
-            out.push(row??);
-        }
-        Ok(out)
+        dispatch!(self, s => s.paid_since(since, after_id, limit))
     }
 
     /// `pending → paid`. A preimage already stored (demo) is kept; otherwise `preimage` is stored.
@@ -669,26 +581,9 @@ impl Store {
         preimage: Option<[u8; 32]>,
         amount_paid_msat: Option<u64>,
     ) -> Result<Option<Transition>, StoreError> {
-        self.pay(id, Status::Pending, paid_at, preimage, amount_paid_msat)
-    }
-
-    /// A payment to a pending invoice's on-chain address was seen with `confirmations` (0: in
-    /// the mempool); `seen_at` is kept from the first sighting. Paid only through
-    /// [`Store::mark_paid`] once the shop's confirmation count is reached.
-    pub fn record_onchain(
-        &self,
-        id: &str,
-        confirmations: u32,
-        now: u64,
-    ) -> Result<Option<Transition>, StoreError> {
-        let conn = lock(&self.writer);
-        let n = conn.execute(
-            "UPDATE invoices SET onchain_seen_at = COALESCE(onchain_seen_at, ?2), \
-             onchain_confirmations = ?3 \
-             WHERE id = ?1 AND status = 'pending' AND onchain_address IS NOT NULL",
-            params![id, to_i64(now)?, confirmations],
-        )?;
-        transition(&conn, id, n)
+        let t = dispatch!(self, s => s.mark_paid(id, paid_at, preimage, amount_paid_msat))?;
+        self.changed(&t);
+        Ok(t)
     }
 
     /// `expired → paid`, with `paid_late` set: a full payment the provider confirmed after the
@@ -701,36 +596,8 @@ impl Store {
         preimage: Option<[u8; 32]>,
         amount_paid_msat: Option<u64>,
     ) -> Result<Option<Transition>, StoreError> {
-        self.pay(id, Status::Expired, paid_at, preimage, amount_paid_msat)
-    }
-
-    /// `from → paid` (`paid_late` when `from` is expired), with the shop's `invoice.paid` event in
-    /// the same transaction.
-    fn pay(
-        &self,
-        id: &str,
-        from: Status,
-        paid_at: u64,
-        preimage: Option<[u8; 32]>,
-        amount_paid_msat: Option<u64>,
-    ) -> Result<Option<Transition>, StoreError> {
-        let mut conn = lock(&self.writer);
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let n = tx.execute(
-            "UPDATE invoices SET status = 'paid', paid_late = (?5 = 'expired'), paid_at = ?2, \
-             preimage = COALESCE(preimage, ?3), amount_paid_msat = ?4 \
-             WHERE id = ?1 AND status = ?5 AND (?4 IS NULL OR ?4 >= amount_msat)",
-            params![
-                id,
-                to_i64(paid_at)?,
-                preimage.map(hex::encode),
-                amount_paid_msat.map(to_i64).transpose()?,
-                from.as_str(),
-            ],
-        )?;
-        let t = transition(&tx, id, n)?;
-        self.notify(&tx, &t, crate::outbox::EventType::Paid)?;
-        tx.commit()?;
+        let t = dispatch!(self, s => s.mark_paid_late(id, paid_at, preimage, amount_paid_msat))?;
+        self.changed(&t);
         Ok(t)
     }
 
@@ -743,80 +610,51 @@ impl Store {
         received_msat: u64,
         now: u64,
     ) -> Result<Option<Transition>, StoreError> {
-        let mut conn = lock(&self.writer);
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let n = tx.execute(
-            "UPDATE invoices SET amount_received_msat = ?2, underpaid_at = COALESCE(underpaid_at, ?3) \
-             WHERE id = ?1 AND status IN ('pending', 'expired') AND ?2 < amount_msat \
-             AND (underpaid_at IS NULL OR amount_received_msat IS NOT ?2)",
-            params![id, to_i64(received_msat)?, to_i64(now)?],
-        )?;
-        let t = transition(&tx, id, n)?;
-        self.notify(&tx, &t, crate::outbox::EventType::Underpaid)?;
-        tx.commit()?;
+        dispatch!(self, s => s.record_underpayment(id, received_msat, now))
+    }
+
+    /// A payment to a pending invoice's on-chain address was seen with `confirmations` (0: in
+    /// the mempool); `seen_at` is kept from the first sighting. Paid only through
+    /// [`Store::mark_paid`] once the shop's confirmation count is reached.
+    pub fn record_onchain(
+        &self,
+        id: &str,
+        confirmations: u32,
+        now: u64,
+    ) -> Result<Option<Transition>, StoreError> {
+        let t = dispatch!(self, s => s.record_onchain(id, confirmations, now))?;
+        self.changed(&t);
         Ok(t)
     }
 
     /// Retention: delete expired invoices that were never paid and hold no underpayment, whose
     /// deadline is before `before` (Unix seconds). Pending and paid rows are never deleted.
     pub fn delete_expired_unpaid(&self, before: u64) -> Result<usize, StoreError> {
-        let conn = lock(&self.writer);
-        Ok(conn.execute(
-            "DELETE FROM invoices WHERE status = 'expired' AND paid_at IS NULL \
-             AND underpaid_at IS NULL AND amount_received_msat IS NULL AND expires_at < ?1",
-            params![to_i64(before)?],
-        )?)
+        dispatch!(self, s => s.delete_expired_unpaid(before))
     }
 
     /// Retention: forget webhook event ids received before `before` (Unix seconds).
     pub fn delete_webhook_events(&self, before: u64) -> Result<usize, StoreError> {
-        let conn = lock(&self.writer);
-        Ok(conn.execute(
-            "DELETE FROM webhook_events WHERE received_at < ?1",
-            params![to_i64(before)?],
-        )?)
+        dispatch!(self, s => s.delete_webhook_events(before))
     }
 
     /// `pending → expired` if the deadline has passed at `now`. Callers ask the provider first.
     pub fn expire_if_due(&self, id: &str, now: u64) -> Result<Option<Transition>, StoreError> {
-        let mut conn = lock(&self.writer);
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let n = tx.execute(
-            "UPDATE invoices SET status = 'expired' \
-             WHERE id = ?1 AND status = 'pending' AND expires_at <= ?2",
-            params![id, to_i64(now)?],
-        )?;
-        let t = transition(&tx, id, n)?;
-        self.notify(&tx, &t, crate::outbox::EventType::Expired)?;
-        tx.commit()?;
+        let t = dispatch!(self, s => s.expire_if_due(id, now))?;
+        self.changed(&t);
         Ok(t)
     }
 
     /// `pending → expired` whatever the deadline (the provider says it was cancelled or expired).
     pub fn mark_expired(&self, id: &str) -> Result<Option<Transition>, StoreError> {
-        let mut conn = lock(&self.writer);
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let n = tx.execute(
-            "UPDATE invoices SET status = 'expired' WHERE id = ?1 AND status = 'pending'",
-            params![id],
-        )?;
-        let t = transition(&tx, id, n)?;
-        self.notify(&tx, &t, crate::outbox::EventType::Expired)?;
-        tx.commit()?;
+        let t = dispatch!(self, s => s.mark_expired(id))?;
+        self.changed(&t);
         Ok(t)
     }
 
     /// Whether a webhook event id of `provider` was already processed.
     pub fn event_seen(&self, provider: &str, event_id: &str) -> Result<bool, StoreError> {
-        let conn = self.reader();
-        Ok(conn
-            .query_row(
-                "SELECT 1 FROM webhook_events WHERE provider = ?1 AND event_id = ?2",
-                params![provider, event_id],
-                |_| Ok(()),
-            )
-            .optional()?
-            .is_some())
+        dispatch!(self, s => s.event_seen(provider, event_id))
     }
 
     /// Remember a processed webhook event id; `false` if it was already there.
@@ -826,158 +664,95 @@ impl Store {
         event_id: &str,
         now: u64,
     ) -> Result<bool, StoreError> {
-        let conn = lock(&self.writer);
-        let n = conn.execute(
-            "INSERT OR IGNORE INTO webhook_events (provider, event_id, received_at) VALUES (?1, ?2, ?3)",
-            params![provider, event_id, to_i64(now)?],
-        )?;
-        Ok(n == 1)
+        dispatch!(self, s => s.record_event(provider, event_id, now))
     }
-}
 
-fn add_column_if_missing(
-    conn: &Connection,
-    table: &str,
-    column: &str,
-    decl: &str,
-) -> Result<(), StoreError> {
-    let exists: bool = conn.query_row(
-        &format!("SELECT COUNT(*) FROM pragma_table_info('{table}') WHERE name = ?1"),
-        params![column],
-        |r| r.get::<_, i64>(0).map(|n| n > 0),
-    )?;
-    if !exists {
-        conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {decl}"))?;
-    }
-    Ok(())
-}
-
-fn transition(
-    conn: &Connection,
-    id: &str,
-    changed: usize,
-) -> Result<Option<Transition>, StoreError> {
-    Ok(get_in(conn, id)?.map(|inv| {
-        if changed == 1 {
-            Transition::Applied(inv)
-        } else {
-            Transition::Unchanged(inv)
+    /// Claim the outbox events due at `now_ms` (at most one per invoice, oldest first). With
+    /// PostgreSQL they are picked `FOR UPDATE SKIP LOCKED` and pushed `claim_ms` into the future,
+    /// so no other instance picks them while this one delivers; if this one dies, they are due
+    /// again after `claim_ms`.
+    pub fn outbox_due(
+        &self,
+        now_ms: u64,
+        claim_ms: u64,
+    ) -> Result<Vec<crate::outbox::OutboxEvent>, StoreError> {
+        match &self.db {
+            Db::Sqlite(s) => s.with_reader(|c| crate::outbox::due(c, now_ms)),
+            Db::Pg(s) => s.outbox_due(now_ms, claim_ms),
         }
-    }))
+    }
+
+    /// The earliest next attempt of any undelivered event, Unix ms.
+    pub fn outbox_next_due(&self) -> Result<Option<u64>, StoreError> {
+        match &self.db {
+            Db::Sqlite(s) => s.with_reader(crate::outbox::next_due),
+            Db::Pg(s) => s.outbox_next_due(),
+        }
+    }
+
+    /// Record one delivery attempt of event `seq` (see [`crate::outbox::Attempt`]).
+    pub fn outbox_record(&self, a: &crate::outbox::Attempt) -> Result<(), StoreError> {
+        match &self.db {
+            Db::Sqlite(s) => s.with_writer(|c| crate::outbox::record_attempt(c, a)),
+            Db::Pg(s) => s.outbox_record(a),
+        }
+    }
+
+    /// Every outbox event, oldest first (tests and the reconciliation view).
+    pub fn outbox_all(&self) -> Result<Vec<crate::outbox::OutboxEvent>, StoreError> {
+        match &self.db {
+            Db::Sqlite(s) => s.with_reader(crate::outbox::all),
+            Db::Pg(s) => s.outbox_all(),
+        }
+    }
+
+    /// The SQLite store, for the code and tests that are about SQLite itself.
+    pub fn sqlite(&self) -> Option<&SqliteStore> {
+        match &self.db {
+            Db::Sqlite(s) => Some(s),
+            Db::Pg(_) => None,
+        }
+    }
 }
 
-fn get_in(conn: &Connection, id: &str) -> Result<Option<Invoice>, StoreError> {
-    conn.query_row(
-        &format!("SELECT {COLUMNS} FROM invoices WHERE id = ?1"),
-        params![id],
-        read_row,
-    )
-    .optional()?
-    .transpose()
+/// The right to be the one instance doing something (see [`Store::try_lease`]); released on drop.
+pub struct Lease {
+    name: String,
+    held: std::sync::Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
+    pg: Option<postgres::Client>,
 }
 
-fn to_i64(v: u64) -> Result<i64, StoreError> {
-    i64::try_from(v).map_err(|_| StoreError::Corrupt(format!("{v} does not fit in SQLite")))
+impl fmt::Debug for Lease {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Lease").field("name", &self.name).finish()
+    }
 }
 
-fn to_u64(v: i64, what: &str) -> Result<u64, StoreError> {
-    u64::try_from(v).map_err(|_| StoreError::Corrupt(format!("negative {what}")))
+impl Lease {
+    /// The lease's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Whether it is still held: with PostgreSQL, whether its connection (and so its lock) is still
+    /// alive. A holder checks this now and then and stops its work when it is lost.
+    pub fn is_held(&mut self) -> bool {
+        match &mut self.pg {
+            None => true,
+            Some(c) => c.is_valid(std::time::Duration::from_secs(2)).is_ok(),
+        }
+    }
 }
 
-fn hex_array<const N: usize>(s: Option<String>, what: &str) -> Result<Option<[u8; N]>, StoreError> {
-    s.map(|s| {
-        let mut out = [0u8; N];
-        hex::decode_to_slice(&s, &mut out)
-            .map_err(|_| StoreError::Corrupt(format!("bad {what}")))?;
-        Ok(out)
-    })
-    .transpose()
-}
-
-/// Row → `Invoice`. The outer `Result` is SQLite's, the inner one ours.
-fn read_row(row: &Row<'_>) -> rusqlite::Result<Result<Invoice, StoreError>> {
-    let status: String = row.get("status")?;
-    let amount_msat: i64 = row.get("amount_msat")?;
-    let created_at: i64 = row.get("created_at")?;
-    let expires_at: i64 = row.get("expires_at")?;
-    let paid_at: Option<i64> = row.get("paid_at")?;
-    let amount_paid_msat: Option<i64> = row.get("amount_paid_msat")?;
-    let payment_hash: Option<String> = row.get("payment_hash")?;
-    let preimage: Option<String> = row.get("preimage")?;
-    let key: String = row.get("idempotency_key")?;
-    let id: String = row.get("id")?;
-    let order_id: Option<String> = row.get("order_id")?;
-    let description: String = row.get("description")?;
-    let expiry_secs: u32 = row.get("expiry_secs")?;
-    let payment_request: Option<String> = row.get("payment_request")?;
-    let pay_url: Option<String> = row.get("pay_url")?;
-    let provider: String = row.get("provider")?;
-    let provider_ref: Option<String> = row.get("provider_ref")?;
-    let amount_received_msat: Option<i64> = row.get("amount_received_msat")?;
-    let underpaid_at: Option<i64> = row.get("underpaid_at")?;
-    let paid_late: i64 = row.get("paid_late")?;
-    let fiat_currency: Option<String> = row.get("fiat_currency")?;
-    let fiat_amount: Option<String> = row.get("fiat_amount")?;
-    let fiat_rate: Option<String> = row.get("fiat_rate")?;
-    let fiat_rate_source: Option<String> = row.get("fiat_rate_source")?;
-    let fiat_rate_at: Option<i64> = row.get("fiat_rate_at")?;
-    let onchain_address: Option<String> = row.get("onchain_address")?;
-    let onchain_seen_at: Option<i64> = row.get("onchain_seen_at")?;
-    let onchain_confirmations: Option<u32> = row.get("onchain_confirmations")?;
-    Ok((|| {
-        Ok(Invoice {
-            status: Status::parse(&status)
-                .ok_or_else(|| StoreError::Corrupt(format!("status {status:?}")))?,
-            amount_msat: to_u64(amount_msat, "amount")?,
-            created_at: to_u64(created_at, "created_at")?,
-            expires_at: to_u64(expires_at, "expires_at")?,
-            paid_at: paid_at.map(|v| to_u64(v, "paid_at")).transpose()?,
-            amount_paid_msat: amount_paid_msat
-                .map(|v| to_u64(v, "amount_paid_msat"))
-                .transpose()?,
-            payment_hash: hex_array(payment_hash, "payment_hash")?,
-            preimage: hex_array(preimage, "preimage")?,
-            idempotency_key: hex_array(Some(key), "idempotency_key")?
-                .ok_or_else(|| StoreError::Corrupt("idempotency_key".into()))?,
-            id,
-            order_id,
-            description,
-            expiry_secs,
-            payment_request,
-            pay_url,
-            provider,
-            provider_ref,
-            amount_received_msat: amount_received_msat
-                .map(|v| to_u64(v, "amount_received_msat"))
-                .transpose()?,
-            underpaid_at: underpaid_at
-                .map(|v| to_u64(v, "underpaid_at"))
-                .transpose()?,
-            paid_late: paid_late != 0,
-            fiat: match (
-                fiat_currency,
-                fiat_amount,
-                fiat_rate,
-                fiat_rate_source,
-                fiat_rate_at,
-            ) {
-                (Some(currency), Some(amount), Some(rate), Some(rate_source), Some(at)) => {
-                    Some(crate::fiat::FiatQuote {
-                        currency,
-                        amount,
-                        rate,
-                        rate_source,
-                        rate_at: to_u64(at, "fiat_rate_at")?,
-                    })
-                }
-                (None, None, None, None, None) => None,
-                _ => return Err(StoreError::Corrupt("partial fiat columns".into())),
-            },
-            onchain_address,
-            onchain_seen_at: onchain_seen_at
-                .map(|v| to_u64(v, "onchain_seen_at"))
-                .transpose()?,
-            onchain_confirmations,
-        })
-    })())
+impl Drop for Lease {
+    fn drop(&mut self) {
+        // PostgreSQL: closing the connection releases the advisory lock.
+        if let Some(client) = self.pg.take() {
+            pg::close(client);
+        }
+        self.held
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.name);
+    }
 }

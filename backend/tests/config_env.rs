@@ -159,3 +159,49 @@ fn limits_variables() {
         assert!(err.starts_with(k), "{err}");
     }
 }
+
+#[test]
+fn database_url_selects_postgres_and_is_checked() {
+    assert!(from(&[]).unwrap().database.is_none());
+    let c = from(&[
+        (
+            "DATABASE_URL",
+            "postgres://shop:hunter2-secret@db.internal:5432/checkout",
+        ),
+        ("DATABASE_POOL_SIZE", "4"),
+        ("DATABASE_STATEMENT_TIMEOUT_MS", "2500"),
+    ])
+    .unwrap();
+    let db = c.database.as_ref().unwrap();
+    assert_eq!(db.pool_size, 4);
+    assert_eq!(db.statement_timeout, std::time::Duration::from_millis(2500));
+    // The URL holds a password: never printed.
+    assert!(!format!("{c:?}").contains("hunter2"), "{c:?}");
+    let d = from(&[("DATABASE_URL", "postgres://db/x")]).unwrap();
+    assert_eq!(d.database.unwrap().pool_size, 16);
+    for (vars, name) in [
+        (vec![("DATABASE_URL", "mysql://db/x")], "DATABASE_URL"),
+        (
+            vec![("DATABASE_URL", "postgres://db/x?sslmode=bogus")],
+            "DATABASE_URL",
+        ),
+        (
+            vec![
+                ("DATABASE_URL", "postgres://db/x"),
+                ("DATABASE_POOL_SIZE", "0"),
+            ],
+            "DATABASE_POOL_SIZE",
+        ),
+        (
+            vec![
+                ("DATABASE_URL", "postgres://db/x"),
+                ("DATABASE_STATEMENT_TIMEOUT_MS", "5"),
+            ],
+            "DATABASE_STATEMENT_TIMEOUT_MS",
+        ),
+    ] {
+        let e = from(&vars).unwrap_err();
+        assert!(e.starts_with(name), "{vars:?}: {e}");
+        assert!(!e.contains("db/x"), "the URL is not repeated: {e}");
+    }
+}

@@ -92,6 +92,9 @@ pub enum ErrorCode {
     Overloaded,
     /// `timeout`, 503: the request took too long.
     Timeout,
+    /// `database_unavailable`, 503: the database (PostgreSQL) cannot be reached now; the backend
+    /// reconnects by itself.
+    DatabaseUnavailable,
 }
 
 impl ErrorCode {
@@ -139,6 +142,7 @@ impl ErrorCode {
         ErrorCode::ProviderUnreachable,
         ErrorCode::Overloaded,
         ErrorCode::Timeout,
+        ErrorCode::DatabaseUnavailable,
     ];
 
     /// The code as sent.
@@ -187,6 +191,7 @@ impl ErrorCode {
             ErrorCode::ProviderUnreachable => "provider_unreachable",
             ErrorCode::Overloaded => "overloaded",
             ErrorCode::Timeout => "timeout",
+            ErrorCode::DatabaseUnavailable => "database_unavailable",
         }
     }
 

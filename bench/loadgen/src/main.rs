@@ -5,7 +5,8 @@
 //! lightning-checkout-loadgen --url http://127.0.0.1:PORT [--clients 1,16,64] [--warmup-secs 1] [--secs 5]
 //! ```
 //!
-//! Each client holds one HTTP/1.1 keep-alive connection and sends its requests one after the
+//! `--url` may be given more than once (several instances of the backend on one database): client
+//! `c` then talks to the `c mod n`-th. Each client holds one HTTP/1.1 keep-alive connection and sends its requests one after the
 //! other (a closed loop). Every scenario runs for a warm-up (not counted) then a fixed time, and
 //! the program stops by itself. Prints one JSON document: per scenario and client count, the
 //! requests counted, errors, requests per second, and p50 / p99 / max latency in milliseconds.
@@ -34,7 +35,10 @@ type Error = Box<dyn std::error::Error + Send + Sync>;
 mod hostile;
 
 struct Options {
+    /// The first `--url` (the hostile run's target).
     addr: SocketAddr,
+    /// Every `--url`.
+    addrs: Vec<SocketAddr>,
     clients: Vec<usize>,
     warmup: Duration,
     measure: Duration,
@@ -49,7 +53,7 @@ fn usage() -> String {
 }
 
 fn parse_args() -> Result<Options, String> {
-    let mut url = None;
+    let mut urls = Vec::new();
     let mut clients = vec![1, 16, 64];
     let mut warmup = 1.0;
     let mut secs = 5.0;
@@ -63,7 +67,7 @@ fn parse_args() -> Result<Options, String> {
         }
         let value = args.next().ok_or_else(usage)?;
         match flag.as_str() {
-            "--url" => url = Some(value),
+            "--url" => urls.push(value),
             "--clients" => {
                 clients = value
                     .split(',')
@@ -83,23 +87,30 @@ fn parse_args() -> Result<Options, String> {
             _ => return Err(usage()),
         }
     }
-    let url = url.ok_or_else(usage)?;
-    let host = url
-        .strip_prefix("http://")
-        .ok_or("--url: http://127.0.0.1:PORT")?
-        .trim_end_matches('/');
-    let addr: SocketAddr = host
-        .parse()
-        .map_err(|_| "--url: a numeric address and port, e.g. http://127.0.0.1:8080")?;
-    if !addr.ip().is_loopback() {
-        return Err("--url: loopback addresses only".into());
+    if urls.is_empty() {
+        return Err(usage());
+    }
+    let mut addrs = Vec::new();
+    for url in &urls {
+        let host = url
+            .strip_prefix("http://")
+            .ok_or("--url: http://127.0.0.1:PORT")?
+            .trim_end_matches('/');
+        let addr: SocketAddr = host
+            .parse()
+            .map_err(|_| "--url: a numeric address and port, e.g. http://127.0.0.1:8080")?;
+        if !addr.ip().is_loopback() {
+            return Err("--url: loopback addresses only".into());
+        }
+        addrs.push(addr);
     }
     let bounded = |s: f64| (0.0..=60.0).contains(&s);
     if !bounded(warmup) || !bounded(secs) || secs == 0.0 {
         return Err("--warmup-secs and --secs: 0 to 60 seconds".into());
     }
     Ok(Options {
-        addr,
+        addr: addrs[0],
+        addrs,
         clients,
         warmup: Duration::from_secs_f64(warmup),
         measure: Duration::from_secs_f64(secs),
@@ -275,7 +286,8 @@ async fn run(
     let tasks: Vec<_> = (0..clients)
         .map(|c| {
             let tag = format!("lg{run_id}-{}-{clients}-{c}", scenario.name());
-            tokio::spawn(client(opts.addr, scenario, tag, start, count_from, end))
+            let addr = opts.addrs[c % opts.addrs.len()];
+            tokio::spawn(client(addr, scenario, tag, start, count_from, end))
         })
         .collect();
     let mut latencies = Vec::new();
