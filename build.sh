@@ -189,6 +189,8 @@ build() {
   rm -f "$out/entry.js" "$out/lightning_checkout.js" "$out/lightning_checkout.d.ts" "$out/.gitignore" \
     "$out/lightning_checkout_bg.wasm.d.ts"
   cp js/lightning-checkout.d.ts LICENSE-MIT LICENSE-APACHE "$out/"
+  # The languages besides English, each fetched only by a page that shows it.
+  cp -r js/locales "$out/locales"
   # The package's README is written for npm users (absolute links: it is shown on the registry).
   node scripts/package-readme.mjs > "$out/README.md"
   node scripts/package-json.mjs > "$out/package.json"
@@ -197,12 +199,14 @@ build() {
   for f in pkg/lightning-checkout.js pkg/lightning_checkout_bg.wasm; do
     gz=$((gz + $(gzip -9 -c "$f" | wc -c)))
   done
-  say "pkg/ ready: the page downloads $gz bytes (JS + wasm, gzip -9)"
+  say "pkg/ ready: the page downloads $gz bytes (JS + wasm, gzip -9); a language other than English adds $(gzip -9 -c pkg/locales/de.json | wc -c) bytes (de)"
   PKG_GZ_BYTES=$gz
 }
 
-# The size budget of issue 2: everything a page downloads to show the widget, gzip -9.
-SIZE_BUDGET_BYTES=100000
+# The size budget (issues 2 and 15): everything a page downloads to show the widget, gzip -9.
+# 77,310 bytes when it was set, plus about 6 KB for the features being added (i18n, WebLN, fiat,
+# SSE); issue 15 aims at 64 KB.
+SIZE_BUDGET_BYTES=84000
 check_size_budget() {
   [ "$PKG_GZ_BYTES" -le "$SIZE_BUDGET_BYTES" ] ||
     die "the widget is $PKG_GZ_BYTES bytes gzip -9, over its budget of $SIZE_BUDGET_BYTES bytes (see twiggy in BENCH.md)."
@@ -263,7 +267,8 @@ test_bundlers() {
 }
 
 # Options after `bench` go to bench/run.mjs: --runs N (browser runs, default 25), --rounds N
-# (speed rounds, default 7), --secs S (backend load per step, default 5), --quick (a smoke run).
+# (speed rounds, default 7), --secs S (backend load per step, default 5), --quick (a smoke run),
+# --only payload,start,speed,backend,hostile (those sections alone; BENCH.md is left as it is).
 bench() {
   build
   need_apt chromium chromium

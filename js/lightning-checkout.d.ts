@@ -26,7 +26,91 @@ export interface CheckoutOptions {
   /** A unified BIP21 QR (bitcoin:ADDRESS?amount=…&lightning=INVOICE) where the backend gives
    *  an on-chain address; Copy then offers the address too. */
   unified?: boolean;
+  /** The widget's language, e.g. "de" or "pt-BR" (else the element's closest [lang], else the
+   *  browser's languages); English, es, pt-BR, de, fr, it, ja, zh-CN, ru, tr, ar. */
+  lang?: string;
+  /** The shop's own texts, by key, over the language's (placeholders such as {amount} kept). */
+  messages?: Messages;
+  /** How long a browser wallet (WebLN) may take to pay, in ms (default 60000). */
+  weblnTimeoutMs?: number | string;
 }
+
+/** The key of every sentence the widget shows (README, Languages). */
+export type MessageKey =
+  | 'amount_label'
+  | 'submit'
+  | 'sat'
+  | 'amount_empty'
+  | 'amount_not_a_number'
+  | 'amount_fractional'
+  | 'amount_negative'
+  | 'amount_bad_grouping'
+  | 'amount_too_small'
+  | 'amount_too_large'
+  | 'amount_invalid_bounds'
+  | 'invoice_region'
+  | 'qr_label'
+  | 'qr_label_link'
+  | 'open_wallet'
+  | 'pay_with_kraken'
+  | 'copy'
+  | 'copied'
+  | 'copy_label'
+  | 'copied_label'
+  | 'copy_address'
+  | 'address_copied'
+  | 'copy_blocked'
+  | 'no_wallet'
+  | 'expires_in'
+  | 'webln'
+  | 'webln_sent'
+  | 'webln_failed'
+  | 'webln_timeout'
+  | 'webln_bad_proof'
+  | 'creating'
+  | 'onchain_seen'
+  | 'onchain_confirmations'
+  | 'waiting'
+  | 'waiting_unconfirmed'
+  | 'waiting_flaky'
+  | 'paid_amount'
+  | 'paid'
+  | 'expired'
+  | 'new_invoice'
+  | 'retry'
+  | 'change_amount'
+  | 'server_wrong_amount'
+  | 'link_expired'
+  | 'preimage_mismatch'
+  | 'internal'
+  | 'backend_timeout'
+  | 'backend_unreachable'
+  | 'response_too_large'
+  | 'connection_broke'
+  | 'backend_refused'
+  | 'rate_limited'
+  | 'backend_error'
+  | 'bad_response'
+  | 'no_invoice'
+  | 'bad_pay_url'
+  | 'invoice_empty'
+  | 'invoice_too_long'
+  | 'invoice_not_lightning'
+  | 'invoice_invalid'
+  | 'invoice_checksum'
+  | 'invoice_unknown_network'
+  | 'invoice_wrong_network'
+  | 'invoice_no_amount'
+  | 'invoice_wrong_amount'
+  | 'invoice_hash_mismatch'
+  | 'invoice_expired'
+  | 'invoice_too_long_for_qr'
+  | 'load_csp_blocked'
+  | 'load_wasm_not_found'
+  | 'load_network';
+
+/** Texts by key: a shop's overrides of the widget's sentences. */
+export type Messages = Partial<Record<MessageKey, string>>;
 
 /** A mounted checkout. */
 export interface CheckoutHandle {
@@ -36,12 +120,16 @@ export interface CheckoutHandle {
 
 /** Where the widget's WebAssembly is (see init()). */
 export type InitOptions =
-  | { /** URL of lightning_checkout_bg.wasm (a bundler's asset URL, a CDN). */ wasmUrl: string | URL; module?: never }
-  | {
+  | ({ /** URL of lightning_checkout_bg.wasm (a bundler's asset URL, a CDN). */ wasmUrl: string | URL; module?: never } & LocalesOption)
+  | ({
       /** The wasm itself: compiled, its bytes, or a fetch() of it. */
       module: WebAssembly.Module | BufferSource | Response | Promise<Response>;
       wasmUrl?: never;
-    };
+    } & LocalesOption)
+  | ({ wasmUrl?: never; module?: never } & LocalesOption);
+
+/** Where the locale files (de.json, …) are, when not in locales/ next to the script. */
+export interface LocalesOption { localesUrl?: string | URL; }
 
 /**
  * Says where the widget's .wasm is and loads it; call it before the first element connects or
@@ -102,10 +190,15 @@ export interface LightningCheckoutAttributes {
   currency?: string;
   'fiat-amount'?: string;
   unified?: boolean | '';
+  /** The widget's language (see CheckoutOptions.lang). */
+  lang?: string;
+  'webln-timeout-ms'?: number | string;
 }
 
 /** <lightning-checkout>: configured by its attributes, restarted when one changes. */
 export interface LightningCheckoutElement extends HTMLElement {
+  /** The shop's own texts, by key, over the language's; setting it restarts the widget. */
+  messages: Messages | undefined;
   addEventListener<K extends keyof LightningCheckoutEventMap>(type: K, listener: (this: LightningCheckoutElement, ev: LightningCheckoutEventMap[K]) => unknown, options?: boolean | AddEventListenerOptions): void;
   addEventListener<K extends keyof HTMLElementEventMap>(type: K, listener: (this: LightningCheckoutElement, ev: HTMLElementEventMap[K]) => unknown, options?: boolean | AddEventListenerOptions): void;
   addEventListener(type: string, listener: EventListenerOrEventListenerObject, options?: boolean | AddEventListenerOptions): void;

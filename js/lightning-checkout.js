@@ -3,7 +3,11 @@
 import wasmInit, { mount as wasmMount } from './lightning_checkout.js';
 
 const TAG = 'lightning-checkout';
-const ATTRIBUTES = ['endpoint', 'amount-sat', 'min-sat', 'max-sat', 'description', 'order-id', 'expiry-secs', 'network', 'order-token', 'currency', 'fiat-amount', 'unified'];
+const ATTRIBUTES = ['endpoint', 'amount-sat', 'min-sat', 'max-sat', 'description', 'order-id', 'expiry-secs', 'network', 'order-token', 'currency', 'fiat-amount', 'unified', 'webln-timeout-ms'];
+// The languages besides English (built in): each a file locales/<tag>.json next to this module,
+// fetched only when chosen. Right-to-left ones get dir="rtl".
+const LOCALES = ['es', 'pt-BR', 'de', 'fr', 'it', 'ja', 'zh-CN', 'ru', 'tr', 'ar'];
+const RTL = ['ar'];
 
 // Where the .wasm is: what init() was told, else next to this module. The `new URL(…,
 // import.meta.url)` form is the one Vite, webpack and Parcel recognise and rewrite to the asset
@@ -19,6 +23,73 @@ function defaultWasmUrl() {
 
 let source; // { wasmUrl } or { module }, set by init()
 let loading;
+let localesUrl; // init({ localesUrl }): where the locale files are, else next to this module
+const localeFiles = new Map(); // tag -> Promise of its texts (null: English)
+
+/**
+ * The widget's language: the first of `tags` that names English or one of LOCALES (exactly, any
+ * case; else by its language alone: pt -> pt-BR, zh -> zh-CN, es-MX -> es); English if none.
+ */
+function pickLocale(tags) {
+  for (const tag of tags) {
+    if (typeof tag !== 'string' || !tag.trim()) continue;
+    const lower = tag.trim().toLowerCase().replace(/_/g, '-');
+    const base = lower.split('-')[0];
+    if (base === 'en') return 'en';
+    const found = LOCALES.find((l) => l.toLowerCase() === lower) ?? LOCALES.find((l) => l.toLowerCase().split('-')[0] === base);
+    if (found) return found;
+  }
+  return 'en';
+}
+
+// A locale file, once per page; a failed one is English (and said only in the console).
+function localeTexts(tag) {
+  if (tag === 'en') return Promise.resolve(null);
+  if (!localeFiles.has(tag)) {
+    localeFiles.set(tag, (async () => {
+      let url = `locales/${tag}.json`;
+      try {
+        url = new URL(url, localesUrl ?? import.meta.url).href;
+        const res = await fetch(url, { credentials: 'same-origin' });
+        if (!res.ok) throw new Error(`HTTP ${res.status}`);
+        const texts = await res.json();
+        if (!texts || typeof texts !== 'object') throw new Error('not a JSON object');
+        return texts;
+      } catch (err) {
+        console.warn(`lightning-checkout: could not load ${url} (${err?.message ?? err}); showing English.`);
+        return null;
+      }
+    })());
+  }
+  return localeFiles.get(tag);
+}
+
+/**
+ * The options the wasm takes for a language: `locale`, `dir` and `messages` (the locale file's
+ * texts under the shop's own `messages`). Chosen by `lang` (option or attribute), else the
+ * element's closest [lang], else navigator.languages.
+ */
+async function language(element, lang, messages) {
+  const nav = globalThis.navigator;
+  const tag = pickLocale([lang, element.closest?.('[lang]')?.getAttribute('lang'), ...(nav?.languages ?? [nav?.language])]);
+  const texts = await localeTexts(tag);
+  const locale = texts ? tag : 'en';
+  const own = messages && typeof messages === 'object' ? messages : {};
+  const number = new Intl.NumberFormat(locale, { maximumFractionDigits: 3 });
+  return {
+    locale, dir: RTL.includes(locale) ? 'rtl' : 'ltr', messages: { ...texts, ...own },
+    formatSat: (msat) => number.format(msat / 1000), // amounts as the locale writes them
+    // A fiat price (decimal text, formatted exactly) as the locale writes money; null if the
+    // currency is unknown to Intl (the widget then writes "EUR 4.50").
+    formatFiat: (currency, amount) => {
+      try {
+        return new Intl.NumberFormat(locale, { style: 'currency', currency, maximumFractionDigits: 20 }).format(amount);
+      } catch {
+        return null;
+      }
+    },
+  };
+}
 
 /** A load failure with a stable code: wasm_not_found, csp_blocked or network. */
 function loadError(code, message, url) {
@@ -88,6 +159,7 @@ export function init(options = {}) {
   if (options === null || typeof options !== 'object') {
     return Promise.reject(new TypeError('lightning-checkout: init() takes { wasmUrl } or { module }.'));
   }
+  if (options.localesUrl != null) localesUrl = options.localesUrl;
   if (options.wasmUrl != null || options.module != null) {
     if (loading && (source?.wasmUrl !== options.wasmUrl || source?.module !== options.module)) {
       return loading.then(() => {}); // already loading or loaded: the first source wins
@@ -114,13 +186,13 @@ export async function mount(element, options = {}) {
   if (options === null || typeof options !== 'object') {
     throw new TypeError('lightning-checkout: mount(element, options) needs an options object such as { endpoint: "/api" }.');
   }
-  await load();
+  const [, lang] = await Promise.all([load(), language(element, options.lang, options.messages)]);
   let invalid = null;
   const onError = (e) => { if (e.detail?.code === 'invalid_config') invalid = e.detail.message; };
   element.addEventListener(`${TAG}:error`, onError);
   let handle;
   try {
-    handle = wasmMount(element, options);
+    handle = wasmMount(element, { ...options, ...lang });
   } catch (err) {
     throw new Error(`lightning-checkout: cannot mount into this element (${err?.message ?? err}).`);
   } finally {
@@ -136,14 +208,17 @@ const LOAD_MESSAGES = {
   network: 'The payment form could not load. Check your connection and reload the page.',
 };
 
-function loadFailed(element, err) {
+function loadFailed(element, err, lang) {
   const code = LOAD_MESSAGES[err?.code] ? err.code : 'network';
   console.error(err);
   const root = element.shadowRoot ?? element.attachShadow({ mode: 'open' });
   const p = document.createElement('p');
   p.setAttribute('part', 'error');
   p.setAttribute('role', 'alert');
-  p.textContent = LOAD_MESSAGES[code];
+  p.lang = lang.locale;
+  p.dir = lang.dir;
+  const text = lang.messages[`load_${code}`];
+  p.textContent = typeof text === 'string' ? text : LOAD_MESSAGES[code];
   root.replaceChildren(p);
   element.dispatchEvent(new CustomEvent(`${TAG}:error`, {
     bubbles: true, composed: true,
@@ -154,9 +229,24 @@ function loadFailed(element, err) {
 const Base = globalThis.HTMLElement ?? class {};
 
 class LightningCheckout extends Base {
-  static observedAttributes = ATTRIBUTES;
+  static observedAttributes = [...ATTRIBUTES, 'lang'];
   #handle = null;
   #generation = 0;
+  #messages;
+
+  /** The shop's texts by key, over the language's (see README, Languages). */
+  get messages() { return this.#messages; }
+  set messages(value) { this.#messages = value; this.#restart(); }
+
+  constructor() {
+    super();
+    // Set on the element before this script defined it: an own property hiding the accessor.
+    if (Object.hasOwn(this, 'messages')) {
+      const value = this.messages;
+      delete this.messages;
+      this.#messages = value;
+    }
+  }
 
   connectedCallback() { this.#restart(); }
   disconnectedCallback() { this.#restart(); }
@@ -175,12 +265,14 @@ class LightningCheckout extends Base {
       for (const name of ATTRIBUTES) {
         if (this.hasAttribute(name)) options[name] = this.getAttribute(name);
       }
+      const lang = language(this, null, this.#messages);
       try {
         await load();
       } catch (err) {
-        if (generation === this.#generation) loadFailed(this, err);
+        if (generation === this.#generation) loadFailed(this, err, await lang);
         return;
       }
+      Object.assign(options, await lang);
       if (generation !== this.#generation || !this.isConnected) return;
       this.#handle = wasmMount(this, options);
     });

@@ -24,6 +24,7 @@ console.log(JSON.stringify({
     '.': { types: './lightning-checkout.d.ts', default: './lightning-checkout.js' },
     './iife': './lightning-checkout.iife.js',
     './lightning_checkout_bg.wasm': './lightning_checkout_bg.wasm',
+    './locales/*': './locales/*',
     './package.json': './package.json',
   },
   files: [
@@ -31,6 +32,7 @@ console.log(JSON.stringify({
     'lightning-checkout.iife.js',
     'lightning-checkout.d.ts',
     'lightning_checkout_bg.wasm',
+    'locales/',
     'README.md',
     'LICENSE-MIT',
     'LICENSE-APACHE',

@@ -120,28 +120,13 @@ impl AmountError {
         }
     }
 
-    /// One plain English sentence for the payer.
+    /// One plain sentence for the payer, in the widget's language.
     pub fn message(&self) -> String {
         match self {
-            AmountError::Empty => "Enter an amount in sats.".into(),
-            AmountError::NotANumber => {
-                "Enter the amount as a whole number of sats, for example 2,500.".into()
+            AmountError::TooSmall { min_sat: n } | AmountError::TooLarge { max_sat: n } => {
+                crate::i18n::tf(self.code(), &[("amount", &format_sat(*n))])
             }
-            AmountError::Fractional => "Enter a whole number of sats, without decimals.".into(),
-            AmountError::Negative => "Enter an amount above zero.".into(),
-            AmountError::BadGrouping => {
-                "Write the amount as plain digits, like 2500, or in groups of three, like 2,500."
-                    .into()
-            }
-            AmountError::TooSmall { min_sat } => {
-                format!("Enter an amount of at least {}.", format_sat(*min_sat))
-            }
-            AmountError::TooLarge { max_sat } => {
-                format!("Enter an amount of at most {}.", format_sat(*max_sat))
-            }
-            AmountError::InvalidBounds => {
-                "This checkout has invalid amount limits, so it cannot take a payment.".into()
-            }
+            _ => crate::i18n::t(self.code()),
         }
     }
 }
@@ -273,24 +258,32 @@ pub fn group_thousands(n: u64) -> String {
 
 /// Formats sats for people: `2500` -> `"2,500 sat"`.
 pub fn format_sat(sat: u64) -> String {
-    format!("{} sat", group_thousands(sat))
+    let number = msat_from_sat(sat)
+        .and_then(crate::i18n::number_msat)
+        .unwrap_or_else(|| group_thousands(sat));
+    crate::i18n::tf("sat", &[("amount", &number)])
+}
+
+/// A count (of confirmations, say) as the widget's language writes numbers.
+pub fn format_count(n: u64) -> String {
+    n.checked_mul(MSAT_PER_SAT)
+        .and_then(crate::i18n::number_msat)
+        .unwrap_or_else(|| group_thousands(n))
 }
 
 /// Formats millisats as sats, exactly: `2_500_000` -> `"2,500 sat"`,
 /// `2_500_001` -> `"2,500.001 sat"` (trailing zeros of the fraction dropped).
 pub fn format_msat(msat: u64) -> String {
-    let sat = msat / MSAT_PER_SAT;
-    let frac = msat % MSAT_PER_SAT;
-    if frac == 0 {
-        format_sat(sat)
-    } else {
-        let frac = format!("{frac:03}");
-        format!(
-            "{}.{} sat",
-            group_thousands(sat),
-            frac.trim_end_matches('0')
-        )
-    }
+    let number = crate::i18n::number_msat(msat).unwrap_or_else(|| {
+        let (sat, frac) = (msat / MSAT_PER_SAT, msat % MSAT_PER_SAT);
+        if frac == 0 {
+            group_thousands(sat)
+        } else {
+            let frac = format!("{frac:03}");
+            format!("{}.{}", group_thousands(sat), frac.trim_end_matches('0'))
+        }
+    });
+    crate::i18n::tf("sat", &[("amount", &number)])
 }
 
 /// Sats to millisats; `None` on overflow.

@@ -13,6 +13,7 @@ use crate::contract::{
     clean_message, ContractError, CreateRequest, Created, CreatedWire, ErrorBody, ErrorWire,
     FiatQuote, OnchainSeen, StatusReply,
 };
+use crate::i18n::{t, tf};
 use crate::state::Failure;
 
 /// A request still unanswered after this long is aborted and counts as failed.
@@ -80,14 +81,10 @@ pub async fn create(
         Ok(v) => v,
         Err(f) => return (Err(f), None),
     };
-    let Some(wire) = created_from_js(&value) else {
-        return (Err(bad_response()), field_u64(&value, "server_time"));
-    };
-    let server_time = wire.server_time;
-    (
-        Created::from_wire(wire).map_err(contract_failure),
-        server_time,
-    )
+    let result = created_from_js(&value)
+        .ok_or_else(bad_response)
+        .and_then(|wire| Created::from_wire(wire).map_err(contract_failure));
+    (result, field_u64(&value, "server_time"))
 }
 
 /// `GET {endpoint}/invoices/{id}` (`id` is already known to be URL-safe).
@@ -113,22 +110,21 @@ pub async fn status(
 }
 
 fn build_failure() -> Failure {
-    Failure::new("internal", "The checkout could not build its request.")
+    Failure::new("internal", t("internal"))
 }
 
 async fn send(req: Request, signal: Option<&web_sys::AbortSignal>) -> Result<JsValue, Failure> {
     let resp = match req.send().await {
         Ok(r) => r,
         Err(_) if signal.is_some_and(web_sys::AbortSignal::aborted) => {
+            return Err(Failure::new("backend_timeout", t("backend_timeout")))
+        }
+        Err(_) => {
             return Err(Failure::new(
-                "backend_timeout",
-                "The shop's payment server did not answer in time. Try again.",
+                "backend_unreachable",
+                t("backend_unreachable"),
             ))
         }
-        Err(_) => return Err(Failure::new(
-            "backend_unreachable",
-            "The shop's payment server could not be reached. Check your connection and try again.",
-        )),
     };
     let status = resp.status();
     let text = read_capped(&resp).await?;
@@ -140,18 +136,8 @@ async fn send(req: Request, signal: Option<&web_sys::AbortSignal>) -> Result<JsV
 
 /// The body as text, reading at most [`MAX_RESPONSE_BYTES`] (announced or streamed).
 async fn read_capped(resp: &Response) -> Result<String, Failure> {
-    let too_large = || {
-        Failure::new(
-            "response_too_large",
-            "The shop's payment server sent an answer far too large to be a checkout answer, so it was not read. Try again.",
-        )
-    };
-    let broke = || {
-        Failure::new(
-            "backend_unreachable",
-            "The connection to the shop's payment server broke off. Try again.",
-        )
-    };
+    let too_large = || Failure::new("response_too_large", t("response_too_large"));
+    let broke = || Failure::new("backend_unreachable", t("connection_broke"));
     let Some(body) = resp.body() else {
         return Ok(String::new());
     };
@@ -193,13 +179,19 @@ async fn read_capped(resp: &Response) -> Result<String, Failure> {
     Ok(String::from_utf8(bytes).unwrap_or_default())
 }
 
-/// Field `key` of `obj`: `Ok(None)` when absent or `null`, `Err` when of another type.
-fn field_str(obj: &JsValue, key: &str) -> Result<Option<String>, ()> {
-    let v = js_sys::Reflect::get(obj, &JsValue::from_str(key)).map_err(|_| ())?;
+/// A field of an answer that is there but is not what the contract says it is (a number where
+/// text belongs), or an answer that is not an object and so has no fields: the answer is refused
+/// as a whole, never read in part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct WrongType;
+
+/// Field `key` of `obj`: `Ok(None)` when absent or `null`.
+fn field_str(obj: &JsValue, key: &str) -> Result<Option<String>, WrongType> {
+    let v = js_sys::Reflect::get(obj, &JsValue::from_str(key)).map_err(|_| WrongType)?;
     if v.is_undefined() || v.is_null() {
         return Ok(None);
     }
-    v.as_string().map(Some).ok_or(())
+    v.as_string().map(Some).ok_or(WrongType)
 }
 
 /// Field `key` of `obj` as a whole non-negative JSON number (at most 2^53 - 1).
@@ -360,25 +352,20 @@ fn http_failure(status: u16, resp: &Response, text: &str) -> Failure {
                     &code
                 },
                 if message.is_empty() {
-                    format!("The shop's payment server refused the request (HTTP {status}).")
+                    tf("backend_refused", &[("status", &status.to_string())])
                 } else {
                     message
                 },
             )
         }
-        (429, _) => Failure::new(
-            "rate_limited",
-            "The shop's payment server is busy. The checkout will try again shortly.",
-        ),
+        (429, _) => Failure::new("rate_limited", t("rate_limited")),
         (400..=499, None) => Failure::new(
             "backend_error",
-            format!("The shop's payment server refused the request (HTTP {status})."),
+            tf("backend_refused", &[("status", &status.to_string())]),
         ),
         _ => Failure::new(
             "backend_error",
-            format!(
-                "The shop's payment server had a problem (HTTP {status}). Try again in a moment."
-            ),
+            tf("backend_error", &[("status", &status.to_string())]),
         ),
     };
     f.retry_after_secs = retry_after_secs;
@@ -386,22 +373,15 @@ fn http_failure(status: u16, resp: &Response, text: &str) -> Failure {
 }
 
 fn bad_response() -> Failure {
-    Failure::new(
-        "bad_response",
-        "The shop's payment server sent an answer the checkout cannot read. Try again.",
-    )
+    Failure::new("bad_response", t("bad_response"))
 }
 
 fn contract_failure(e: ContractError) -> Failure {
     match e {
-        ContractError::NoPayable | ContractError::BadHash => Failure::new(
-            "bad_response",
-            "The shop's payment server sent no usable invoice. Try again.",
-        ),
-        ContractError::BadPayUrl => Failure::new(
-            "bad_response",
-            "The shop's payment server sent a payment link that is not a safe https link, so it is not shown.",
-        ),
+        ContractError::NoPayable | ContractError::BadHash => {
+            Failure::new("bad_response", t("no_invoice"))
+        }
+        ContractError::BadPayUrl => Failure::new("bad_response", t("bad_pay_url")),
         ContractError::BadId | ContractError::BadStatus | ContractError::WrongId => bad_response(),
     }
 }

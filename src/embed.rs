@@ -1,11 +1,15 @@
 //! JS SURFACE: the only `#[wasm_bindgen]` exports. `js/lightning-checkout.js` wraps them in the
 //! `<lightning-checkout>` custom element and re-exports [`mount`].
 
+use std::rc::Rc;
+
+use js_sys::{Function, Reflect};
 use wasm_bindgen::prelude::*;
 use web_sys::HtmlElement;
 
 use crate::config::{self, RawOptions, TokenClaims};
-use crate::widget::Widget;
+use crate::i18n::{entries, Catalogue};
+use crate::widget::{Language, Widget};
 
 /// A mounted checkout; `destroy()` removes every listener and timer.
 #[wasm_bindgen]
@@ -92,6 +96,75 @@ fn base64url(s: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// `formatSat(msat)`, which the element shim makes from `Intl.NumberFormat(locale)`.
+fn number_format(o: &JsValue) -> Option<Box<dyn Fn(u64) -> String>> {
+    let format: Function = Reflect::get(o, &JsValue::from_str("formatSat"))
+        .ok()?
+        .dyn_into()
+        .ok()?;
+    Some(Box::new(move |msat| {
+        format
+            .call1(&JsValue::UNDEFINED, &JsValue::from_f64(msat as f64))
+            .ok()
+            .and_then(|s| s.as_string())
+            .unwrap_or_else(|| (msat / 1000).to_string())
+    }))
+}
+
+/// `formatFiat(currency, amount)`, which the element shim makes from `Intl.NumberFormat(locale,
+/// {style: 'currency'})`; anything but a string from it (an unknown currency): the plain form.
+fn fiat_format(o: &JsValue) -> Option<crate::i18n::FiatFormat> {
+    let format: Function = Reflect::get(o, &JsValue::from_str("formatFiat"))
+        .ok()?
+        .dyn_into()
+        .ok()?;
+    Some(Box::new(move |currency, amount| {
+        format
+            .call2(
+                &JsValue::UNDEFINED,
+                &JsValue::from_str(currency),
+                &JsValue::from_str(amount),
+            )
+            .ok()
+            .and_then(|s| s.as_string())
+    }))
+}
+
+/// The widget's language from the options the element shim resolved: `locale` (a tag),
+/// `dir`, `formatSat`, `formatFiat` and `messages` (the locale file merged with the shop's overrides; only known keys
+/// with text values are taken).
+fn language(o: &JsValue) -> Language {
+    let tag = option(o, &["locale"]).unwrap_or_else(|| String::from("en"));
+    let messages = Reflect::get(o, &JsValue::from_str("messages"))
+        .ok()
+        .filter(JsValue::is_object);
+    let texts = messages
+        .map(|m| {
+            entries()
+                .filter_map(|(key, _)| {
+                    let v = Reflect::get(&m, &JsValue::from_str(key))
+                        .ok()?
+                        .as_string()?;
+                    Some((key, v))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Language {
+        catalogue: Rc::new(Catalogue {
+            texts,
+            number: number_format(o),
+            fiat: fiat_format(o),
+        }),
+        dir: if option(o, &["dir"]).as_deref() == Some("rtl") {
+            "rtl"
+        } else {
+            "ltr"
+        },
+        tag,
+    }
+}
+
 /// Mounts a checkout into `element` (its open shadow root is created or reused).
 ///
 /// `options` takes the attribute names in camelCase or as written: `endpoint`, `amountSat`,
@@ -127,13 +200,20 @@ pub fn mount(element: HtmlElement, options: JsValue) -> Result<Handle, JsValue> 
                 None => u.as_string(),
             }),
     };
+    let lang = language(&o);
+    // At least 100 ms (a test's hanging wallet), at most 10 minutes.
+    let webln_timeout_ms = option(&o, &["weblnTimeoutMs", "webln-timeout-ms"])
+        .and_then(|v| v.parse::<u32>().ok())
+        .map_or(crate::webln::DEFAULT_TIMEOUT_MS, |ms| {
+            ms.clamp(100, 600_000)
+        });
     let widget = match config::parse(&raw) {
-        Ok(cfg) => Widget::start(element, cfg)?,
+        Ok(cfg) => Widget::start(element, cfg, lang, webln_timeout_ms)?,
         Err(message) => {
             web_sys::console::error_1(&JsValue::from_str(&format!(
                 "lightning-checkout: {message}"
             )));
-            let w = Widget::show_config_error(element.clone(), &message)?;
+            let w = Widget::show_config_error(element.clone(), &message, lang)?;
             let init = web_sys::CustomEventInit::new();
             init.set_bubbles(true);
             init.set_composed(true);

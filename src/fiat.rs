@@ -6,7 +6,14 @@
 
 pub use lightning_checkout_contract::fiat::FiatPrice;
 
-/// The line shown under the sat amount (its English text lives here only).
+/// A price as the widget's language writes money (`Intl.NumberFormat` in the browser: `€4.50`,
+/// `4,50 €`); without one, `EUR 4.50`.
+pub fn format_price(p: &FiatPrice) -> String {
+    crate::i18n::fiat_price(&p.currency, &p.amount)
+        .unwrap_or_else(|| format!("{} {}", p.currency, p.amount))
+}
+
+/// The line shown under the sat amount: `≈ €4.50`.
 pub fn approx_line(p: &FiatPrice) -> String {
-    format!("≈ {} {}", p.currency, p.amount)
+    format!("≈ {}", format_price(p))
 }

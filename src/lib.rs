@@ -26,10 +26,12 @@
 //! - [`sha256`]: a compact SHA-256 for the preimage check.
 //! - [`state`]: the checkout state machine (`handle(event, now) -> effects`).
 //! - [`clock`]: the backend's clock (`server_time`), which corrects the payer's.
+//! - [`i18n`]: the message catalogue: every sentence shown, in the widget's language.
 //!
 //! Browser edge (wasm32 only):
 //! - `api`: the only code that talks to the backend.
 //! - `view`: the DOM, built once; `render(&ViewModel)`.
+//! - `webln`: the browser wallet (`window.webln`).
 //! - `widget`: the glue running effects, timers and listeners.
 //! - `embed`: the `#[wasm_bindgen]` surface (`mount`, `Handle::destroy`).
 #![deny(missing_docs)]
@@ -39,6 +41,7 @@ pub mod clock;
 pub mod config;
 pub mod contract;
 pub mod fiat;
+pub mod i18n;
 pub mod invoice;
 pub mod qr;
 pub mod sha256;
@@ -53,6 +56,8 @@ pub mod bench;
 pub mod embed;
 #[cfg(target_arch = "wasm32")]
 pub mod view;
+#[cfg(target_arch = "wasm32")]
+pub mod webln;
 #[cfg(target_arch = "wasm32")]
 pub mod widget;
 

@@ -16,6 +16,7 @@
 
 use crate::amount::{format_sat, parse_amount_sat, AmountError, Bounds};
 use crate::contract::{CreateRequest, Created, Payable, Status, StatusReply};
+use crate::i18n::{t, tf};
 use crate::invoice::{check_invoice, preimage_matches, CheckedInvoice, Expected, Network};
 
 /// Status poll interval while an invoice is open. BTCPay's checkout polls every 2 s when its
@@ -42,7 +43,7 @@ pub const WALLET_CHECK_MS: u64 = 2_500;
 /// How long "Copied" stays on the button.
 pub const COPIED_MS: u64 = 2_000;
 
-/// Checkout configuration, already validated (see `embed.rs` for attribute parsing).
+/// Checkout configuration, already validated (`config.rs` parses the attributes and options).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Options {
     /// Fixed amount: no form, the invoice is requested at once.
@@ -402,11 +403,6 @@ impl Checkout {
         self.current.as_ref()
     }
 
-    /// The options.
-    pub fn options(&self) -> &Options {
-        &self.opts
-    }
-
     /// Whether a request is in flight.
     pub fn busy(&self) -> bool {
         self.in_flight.is_some()
@@ -520,6 +516,21 @@ impl Checkout {
         wake
     }
 
+    /// The open BOLT 11 invoice a browser wallet may pay: its payment request and payment hash
+    /// (none for a pay link, or once paid or expired).
+    pub fn open_bolt11(&self) -> Option<(&str, [u8; 32])> {
+        match (&self.phase, &self.current) {
+            (
+                Phase::Open,
+                Some(Current {
+                    shown: Shown::Bolt11(inv),
+                    ..
+                }),
+            ) => Some((inv.payment_request(), inv.payment_hash())),
+            _ => None,
+        }
+    }
+
     /// What to draw at time `now_ms`.
     pub fn view(&self, now_ms: u64) -> ViewModel {
         let mut vm = ViewModel {
@@ -540,36 +551,43 @@ impl Checkout {
             }
             Phase::Creating { amount_sat } => {
                 vm.form = self.opts.fixed_amount_sat.is_none() && self.opts.fiat.is_none();
-                vm.status = match &self.opts.fiat {
-                    Some(f) => format!("Creating an invoice for {} {}…", f.currency, f.amount),
-                    None => format!("Creating an invoice for {}…", format_sat(*amount_sat)),
+                let amount = match &self.opts.fiat {
+                    Some(f) => crate::fiat::format_price(f),
+                    None => format_sat(*amount_sat),
                 };
+                vm.status = tf("creating", &[("amount", &amount)]);
             }
             Phase::Open => {
                 vm.status = if self.preimage_mismatch {
-                    String::from("Waiting for payment… (the shop's answer could not be confirmed)")
+                    t("waiting_unconfirmed")
                 } else if let Some(seen) = self.onchain_seen {
-                    let (n, of) = (seen.confirmations, seen.required);
-                    if n == 0 {
-                        String::from("Payment seen on-chain; waiting for a confirmation…")
+                    if seen.confirmations == 0 {
+                        t("onchain_seen")
                     } else {
-                        format!("Payment seen on-chain: {n} of {of} confirmations…")
+                        let count = |n: u32| crate::amount::format_count(u64::from(n));
+                        tf(
+                            "onchain_confirmations",
+                            &[
+                                ("confirmations", &count(seen.confirmations)),
+                                ("required", &count(seen.required)),
+                            ],
+                        )
                     }
                 } else if self.failures >= FLAKY_AFTER_FAILURES {
-                    String::from("Waiting for payment… (connection problems, still trying)")
+                    t("waiting_flaky")
                 } else {
-                    String::from("Waiting for payment…")
+                    t("waiting")
                 };
             }
             Phase::Paid => {
                 vm.paid = true;
                 vm.status = match &self.current {
-                    Some(c) => format!("Paid {}. Thank you!", format_sat(c.amount_sat)),
-                    None => String::from("Paid. Thank you!"),
+                    Some(c) => tf("paid_amount", &[("amount", &format_sat(c.amount_sat))]),
+                    None => t("paid"),
                 };
             }
             Phase::Expired => {
-                vm.status = String::from("This invoice has expired. Do not pay it.");
+                vm.status = t("expired");
                 vm.new_invoice = true;
             }
             Phase::Failed { .. } => {
@@ -594,17 +612,17 @@ impl Checkout {
                     Some(a) => crate::unified::bip21(a, cur.amount_sat, inv.payment_request()),
                     None => inv.qr_payload(),
                 },
-                format!("QR code of a Lightning invoice for {amount}"),
+                tf("qr_label", &[("amount", &amount)]),
                 String::from(inv.payment_request()),
                 inv.wallet_uri(),
-                String::from("Open wallet"),
+                t("open_wallet"),
             ),
             Shown::Link(url) => (
                 url.clone(),
-                format!("QR code of a Kraken Pay link for {amount}"),
+                tf("qr_label_link", &[("amount", &amount)]),
                 url.clone(),
                 url.clone(),
-                String::from("Pay with Kraken"),
+                t("pay_with_kraken"),
             ),
         };
         let description = match &cur.shown {
@@ -815,10 +833,12 @@ impl Checkout {
         if created.amount_sat != amount_sat {
             return Err(Failure::new(
                 "invoice_wrong_amount",
-                format!(
-                    "The shop's server made an invoice for {}, not the {} you asked for, so it is not shown.",
-                    format_sat(created.amount_sat),
-                    format_sat(amount_sat)
+                tf(
+                    "server_wrong_amount",
+                    &[
+                        ("found", &format_sat(created.amount_sat)),
+                        ("expected", &format_sat(amount_sat)),
+                    ],
                 ),
             ));
         }
@@ -840,10 +860,7 @@ impl Checkout {
             Payable::Link { url } => {
                 let exp = created.expires_at.saturating_mul(1000);
                 if now_ms != 0 && now_ms >= exp {
-                    return Err(Failure::new(
-                        "invoice_expired",
-                        "The payment link has already expired. Ask for a new one.",
-                    ));
+                    return Err(Failure::new("invoice_expired", t("link_expired")));
                 }
                 (Shown::Link(url.clone()), exp)
             }
@@ -964,7 +981,7 @@ impl Checkout {
                                 self.preimage_mismatch = true;
                                 fx.push(Effect::Emit(Emit::Error(Failure::new(
                                     "preimage_mismatch",
-                                    "The shop's server says the invoice is paid, but its proof of payment does not match the invoice.",
+                                    t("preimage_mismatch"),
                                 ))));
                             }
                             self.backoff(now_ms, None);

@@ -34,12 +34,3 @@ pub fn bip21(address: &str, sat: u64, invoice: &str) -> String {
         invoice.to_ascii_uppercase()
     )
 }
-
-/// The Copy address button's text (its English lives here only).
-pub fn copy_address_label(copied: bool) -> &'static str {
-    if copied {
-        "Address copied"
-    } else {
-        "Copy address"
-    }
-}

@@ -10,6 +10,7 @@
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Document, Element, HtmlElement, HtmlInputElement, ShadowRoot};
 
+use crate::i18n::t;
 use crate::qr::{self, QUIET_ZONE};
 use crate::state::{FocusTarget, InvoiceView, ViewModel};
 
@@ -22,13 +23,26 @@ const SVG_NS: &str = "http://www.w3.org/2000/svg";
 /// The QR code is always black on white with its quiet zone, whatever the theme.
 pub const CSS: &str = include_str!("widget.css");
 
-/// The widget's elements.
+/// The widget's elements, by panel.
 pub struct View {
     root: ShadowRoot,
+    form: FormPanel,
+    invoice: InvoicePanel,
+    outcome: OutcomePanel,
+    last: Option<ViewModel>,
+    last_qr: Option<String>,
+}
+
+/// The amount form.
+struct FormPanel {
     form: HtmlElement,
     input: HtmlInputElement,
     submit: HtmlElement,
-    form_error: HtmlElement,
+    error: HtmlElement,
+}
+
+/// The invoice: amount, QR, countdown and the pay actions.
+struct InvoicePanel {
     panel: HtmlElement,
     amount: HtmlElement,
     fiat: HtmlElement,
@@ -40,15 +54,19 @@ pub struct View {
     open_wallet: HtmlElement,
     copy: HtmlElement,
     copy_address: HtmlElement,
+    webln: HtmlElement,
+    webln_note: HtmlElement,
     wallet_hint: HtmlElement,
-    invoice_text: HtmlElement,
+    text: HtmlElement,
+}
+
+/// What happened: the status line, the error and the buttons that follow them.
+struct OutcomePanel {
     status: HtmlElement,
     error: HtmlElement,
     new_invoice: HtmlElement,
     retry: HtmlElement,
     change_amount: HtmlElement,
-    last: Option<ViewModel>,
-    last_qr: Option<String>,
 }
 
 /// The controls the glue listens to.
@@ -69,30 +87,67 @@ pub struct Controls {
     pub retry: HtmlElement,
     /// Change amount.
     pub change_amount: HtmlElement,
+    /// Pay with browser wallet (WebLN).
+    pub webln: HtmlElement,
 }
 
-fn el(doc: &Document, tag: &str, attrs: &[(&str, &str)]) -> Result<HtmlElement, JsValue> {
+/// One element: `tag` with `attrs` and `kids`, so that [`View::build`] reads as the tree it
+/// makes. The attribute `hidden` hides it.
+fn h(
+    doc: &Document,
+    tag: &str,
+    attrs: &[(&str, &str)],
+    kids: &[&Element],
+) -> Result<HtmlElement, JsValue> {
     let e = doc.create_element(tag)?;
-    for (k, v) in attrs {
-        e.set_attribute(k, v)?;
-    }
-    e.dyn_into::<HtmlElement>()
-        .map_err(|_| JsValue::from_str("not an HTML element"))
+    fill(&e, attrs, kids)?;
+    // An element made by `createElement` in an HTML document is an `HTMLElement`.
+    Ok(e.unchecked_into())
 }
 
-fn svg(doc: &Document, tag: &str, attrs: &[(&str, &str)]) -> Result<Element, JsValue> {
-    let e = doc.create_element_ns(Some(SVG_NS), tag)?;
-    for (k, v) in attrs {
-        e.set_attribute(k, v)?;
-    }
+/// [`h`] with a text instead of children.
+fn text(
+    doc: &Document,
+    tag: &str,
+    attrs: &[(&str, &str)],
+    text: &str,
+) -> Result<HtmlElement, JsValue> {
+    let e = h(doc, tag, attrs, &[])?;
+    e.set_text_content(Some(text));
     Ok(e)
 }
 
-fn append(parent: &Element, children: &[&Element]) -> Result<(), JsValue> {
-    for c in children {
-        parent.append_child(c)?;
+/// [`h`] in the SVG namespace.
+fn svg(
+    doc: &Document,
+    tag: &str,
+    attrs: &[(&str, &str)],
+    kids: &[&Element],
+) -> Result<Element, JsValue> {
+    let e = doc.create_element_ns(Some(SVG_NS), tag)?;
+    fill(&e, attrs, kids)?;
+    Ok(e)
+}
+
+fn fill(e: &Element, attrs: &[(&str, &str)], kids: &[&Element]) -> Result<(), JsValue> {
+    for (k, v) in attrs {
+        e.set_attribute(k, v)?;
+    }
+    for c in kids {
+        e.append_child(c)?;
     }
     Ok(())
+}
+
+/// A `type="button"` button: its `part`, its `class` (none when empty) and its label.
+fn button(doc: &Document, part: &str, class: &str, label: &str) -> Result<HtmlElement, JsValue> {
+    let attrs = [("type", "button"), ("part", part), ("class", class)];
+    text(
+        doc,
+        "button",
+        &attrs[..if class.is_empty() { 2 } else { 3 }],
+        label,
+    )
 }
 
 fn set_hidden(e: &HtmlElement, hidden: bool) {
@@ -107,6 +162,14 @@ fn set_text(e: &HtmlElement, text: &str) {
     }
 }
 
+/// Shows `e` with `text`, or hides it when there is none: one optional line of the view.
+fn set_line(e: &HtmlElement, text: Option<&str>) {
+    if let Some(t) = text {
+        set_text(e, t);
+    }
+    set_hidden(e, text.is_none());
+}
+
 /// Installs the stylesheet: constructable when available (CSP-friendly), else `<style>`.
 fn install_css(doc: &Document, root: &ShadowRoot) -> Result<(), JsValue> {
     if let Ok(sheet) = web_sys::CssStyleSheet::new() {
@@ -119,15 +182,218 @@ fn install_css(doc: &Document, root: &ShadowRoot) -> Result<(), JsValue> {
             }
         }
     }
-    let style = el(doc, "style", &[])?;
-    style.set_text_content(Some(CSS));
-    root.append_child(&style)?;
+    root.append_child(&text(doc, "style", &[], CSS)?.into())?;
     Ok(())
 }
 
+impl FormPanel {
+    fn build(doc: &Document) -> Result<FormPanel, JsValue> {
+        let input = h(
+            doc,
+            "input",
+            &[
+                ("id", "lc-amount"),
+                ("part", "amount-input"),
+                ("type", "text"),
+                ("inputmode", "numeric"),
+                ("autocomplete", "off"),
+                ("enterkeyhint", "go"),
+                ("aria-describedby", "lc-form-error"),
+            ],
+            &[],
+        )?
+        .unchecked_into::<HtmlInputElement>();
+        let submit = text(
+            doc,
+            "button",
+            &[
+                ("type", "submit"),
+                ("part", "submit-button"),
+                ("class", "primary"),
+            ],
+            &t("submit"),
+        )?;
+        let error = h(
+            doc,
+            "p",
+            &[
+                ("id", "lc-form-error"),
+                ("class", "form-error"),
+                ("part", "error form-error"),
+                ("role", "alert"),
+                ("hidden", ""),
+            ],
+            &[],
+        )?;
+        let form = h(
+            doc,
+            "form",
+            &[("class", "form"), ("novalidate", "")],
+            &[
+                &text(doc, "label", &[("for", "lc-amount")], &t("amount_label"))?.into(),
+                &h(doc, "div", &[("class", "row")], &[&input, &submit])?.into(),
+                &error,
+            ],
+        )?;
+        Ok(FormPanel {
+            form,
+            input,
+            submit,
+            error,
+        })
+    }
+}
+
+impl InvoicePanel {
+    fn build(doc: &Document) -> Result<InvoicePanel, JsValue> {
+        let p = |attrs: &[(&str, &str)]| h(doc, "p", attrs, &[]);
+        let amount = p(&[("class", "amount")])?;
+        let fiat = p(&[("class", "fiat"), ("part", "fiat"), ("hidden", "")])?;
+        let description = p(&[("class", "description")])?;
+        let qr_path = svg(doc, "path", &[("fill", "#000"), ("d", "")], &[])?;
+        let qr_svg = svg(
+            doc,
+            "svg",
+            &[
+                ("part", "qr"),
+                ("class", "qr"),
+                ("role", "img"),
+                ("shape-rendering", "crispEdges"),
+                ("viewBox", "0 0 1 1"),
+            ],
+            &[
+                &svg(
+                    doc,
+                    "rect",
+                    &[("width", "100%"), ("height", "100%"), ("fill", "#fff")],
+                    &[],
+                )?,
+                &qr_path,
+            ],
+        )?;
+        let countdown = p(&[
+            ("class", "countdown"),
+            ("part", "countdown"),
+            ("role", "timer"),
+            ("aria-live", "off"),
+        ])?;
+        let open_wallet = text(
+            doc,
+            "a",
+            &[("part", "open-wallet"), ("class", "open-wallet button")],
+            &t("open_wallet"),
+        )?;
+        let copy = button(doc, "copy-button", "copy", &t("copy"))?;
+        let copy_address = button(doc, "copy-address-button", "copy", &t("copy_address"))?;
+        copy_address.set_hidden(true);
+        let webln = button(doc, "webln-button", "webln", &t("webln"))?;
+        webln.set_hidden(true);
+        let actions = h(
+            doc,
+            "div",
+            &[("class", "actions")],
+            &[&open_wallet, &copy, &copy_address, &webln],
+        )?;
+        let webln_note = p(&[
+            ("class", "webln-note"),
+            ("part", "webln-note"),
+            ("aria-live", "polite"),
+            ("hidden", ""),
+        ])?;
+        let wallet_hint = p(&[("class", "wallet-hint"), ("aria-live", "polite")])?;
+        let invoice_text = p(&[("class", "invoice-text"), ("part", "invoice")])?;
+        let panel = h(
+            doc,
+            "section",
+            &[
+                ("class", "panel"),
+                ("aria-label", &t("invoice_region")),
+                ("hidden", ""),
+            ],
+            &[
+                &amount,
+                &fiat,
+                &description,
+                &h(doc, "div", &[("class", "qr-box")], &[&qr_svg])?.into(),
+                &countdown,
+                &actions,
+                &webln_note,
+                &wallet_hint,
+                &invoice_text,
+            ],
+        )?;
+        Ok(InvoicePanel {
+            panel,
+            amount,
+            fiat,
+            description,
+            qr_svg,
+            qr_path,
+            countdown,
+            actions,
+            open_wallet,
+            copy,
+            copy_address,
+            webln,
+            webln_note,
+            wallet_hint,
+            text: invoice_text,
+        })
+    }
+}
+
+impl OutcomePanel {
+    fn build(doc: &Document) -> Result<OutcomePanel, JsValue> {
+        let hidden_button = |part, class, label| {
+            let b = button(doc, part, class, label)?;
+            b.set_hidden(true);
+            Ok::<_, JsValue>(b)
+        };
+        Ok(OutcomePanel {
+            status: h(
+                doc,
+                "p",
+                &[
+                    ("class", "status"),
+                    ("part", "status"),
+                    ("role", "status"),
+                    ("aria-live", "polite"),
+                ],
+                &[],
+            )?,
+            error: h(
+                doc,
+                "p",
+                &[
+                    ("class", "error"),
+                    ("part", "error"),
+                    ("role", "alert"),
+                    ("hidden", ""),
+                ],
+                &[],
+            )?,
+            new_invoice: hidden_button("new-invoice-button", "primary", &t("new_invoice"))?,
+            retry: hidden_button("retry-button", "primary", &t("retry"))?,
+            change_amount: hidden_button("change-amount-button", "", &t("change_amount"))?,
+        })
+    }
+}
+
 impl View {
-    /// Builds the widget inside `host`'s shadow root (attached if missing, emptied if present).
-    pub fn build(host: &HtmlElement) -> Result<(View, Controls), JsValue> {
+    /// Builds the widget inside `host`'s shadow root (attached if missing, emptied if present):
+    ///
+    /// ```text
+    /// div.lc
+    /// ├─ form: label, div.row (input, submit), p.form-error
+    /// ├─ section.panel: p.amount, p.fiat, p.description, div.qr-box (svg), p.countdown,
+    /// │                 div.actions (a.open-wallet, button.copy, button.copy-address,
+    /// │                 button.webln), p.webln-note, p.wallet-hint, p.invoice-text
+    /// ├─ p.status, p.error
+    /// └─ div.buttons: New invoice, Try again, Change amount
+    /// ```
+    /// `locale` and `dir` (`ltr`, `rtl`) go on the container, so that text and layout follow
+    /// the widget's language whatever the page's.
+    pub fn build(host: &HtmlElement, locale: &str, dir: &str) -> Result<(View, Controls), JsValue> {
         let doc = host
             .owner_document()
             .ok_or_else(|| JsValue::from_str("no document"))?;
@@ -140,235 +406,58 @@ impl View {
         root.set_text_content(None);
         install_css(&doc, &root)?;
 
-        let container = el(&doc, "div", &[("class", "lc"), ("part", "container")])?;
-        let form = el(&doc, "form", &[("class", "form"), ("novalidate", "")])?;
-        let label = el(&doc, "label", &[("for", "lc-amount")])?;
-        label.set_text_content(Some("Amount in sats"));
-        let row = el(&doc, "div", &[("class", "row")])?;
-        let input = el(
-            &doc,
-            "input",
-            &[
-                ("id", "lc-amount"),
-                ("part", "amount-input"),
-                ("type", "text"),
-                ("inputmode", "numeric"),
-                ("autocomplete", "off"),
-                ("enterkeyhint", "go"),
-                ("aria-describedby", "lc-form-error"),
-            ],
-        )?
-        .dyn_into::<HtmlInputElement>()
-        .map_err(|_| JsValue::from_str("input"))?;
-        let submit = el(
-            &doc,
-            "button",
-            &[
-                ("type", "submit"),
-                ("part", "submit-button"),
-                ("class", "primary"),
-            ],
+        let form = FormPanel::build(&doc)?;
+        let invoice = InvoicePanel::build(&doc)?;
+        let outcome = OutcomePanel::build(&doc)?;
+        let buttons = [&outcome.new_invoice, &outcome.retry, &outcome.change_amount];
+        root.append_child(
+            &h(
+                &doc,
+                "div",
+                &[
+                    ("class", "lc"),
+                    ("part", "container"),
+                    ("lang", locale),
+                    ("dir", dir),
+                ],
+                &[
+                    &form.form,
+                    &invoice.panel,
+                    &outcome.status,
+                    &outcome.error,
+                    &h(&doc, "div", &[("class", "buttons")], &buttons.map(|b| &**b))?.into(),
+                ],
+            )?
+            .into(),
         )?;
-        submit.set_text_content(Some("Pay with Lightning"));
-        let form_error = el(
-            &doc,
-            "p",
-            &[
-                ("id", "lc-form-error"),
-                ("class", "form-error"),
-                ("part", "error form-error"),
-                ("role", "alert"),
-            ],
-        )?;
-        form_error.set_hidden(true);
-        append(&row, &[&input, &submit])?;
-        append(&form, &[&label, &row, &form_error])?;
-
-        let panel = el(
-            &doc,
-            "section",
-            &[("class", "panel"), ("aria-label", "Lightning invoice")],
-        )?;
-        panel.set_hidden(true);
-        let amount = el(&doc, "p", &[("class", "amount")])?;
-        let fiat = el(&doc, "p", &[("class", "fiat"), ("part", "fiat")])?;
-        let description = el(&doc, "p", &[("class", "description")])?;
-        let qr_box = el(&doc, "div", &[("class", "qr-box")])?;
-        let qr_svg = svg(
-            &doc,
-            "svg",
-            &[
-                ("part", "qr"),
-                ("class", "qr"),
-                ("role", "img"),
-                ("shape-rendering", "crispEdges"),
-                ("viewBox", "0 0 1 1"),
-            ],
-        )?;
-        let qr_bg = svg(
-            &doc,
-            "rect",
-            &[("width", "100%"), ("height", "100%"), ("fill", "#fff")],
-        )?;
-        let qr_path = svg(&doc, "path", &[("fill", "#000"), ("d", "")])?;
-        append(&qr_svg, &[&qr_bg, &qr_path])?;
-        qr_box.append_child(&qr_svg)?;
-        let countdown = el(
-            &doc,
-            "p",
-            &[
-                ("class", "countdown"),
-                ("part", "countdown"),
-                ("role", "timer"),
-                ("aria-live", "off"),
-            ],
-        )?;
-        let actions = el(&doc, "div", &[("class", "actions")])?;
-        let open_wallet = el(
-            &doc,
-            "a",
-            &[("part", "open-wallet"), ("class", "open-wallet button")],
-        )?;
-        open_wallet.set_text_content(Some("Open wallet"));
-        let copy = el(
-            &doc,
-            "button",
-            &[
-                ("type", "button"),
-                ("part", "copy-button"),
-                ("class", "copy"),
-            ],
-        )?;
-        copy.set_text_content(Some("Copy"));
-        let copy_address = el(
-            &doc,
-            "button",
-            &[
-                ("type", "button"),
-                ("part", "copy-address-button"),
-                ("class", "copy"),
-            ],
-        )?;
-        copy_address.set_hidden(true);
-        append(&actions, &[&open_wallet, &copy, &copy_address])?;
-        let wallet_hint = el(
-            &doc,
-            "p",
-            &[("class", "wallet-hint"), ("aria-live", "polite")],
-        )?;
-        let invoice_text = el(&doc, "p", &[("class", "invoice-text"), ("part", "invoice")])?;
-        append(
-            &panel,
-            &[
-                &amount,
-                &fiat,
-                &description,
-                &qr_box,
-                &countdown,
-                &actions,
-                &wallet_hint,
-                &invoice_text,
-            ],
-        )?;
-
-        let status = el(
-            &doc,
-            "p",
-            &[
-                ("class", "status"),
-                ("part", "status"),
-                ("role", "status"),
-                ("aria-live", "polite"),
-            ],
-        )?;
-        let error = el(
-            &doc,
-            "p",
-            &[("class", "error"), ("part", "error"), ("role", "alert")],
-        )?;
-        error.set_hidden(true);
-        let buttons = el(&doc, "div", &[("class", "buttons")])?;
-        let new_invoice = el(
-            &doc,
-            "button",
-            &[
-                ("type", "button"),
-                ("part", "new-invoice-button"),
-                ("class", "primary"),
-            ],
-        )?;
-        new_invoice.set_text_content(Some("New invoice"));
-        let retry = el(
-            &doc,
-            "button",
-            &[
-                ("type", "button"),
-                ("part", "retry-button"),
-                ("class", "primary"),
-            ],
-        )?;
-        retry.set_text_content(Some("Try again"));
-        let change_amount = el(
-            &doc,
-            "button",
-            &[("type", "button"), ("part", "change-amount-button")],
-        )?;
-        change_amount.set_text_content(Some("Change amount"));
-        for b in [&new_invoice, &retry, &change_amount] {
-            b.set_hidden(true);
-        }
-        append(&buttons, &[&new_invoice, &retry, &change_amount])?;
-        append(&container, &[&form, &panel, &status, &error, &buttons])?;
-        root.append_child(&container)?;
 
         let controls = Controls {
-            form: form.clone(),
-            input: input.clone(),
-            copy: copy.clone(),
-            copy_address: copy_address.clone(),
-            open_wallet: open_wallet.clone(),
-            new_invoice: new_invoice.clone(),
-            retry: retry.clone(),
-            change_amount: change_amount.clone(),
+            form: form.form.clone(),
+            input: form.input.clone(),
+            copy: invoice.copy.clone(),
+            copy_address: invoice.copy_address.clone(),
+            open_wallet: invoice.open_wallet.clone(),
+            new_invoice: outcome.new_invoice.clone(),
+            retry: outcome.retry.clone(),
+            change_amount: outcome.change_amount.clone(),
+            webln: invoice.webln.clone(),
         };
-        Ok((
-            View {
-                root,
-                form,
-                input,
-                submit,
-                form_error,
-                panel,
-                amount,
-                fiat,
-                description,
-                qr_svg,
-                qr_path,
-                countdown,
-                actions,
-                open_wallet,
-                copy,
-                copy_address,
-                wallet_hint,
-                invoice_text,
-                status,
-                error,
-                new_invoice,
-                retry,
-                change_amount,
-                last: None,
-                last_qr: None,
-            },
-            controls,
-        ))
+        let view = View {
+            root,
+            form,
+            invoice,
+            outcome,
+            last: None,
+            last_qr: None,
+        };
+        Ok((view, controls))
     }
 
     /// Shows a configuration error instead of the form.
     pub fn show_config_error(&mut self, message: &str) {
-        set_hidden(&self.form, true);
-        set_hidden(&self.panel, true);
-        set_text(&self.error, message);
-        set_hidden(&self.error, false);
+        set_hidden(&self.form.form, true);
+        set_hidden(&self.invoice.panel, true);
+        set_line(&self.outcome.error, Some(message));
     }
 
     /// Applies `vm`, changing only what differs from the last render.
@@ -376,116 +465,96 @@ impl View {
         if self.last.as_ref() == Some(vm) {
             return;
         }
-        set_hidden(&self.form, !vm.form);
-        self.input.set_disabled(vm.busy);
-        self.submit
+        let f = &self.form;
+        set_hidden(&f.form, !vm.form);
+        f.input.set_disabled(vm.busy);
+        f.submit
             .toggle_attribute_with_force("disabled", vm.busy)
             .ok();
-        match &vm.form_error {
-            Some(msg) => {
-                set_text(&self.form_error, msg);
-                set_hidden(&self.form_error, false);
-                self.input.set_attribute("aria-invalid", "true").ok();
-            }
-            None => {
-                set_hidden(&self.form_error, true);
-                self.input.remove_attribute("aria-invalid").ok();
-            }
+        set_line(&f.error, vm.form_error.as_deref());
+        if vm.form_error.is_some() {
+            f.input.set_attribute("aria-invalid", "true").ok();
+        } else {
+            f.input.remove_attribute("aria-invalid").ok();
         }
         match &vm.invoice {
             Some(inv) => {
                 self.render_invoice(inv);
-                set_hidden(&self.panel, false);
+                set_hidden(&self.invoice.panel, false);
             }
-            None => set_hidden(&self.panel, true),
+            None => set_hidden(&self.invoice.panel, true),
         }
-        set_text(&self.status, &vm.status);
-        self.status
+        let o = &self.outcome;
+        set_text(&o.status, &vm.status);
+        o.status
             .class_list()
             .toggle_with_force("paid", vm.paid)
             .ok();
-        match &vm.error {
-            Some(msg) => {
-                set_text(&self.error, msg);
-                set_hidden(&self.error, false);
-            }
-            None => set_hidden(&self.error, true),
-        }
-        set_hidden(&self.new_invoice, !vm.new_invoice);
-        set_hidden(&self.retry, !vm.retry);
-        set_hidden(&self.change_amount, !vm.change_amount);
+        set_line(&o.error, vm.error.as_deref());
+        set_hidden(&o.new_invoice, !vm.new_invoice);
+        set_hidden(&o.retry, !vm.retry);
+        set_hidden(&o.change_amount, !vm.change_amount);
         self.last = Some(vm.clone());
     }
 
     fn render_invoice(&mut self, inv: &InvoiceView) {
-        set_text(&self.amount, &inv.amount);
-        set_text(&self.fiat, inv.fiat.as_deref().unwrap_or(""));
-        set_hidden(&self.fiat, inv.fiat.is_none());
-        match &inv.description {
-            Some(d) => {
-                set_text(&self.description, d);
-                set_hidden(&self.description, false);
-            }
-            None => set_hidden(&self.description, true),
-        }
         if self.last_qr != inv.qr_payload {
             self.draw_qr(inv.qr_payload.as_deref(), &inv.qr_label);
             self.last_qr = inv.qr_payload.clone();
         }
-        match &inv.countdown {
-            Some(c) => {
-                set_text(&self.countdown, &format!("Expires in {c}"));
-                set_hidden(&self.countdown, false);
-            }
-            None => set_hidden(&self.countdown, true),
-        }
-        set_hidden(&self.actions, !inv.payable);
-        set_hidden(&self.invoice_text, !inv.payable);
-        if self.open_wallet.get_attribute("href").as_deref() != Some(inv.action_href.as_str()) {
-            self.open_wallet
-                .set_attribute("href", &inv.action_href)
-                .ok();
-        }
-        set_text(&self.open_wallet, &inv.action_label);
-        set_text(&self.copy, if inv.copied { "Copied" } else { "Copy" });
-        self.copy
-            .set_attribute(
-                "aria-label",
-                if inv.copied {
-                    "Invoice copied to clipboard"
-                } else {
-                    "Copy invoice to clipboard"
-                },
-            )
-            .ok();
-        set_hidden(&self.copy_address, inv.address.is_none());
-        set_text(
-            &self.copy_address,
-            crate::unified::copy_address_label(inv.address_copied),
+        let p = &self.invoice;
+        set_text(&p.amount, &inv.amount);
+        set_line(&p.fiat, inv.fiat.as_deref());
+        set_line(&p.description, inv.description.as_deref());
+        set_line(
+            &p.countdown,
+            inv.countdown
+                .as_ref()
+                .map(|c| crate::i18n::tf("expires_in", &[("time", c)]))
+                .as_deref(),
         );
-        let hint = if inv.copy_failed {
-            "Copying is blocked here: select the invoice text below and copy it by hand."
-        } else if inv.wallet_hint {
-            "No wallet app opened? Copy the invoice into your wallet, or scan the QR code with a wallet on another device."
-        } else {
-            ""
-        };
-        set_text(&self.wallet_hint, hint);
-        set_hidden(&self.wallet_hint, hint.is_empty());
-        if inv.new_tab {
-            self.open_wallet.set_attribute("target", "_blank").ok();
-            self.open_wallet
-                .set_attribute("rel", "noopener noreferrer")
-                .ok();
-        } else {
-            self.open_wallet.remove_attribute("target").ok();
-            self.open_wallet.remove_attribute("rel").ok();
+        set_hidden(&p.actions, !inv.payable);
+        set_hidden(&p.text, !inv.payable);
+        let wallet = &p.open_wallet;
+        if wallet.get_attribute("href").as_deref() != Some(inv.action_href.as_str()) {
+            wallet.set_attribute("href", &inv.action_href).ok();
         }
-        set_text(&self.invoice_text, &inv.text);
+        set_text(wallet, &inv.action_label);
+        if inv.new_tab {
+            wallet.set_attribute("target", "_blank").ok();
+            wallet.set_attribute("rel", "noopener noreferrer").ok();
+        } else {
+            wallet.remove_attribute("target").ok();
+            wallet.remove_attribute("rel").ok();
+        }
+        let (label, aria) = if inv.copied {
+            ("copied", "copied_label")
+        } else {
+            ("copy", "copy_label")
+        };
+        set_text(&p.copy, &t(label));
+        p.copy.set_attribute("aria-label", &t(aria)).ok();
+        set_hidden(&p.copy_address, inv.address.is_none());
+        let address_label = if inv.address_copied {
+            "address_copied"
+        } else {
+            "copy_address"
+        };
+        set_text(&p.copy_address, &t(address_label));
+        let hint = if inv.copy_failed {
+            Some(t("copy_blocked"))
+        } else if inv.wallet_hint {
+            Some(t("no_wallet"))
+        } else {
+            None
+        };
+        set_text(&p.wallet_hint, hint.as_deref().unwrap_or_default());
+        set_hidden(&p.wallet_hint, hint.is_none());
+        set_text(&p.text, &inv.text);
     }
 
     fn draw_qr(&self, payload: Option<&str>, label: &str) {
-        let svg = &self.qr_svg;
+        let svg = &self.invoice.qr_svg;
         let Some(payload) = payload else {
             svg.set_attribute("hidden", "").ok();
             return;
@@ -495,7 +564,8 @@ impl View {
                 let size = code.view_box_size(QUIET_ZONE);
                 svg.set_attribute("viewBox", &format!("0 0 {size} {size}"))
                     .ok();
-                self.qr_path
+                self.invoice
+                    .qr_path
                     .set_attribute("d", &code.svg_path_data(QUIET_ZONE))
                     .ok();
                 svg.set_attribute("aria-label", label).ok();
@@ -509,15 +579,24 @@ impl View {
         }
     }
 
+    /// The browser-wallet action: shown for a payable invoice when the page has WebLN
+    /// (`offered`), disabled while the wallet is asked (`busy`), and its one sentence (`note`).
+    pub fn render_webln(&self, offered: bool, busy: bool, note: Option<&str>) {
+        let p = &self.invoice;
+        set_hidden(&p.webln, !offered);
+        p.webln.toggle_attribute_with_force("disabled", busy).ok();
+        set_line(&p.webln_note, note);
+    }
+
     /// Moves keyboard focus once the payer has used this widget (`engaged`), or when focus is
     /// already inside it; never at page load, so the widget never scrolls the shop's page or
     /// steals focus from it.
     pub fn focus(&self, target: FocusTarget, engaged: bool) {
         let e = match target {
-            FocusTarget::AmountInput => self.input.clone().unchecked_into::<HtmlElement>(),
-            FocusTarget::Copy => self.copy.clone(),
-            FocusTarget::NewInvoice => self.new_invoice.clone(),
-            FocusTarget::Retry => self.retry.clone(),
+            FocusTarget::AmountInput => self.form.input.clone().unchecked_into::<HtmlElement>(),
+            FocusTarget::Copy => self.invoice.copy.clone(),
+            FocusTarget::NewInvoice => self.outcome.new_invoice.clone(),
+            FocusTarget::Retry => self.outcome.retry.clone(),
         };
         if engaged || self.root.active_element().is_some() {
             e.focus().ok();

@@ -6,7 +6,10 @@
 //! reference: a widget that is gone ignores late answers.
 
 use std::cell::RefCell;
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::{Rc, Weak};
+use std::task::{Context, Poll};
 
 use gloo_timers::callback::Timeout;
 use wasm_bindgen::closure::Closure;
@@ -17,8 +20,49 @@ use crate::api::{self, InFlight};
 use crate::clock::ServerClock;
 use crate::config::Config;
 use crate::contract::Created;
+use crate::i18n::{self, Catalogue};
 use crate::state::{Checkout, Effect, Emit, Event};
 use crate::view::View;
+use crate::webln::{self, Outcome};
+
+/// The widget's language: its catalogue, its BCP 47 tag and its direction (`ltr`, `rtl`).
+pub struct Language {
+    /// Texts and number format.
+    pub catalogue: Rc<Catalogue>,
+    /// e.g. `de`, `pt-BR`.
+    pub tag: String,
+    /// `ltr` or `rtl`.
+    pub dir: &'static str,
+}
+
+/// A future polled with a widget's catalogue in force, so that the sentences its requests
+/// write are in that widget's language.
+struct InCatalogue<F> {
+    catalogue: Rc<Catalogue>,
+    future: Pin<Box<F>>,
+}
+
+impl<F: Future> Future for InCatalogue<F> {
+    type Output = F::Output;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = &mut *self;
+        i18n::with(&this.catalogue, || this.future.as_mut().poll(cx))
+    }
+}
+
+/// The browser-wallet action: which invoice it would pay, and what the wallet last did.
+#[derive(Default)]
+struct Webln {
+    /// The page has a WebLN provider.
+    offered: bool,
+    /// The open invoice: payment request and payment hash.
+    target: Option<(String, [u8; 32])>,
+    /// The wallet is being asked.
+    busy: bool,
+    /// The key of the sentence to show.
+    note: Option<&'static str>,
+    timeout_ms: u32,
+}
 
 /// Prefix of the widget's DOM events.
 pub const EVENT_PREFIX: &str = "lightning-checkout:";
@@ -73,6 +117,8 @@ struct Inner {
     clock: ServerClock,
     request: Option<InFlight>,
     listeners: Vec<Listener>,
+    catalogue: Rc<Catalogue>,
+    webln: Webln,
     alive: bool,
     /// The payer has used this widget's controls: from then on focus may follow the checkout
     /// (to Copy when the invoice arrives, to "New invoice" at expiry). Never before, so a widget
@@ -157,8 +203,14 @@ fn forget_kept(key: &str) {
 
 impl Widget {
     /// Builds the widget in `host` and starts it.
-    pub fn start(host: HtmlElement, config: Config) -> Result<Widget, JsValue> {
-        let (view, controls) = View::build(&host)?;
+    pub fn start(
+        host: HtmlElement,
+        config: Config,
+        lang: Language,
+        webln_timeout_ms: u32,
+    ) -> Result<Widget, JsValue> {
+        let (view, controls) =
+            i18n::with(&lang.catalogue, || View::build(&host, &lang.tag, lang.dir))?;
         let purchase = crate::state::purchase_text(&config.endpoint, &config.options);
         let storage_key = storage_key(&host, &purchase);
         let inner = Rc::new(RefCell::new(Inner {
@@ -174,6 +226,12 @@ impl Widget {
             clock: ServerClock::default(),
             request: None,
             listeners: Vec::new(),
+            catalogue: lang.catalogue,
+            webln: Webln {
+                offered: webln::provider().is_some(),
+                timeout_ms: webln_timeout_ms,
+                ..Webln::default()
+            },
             alive: true,
             engaged: false,
         }));
@@ -207,6 +265,12 @@ impl Widget {
         listeners.push(click(&controls.new_invoice, || Event::NewInvoice {
             fresh_id: fresh_id(),
         }));
+        {
+            let w = weak.clone();
+            listeners.push(Listener::new(&controls.webln, "click", move |_| {
+                pay_with_webln(&w)
+            }));
+        }
         if let Some(window) = web_sys::window() {
             if let Some(doc) = window.document() {
                 let w = weak.clone();
@@ -246,8 +310,13 @@ impl Widget {
     }
 
     /// Shows a configuration error in `host` (nothing is requested).
-    pub fn show_config_error(host: HtmlElement, message: &str) -> Result<Widget, JsValue> {
-        let (mut view, _) = View::build(&host)?;
+    pub fn show_config_error(
+        host: HtmlElement,
+        message: &str,
+        lang: Language,
+    ) -> Result<Widget, JsValue> {
+        let (mut view, _) =
+            i18n::with(&lang.catalogue, || View::build(&host, &lang.tag, lang.dir))?;
         view.show_config_error(message);
         let inner = Rc::new(RefCell::new(Inner {
             machine: Checkout::new(crate::state::Options {
@@ -271,6 +340,8 @@ impl Widget {
             clock: ServerClock::default(),
             request: None,
             listeners: Vec::new(),
+            catalogue: lang.catalogue,
+            webln: Webln::default(),
             alive: true,
             engaged: false,
         }));
@@ -316,6 +387,13 @@ fn send(weak: &Weak<RefCell<Inner>>, event: Event, user_driven: bool) {
 /// may call `destroy()` safely.
 /// `user_driven`: the payer pressed one of this widget's controls.
 fn dispatch(rc: &Rc<RefCell<Inner>>, event: Event, user_driven: bool) {
+    let Ok(catalogue) = rc.try_borrow().map(|i| i.catalogue.clone()) else {
+        return;
+    };
+    i18n::with(&catalogue, || dispatch_in_language(rc, event, user_driven));
+}
+
+fn dispatch_in_language(rc: &Rc<RefCell<Inner>>, event: Event, user_driven: bool) {
     let (now, effects) = {
         let mut inner = rc.borrow_mut();
         if !inner.alive {
@@ -382,6 +460,7 @@ fn dispatch(rc: &Rc<RefCell<Inner>>, event: Event, user_driven: bool) {
             _ => {}
         }
     }
+    webln_follow(rc);
     arm_timer(rc, now);
 }
 
@@ -400,6 +479,11 @@ where
         inner.endpoint.clone()
     };
     let weak = Rc::downgrade(rc);
+    let catalogue = rc.borrow().catalogue.clone();
+    let run = |endpoint, signal| InCatalogue {
+        catalogue,
+        future: Box::pin(run(endpoint, signal)),
+    };
     wasm_bindgen_futures::spawn_local(async move {
         let sent = now_ms();
         let (event, server_time) = run(endpoint, signal).await;
@@ -409,6 +493,94 @@ where
             }
         }
         send(&weak, event, false);
+    });
+}
+
+/// Follows the invoice the checkout shows (new, restored after a reload, paid, expired): the
+/// browser wallet may pay an open BOLT 11 invoice; another invoice, or none, drops what the
+/// wallet said about the last one.
+fn webln_follow(rc: &Rc<RefCell<Inner>>) {
+    if let Ok(mut inner) = rc.try_borrow_mut() {
+        let open = inner
+            .machine
+            .open_bolt11()
+            .map(|(pr, hash)| (String::from(pr), hash));
+        let w = &mut inner.webln;
+        if w.target.as_ref().map(|t| t.1) != open.as_ref().map(|t| t.1) {
+            w.busy = false;
+            w.note = None;
+        }
+        w.target = open;
+    }
+    render_webln(rc);
+}
+
+fn render_webln(rc: &Rc<RefCell<Inner>>) {
+    if let Ok(inner) = rc.try_borrow() {
+        let w = &inner.webln;
+        i18n::with(&inner.catalogue, || {
+            let note = w.note.map(i18n::t);
+            inner
+                .view
+                .render_webln(w.offered && w.target.is_some(), w.busy, note.as_deref());
+        });
+    }
+}
+
+/// "Pay with browser wallet": `enable()` then `sendPayment(invoice)`, bounded in time. Only a
+/// preimage whose SHA-256 is the payment hash lets it say the payment was sent, and even then
+/// the backend decides "paid" (it is asked at once). Whatever else happens, one sentence, and
+/// QR, Copy and Open wallet stay as they were.
+fn pay_with_webln(weak: &Weak<RefCell<Inner>>) {
+    let Some(rc) = weak.upgrade() else {
+        return;
+    };
+    let (target, timeout_ms) = {
+        let Ok(mut inner) = rc.try_borrow_mut() else {
+            return;
+        };
+        inner.engaged = true;
+        let w = &mut inner.webln;
+        match (&w.target, w.busy) {
+            (Some(t), false) => {
+                w.busy = true;
+                w.note = None;
+                (t.clone(), w.timeout_ms)
+            }
+            _ => return,
+        }
+    };
+    render_webln(&rc);
+    let weak = weak.clone();
+    let (invoice, hash) = target;
+    webln::pay(invoice, timeout_ms, move |outcome| {
+        let Some(rc) = weak.upgrade() else {
+            return;
+        };
+        let proven = {
+            let Ok(mut inner) = rc.try_borrow_mut() else {
+                return;
+            };
+            let w = &mut inner.webln;
+            if w.target.as_ref().map(|t| t.1) != Some(hash) {
+                return; // another invoice by now
+            }
+            w.busy = false;
+            let proven = matches!(&outcome, Outcome::Preimage(p)
+                if crate::invoice::preimage_matches(p, &hash));
+            w.note = Some(match outcome {
+                _ if proven => "webln_sent",
+                Outcome::Preimage(_) | Outcome::NoPreimage => "webln_bad_proof",
+                Outcome::Timeout => "webln_timeout",
+                Outcome::Failed => "webln_failed",
+            });
+            proven
+        };
+        render_webln(&rc);
+        if proven {
+            // Like a tab coming back: the status is asked at once.
+            send(&weak, Event::PageVisible, false);
+        }
     });
 }
 

@@ -4,16 +4,13 @@
 
 mod common;
 
-use bech32::primitives::decode::{CharError, CheckedHrpstringError, UncheckedHrpstringError};
 use bitcoin::hashes::{sha256, Hash};
-use common::{make, sign_raw, Desc, Spec, NOW_SECS, SPEC_TIMESTAMP};
+use common::{assert_same_as_reference, make, sign_raw, Desc, Spec, NOW_SECS, SPEC_TIMESTAMP};
 use lightning_checkout::invoice::{
     check_invoice, decode, hash_to_hex, parse_hash_hex, preimage_matches, Expected, InvoiceError,
-    Network, MAX_INVOICE_LEN,
+    Network, ParseError, SemanticError, MAX_INVOICE_LEN,
 };
-use lightning_invoice::{
-    Bolt11ParseError, Bolt11SemanticError, Currency, InvoiceBuilder, PaymentSecret,
-};
+use lightning_invoice::{Bolt11SemanticError, Currency, InvoiceBuilder, PaymentSecret};
 use std::time::Duration;
 
 const NOW_MS: u64 = NOW_SECS * 1000;
@@ -112,6 +109,8 @@ fn all_bolt11_valid_vectors_decode_with_their_fields() {
     let vectors = valid_vectors();
     assert_eq!(vectors.len(), 16, "every valid example of ser_de.rs");
     for v in vectors {
+        // The same fields as lightning-invoice, the reference decoder.
+        assert!(!assert_same_as_reference(v.invoice), "{}", v.invoice);
         let d = decode(v.invoice).unwrap_or_else(|e| panic!("{}: {e:?}", v.invoice));
         assert_eq!(d.payment_request(), v.invoice.to_ascii_lowercase());
         assert_eq!(d.network(), v.network, "{}", v.invoice);
@@ -159,28 +158,28 @@ fn all_bolt11_invalid_vectors_are_refused_precisely() {
     let cases: Vec<(&str, InvoiceError)> = vec![
         // Unknown required feature bit 100.
         ("lnbc25m1pvjluezpp5qqqsyqcyq5rqwzqfqqqsyqcyq5rqwzqfqqqsyqcyq5rqwzqfqypqdq5vdhkven9v5sxyetpdeessp5zyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zygs9q4psqqqqqqqqqqqqqqqqsgqtqyx5vggfcsll4wu246hz02kp85x4katwsk9639we5n5yngc3yhqkm35jnjw4len8vrnqnf5ejh0mzj9n3vz2px97evektfm2l6wqccp3y7372",
-         InvoiceError::Semantic(Bolt11SemanticError::InvalidFeatures)),
+         InvoiceError::Semantic(SemanticError::InvalidFeatures)),
         // Bech32 checksum is invalid.
         ("lnbc2500u1pvjluezpp5qqqsyqcyq5rqwzqfqqqsyqcyq5rqwzqfqqqsyqcyq5rqwzqfqypqdpquwpc4curk03c9wlrswe78q4eyqc7d8d0xqzpuyk0sg5g70me25alkluzd2x62aysf2pyy8edtjeevuv4p2d5p76r4zkmneet7uvyakky2zr4cusd45tftc9c5fh0nnqpnl2jfll544esqchsrnt",
          InvoiceError::Checksum),
         // Malformed bech32 string (no 1).
         ("pvjluezpp5qqqsyqcyq5rqwzqfqqqsyqcyq5rqwzqfqqqsyqcyq5rqwzqfqypqdpquwpc4curk03c9wlrswe78q4eyqc7d8d0xqzpuyk0sg5g70me25alkluzd2x62aysf2pyy8edtjeevuv4p2d5p76r4zkmneet7uvyakky2zr4cusd45tftc9c5fh0nnqpnl2jfll544esqchsrny",
-         InvoiceError::Parse(Bolt11ParseError::Bech32Error(CheckedHrpstringError::Parse(
-             UncheckedHrpstringError::Char(CharError::MissingSeparator))))),
+         InvoiceError::Parse(ParseError::Bech32)),
         // Malformed bech32 string (mixed case).
         ("LNBC2500u1pvjluezpp5qqqsyqcyq5rqwzqfqqqsyqcyq5rqwzqfqqqsyqcyq5rqwzqfqypqdpquwpc4curk03c9wlrswe78q4eyqc7d8d0xqzpuyk0sg5g70me25alkluzd2x62aysf2pyy8edtjeevuv4p2d5p76r4zkmneet7uvyakky2zr4cusd45tftc9c5fh0nnqpnl2jfll544esqchsrny",
          InvoiceError::MixedCase),
         // String is too short.
         ("lnbc1pvjluezpp5qqqsyqcyq5rqwzqfqqqsyqcyq5rqwzqfqqqsyqcyq5rqwzqfqypqdpl2pkx2ctnv5sxxmmwwd5kgetjypeh2ursdae8g6na6hlh",
-         InvoiceError::Parse(Bolt11ParseError::TooShortDataPart)),
+         InvoiceError::Parse(ParseError::TooShortDataPart)),
         // Invalid multiplier.
         ("lnbc2500x1pvjluezpp5qqqsyqcyq5rqwzqfqqqsyqcyq5rqwzqfqqqsyqcyq5rqwzqfqypqdq5xysxxatsyp3k7enxv4jsxqzpusp5zyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zygs9qrsgqrrzc4cvfue4zp3hggxp47ag7xnrlr8vgcmkjxk3j5jqethnumgkpqp23z9jclu3v0a7e0aruz366e9wqdykw6dxhdzcjjhldxq0w6wgqcnu43j",
-         InvoiceError::Parse(Bolt11ParseError::UnknownSiPrefix)),
+         InvoiceError::Parse(ParseError::UnknownSiPrefix)),
         // Invalid sub-millisatoshi precision.
         ("lnbc2500000001p1pvjluezpp5qqqsyqcyq5rqwzqfqqqsyqcyq5rqwzqfqqqsyqcyq5rqwzqfqypqdq5xysxxatsyp3k7enxv4jsxqzpusp5zyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zygs9qrsgq0lzc236j96a95uv0m3umg28gclm5lqxtqqwk32uuk4k6673k6n5kfvx3d2h8s295fad45fdhmusm8sjudfhlf6dcsxmfvkeywmjdkxcp99202x",
-         InvoiceError::Semantic(Bolt11SemanticError::ImpreciseAmount)),
+         InvoiceError::Semantic(SemanticError::ImpreciseAmount)),
     ];
     for (invoice, error) in cases {
+        assert!(!assert_same_as_reference(invoice), "{invoice}");
         assert_eq!(decode(invoice), Err(error.clone()), "{invoice}");
         // The same error through the full check, whatever is expected.
         let expected = Expected {
@@ -280,17 +279,23 @@ fn network_names_and_currencies_map_exactly() {
         ("RegTest", Network::Regtest),
     ] {
         assert_eq!(Network::parse(name), Some(n));
-        assert_eq!(Network::from_currency(&n.currency()), Some(n));
+        assert_eq!(Network::from_currency_code(n.currency_code()), Some(n));
         assert_eq!(Network::parse(n.as_str()), Some(n));
     }
     for bad in ["", "simnet", "testnet4x", "bc", "lnbc", "main net"] {
         assert_eq!(Network::parse(bad), None, "{bad}");
     }
-    assert_eq!(Network::from_currency(&Currency::Simnet), None);
-    assert_eq!(Network::Bitcoin.currency(), Currency::Bitcoin);
-    assert_eq!(Network::Testnet.currency(), Currency::BitcoinTestnet);
-    assert_eq!(Network::Signet.currency(), Currency::Signet);
-    assert_eq!(Network::Regtest.currency(), Currency::Regtest);
+    for (code, n) in [
+        (Currency::Bitcoin, Network::Bitcoin),
+        (Currency::BitcoinTestnet, Network::Testnet),
+        (Currency::Signet, Network::Signet),
+        (Currency::Regtest, Network::Regtest),
+    ] {
+        assert_eq!(Network::from_currency_code(&code.to_string()), Some(n));
+    }
+    for bad in ["sb", "", "b", "bcr", "tbsx", "BC"] {
+        assert_eq!(Network::from_currency_code(bad), None, "{bad}");
+    }
 }
 
 #[test]
@@ -559,7 +564,7 @@ fn semantic_rules_without_signature_are_enforced() {
         .expect("raw");
     assert_eq!(
         decode(&sign_raw(raw)),
-        Err(InvoiceError::Semantic(Bolt11SemanticError::NoPaymentSecret))
+        Err(InvoiceError::Semantic(SemanticError::NoPaymentSecret))
     );
     // No description.
     let raw = InvoiceBuilder::new(Currency::Bitcoin)
@@ -570,7 +575,7 @@ fn semantic_rules_without_signature_are_enforced() {
         .expect("raw");
     assert_eq!(
         decode(&sign_raw(raw)),
-        Err(InvoiceError::Semantic(Bolt11SemanticError::NoDescription))
+        Err(InvoiceError::Semantic(SemanticError::NoDescription))
     );
     // No payment hash.
     let raw = InvoiceBuilder::new(Currency::Bitcoin)
@@ -581,7 +586,7 @@ fn semantic_rules_without_signature_are_enforced() {
         .expect("raw");
     assert_eq!(
         decode(&sign_raw(raw)),
-        Err(InvoiceError::Semantic(Bolt11SemanticError::NoPaymentHash))
+        Err(InvoiceError::Semantic(SemanticError::NoPaymentHash))
     );
 }
 
@@ -658,7 +663,7 @@ fn amount_overflowing_u64_picobitcoin_is_refused() {
     .collect();
     assert_eq!(
         decode(&bad),
-        Err(InvoiceError::Parse(Bolt11ParseError::IntegerOverflowError))
+        Err(InvoiceError::Parse(ParseError::IntegerOverflow))
     );
 }
 
@@ -733,7 +738,7 @@ fn codes_and_messages_for_the_payer() {
             "The invoice does not match the payment the shop created, so it is not shown.",
         ),
         (
-            InvoiceError::Semantic(Bolt11SemanticError::InvalidFeatures),
+            InvoiceError::Semantic(SemanticError::InvalidFeatures),
             "invoice_invalid",
             "The shop sent an invoice that is not valid, so it is not shown.",
         ),
@@ -755,8 +760,8 @@ fn codes_and_messages_for_the_payer() {
         InvoiceError::NoLightningInvoice,
         InvoiceError::MixedCase,
         InvoiceError::Checksum,
-        InvoiceError::Parse(Bolt11ParseError::BadPrefix),
-        InvoiceError::Semantic(Bolt11SemanticError::NoPaymentSecret),
+        InvoiceError::Parse(ParseError::MalformedHrp),
+        InvoiceError::Semantic(SemanticError::NoPaymentSecret),
         InvoiceError::UnknownNetwork,
         InvoiceError::WrongNetwork {
             expected: Network::Signet,
@@ -786,4 +791,94 @@ fn codes_and_messages_for_the_payer() {
         codes.insert(e.code());
     }
     assert_eq!(codes.len(), 14, "codes are distinct");
+}
+
+/// An invoice with the fields of `spec` plus a payee node id `n` whose 33 bytes are `key`
+/// (re-encoded with a valid checksum; the signature no longer matches, which the widget does not
+/// check).
+fn with_payee_key(key: &[u8]) -> String {
+    use bech32::primitives::decode::CheckedHrpstring;
+    use bech32::primitives::iter::{ByteIterExt, Fe32IterExt};
+    use bech32::{Fe32, Hrp};
+    let good = make(&Spec::default());
+    let checked = CheckedHrpstring::new::<lightning_invoice::Bolt11Bech32>(&good).expect("valid");
+    let hrp = checked.hrp().to_string();
+    let mut fes: Vec<Fe32> = checked.fe32_iter::<std::vec::IntoIter<u8>>().collect();
+    let key_fes: Vec<Fe32> = key.iter().copied().bytes_to_fes().collect();
+    let len = key_fes.len();
+    let mut field = vec![
+        Fe32::try_from(19u8).unwrap(),
+        Fe32::try_from((len / 32) as u8).unwrap(),
+        Fe32::try_from((len % 32) as u8).unwrap(),
+    ];
+    field.extend(key_fes);
+    // After the 7 characters of the timestamp.
+    fes.splice(7..7, field);
+    fes.into_iter()
+        .with_checksum::<lightning_invoice::Bolt11Bech32>(&Hrp::parse(&hrp).expect("hrp"))
+        .chars()
+        .collect()
+}
+
+/// Node ids stay bytes: refused when their encoding is wrong (as lightning-invoice refuses
+/// them), skipped when the `n` field is not 53 characters (BOLT 11), and not decompressed.
+#[test]
+fn node_ids_are_checked_as_encodings_and_not_decompressed() {
+    let secp = bitcoin::secp256k1::Secp256k1::new();
+    let real =
+        bitcoin::secp256k1::PublicKey::from_secret_key(&secp, &common::secret_key()).serialize();
+    // A valid key: both decoders accept it.
+    let ok = with_payee_key(&real);
+    assert!(decode(&ok).is_ok());
+    assert!(!assert_same_as_reference(&ok));
+    // Wrong prefix (uncompressed 04, hybrid 06, 00, 05), x at or above the field prime: refused by both.
+    let p = {
+        let mut p = [0xffu8; 33];
+        p[0] = 2;
+        p[28] = 0xfe;
+        p[31] = 0xfc;
+        p[32] = 0x2f;
+        p
+    };
+    for prefix in [0u8, 4, 5, 6, 0xff] {
+        let mut k = real;
+        k[0] = prefix;
+        let inv = with_payee_key(&k);
+        assert_eq!(
+            decode(&inv),
+            Err(InvoiceError::Parse(ParseError::MalformedPubKey)),
+            "prefix {prefix}"
+        );
+        assert!(!assert_same_as_reference(&inv));
+    }
+    // x = p and x = p + 1 (as 32 bytes), with either prefix.
+    for (prefix, last) in [(2u8, 0x2fu8), (3, 0x2f), (2, 0x30), (3, 0xff)] {
+        let mut k = p;
+        k[0] = prefix;
+        k[32] = last;
+        let inv = with_payee_key(&k);
+        assert_eq!(
+            decode(&inv),
+            Err(InvoiceError::Parse(ParseError::MalformedPubKey))
+        );
+        assert!(!assert_same_as_reference(&inv));
+    }
+    // Not 53 characters: skipped by both (BOLT 11: "MUST skip over n fields that do not have
+    // data_length 53").
+    for len in [32usize, 34] {
+        let inv = with_payee_key(&vec![2u8; len]);
+        assert!(decode(&inv).is_ok(), "{len} bytes");
+        assert!(!assert_same_as_reference(&inv));
+    }
+    // A well-encoded x that is not on the curve (x = 5: 5^3 + 7 = 132 is not a square mod p):
+    // the reference refuses it, the widget keeps it as bytes (the documented difference).
+    let mut off_curve = [0u8; 33];
+    off_curve[0] = 2;
+    off_curve[32] = 5;
+    let inv = with_payee_key(&off_curve);
+    assert!(decode(&inv).is_ok());
+    assert!(
+        assert_same_as_reference(&inv),
+        "the reference refuses an off-curve key"
+    );
 }

@@ -6,7 +6,7 @@ mod common;
 use std::collections::HashSet;
 
 use lightning_checkout::invoice::decode;
-use lightning_checkout::qr::{fits, EcLevel, Qr, QrError, QUIET_ZONE};
+use lightning_checkout::qr::{fits, fits_lightning_uri, EcLevel, Qr, QrError, QUIET_ZONE};
 
 /// BOLT 11 example "1 cup coffee" (2500 uBTC, expiry 60 s), from lightning-invoice's tests.
 const SPEC_INVOICE: &str = "lnbc2500u1pvjluezsp5zyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zygspp5qqqsyqcyq5rqwzqfqqqsyqcyq5rqwzqfqqqsyqcyq5rqwzqfqypqdq5xysxxatsyp3k7enxv4jsxqzpu9qrsgquk0rl77nj30yxdy8j9vdx85fkpmdla2087ne0xh8nhedh8w27kyke0lp53ut353s06fv3qfegext0eh0ymjpf39tuven09sam30g4vgpfna3rh";
@@ -169,6 +169,11 @@ fn lightning_prefix_budget_is_what_check_invoice_uses() {
         .find(|&n| fits(&format!("lightning:{}", "Q".repeat(n))))
         .expect("some length fits");
     assert_eq!(longest, 4278);
+    // check_invoice asks fits_lightning_uri (no payload built): the same answer at every length.
+    for n in (0..4400).step_by(7).chain(4270..4290) {
+        let payload = format!("lightning:{}", "Q".repeat(n));
+        assert_eq!(fits_lightning_uri(n), fits(&payload), "{n}");
+    }
 }
 
 /// Writes the symbol as a binary PGM, `scale` pixels per module, light quiet zone.
@@ -227,4 +232,63 @@ fn zbarimg_reads_it_back_when_installed() {
             qr.version()
         );
     }
+}
+
+/// The mask is chosen by src/qr.rs (the qrcode crate's penalty rules without its allocations):
+/// module for module the same symbol as `qrcode::QrCode` makes, for payloads of every version
+/// range, both modes and both levels.
+#[test]
+fn same_symbol_as_the_qrcode_crate() {
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    const ALNUM: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:";
+    let mut payloads = vec![spec_payload(), "lightning:".into(), "a".into()];
+    // Large symbols are few: the crate's own scoring is slow in debug builds.
+    for i in 0..72 {
+        let len = match i % 8 {
+            0 | 4 => 1 + (next() % 40) as usize,
+            1 | 5 | 6 => 40 + (next() % 400) as usize,
+            2 | 7 => 400 + (next() % 1200) as usize,
+            _ => 1600 + (next() % 2600) as usize,
+        };
+        let mut p: String = "lightning:".into();
+        p.extend((0..len).map(|_| char::from(ALNUM[(next() % ALNUM.len() as u64) as usize])));
+        if i % 5 == 0 {
+            p = p.to_lowercase(); // byte mode
+            p.truncate(2900);
+        }
+        payloads.push(p);
+    }
+    let mut compared = 0;
+    for p in &payloads {
+        let Ok(ours) = Qr::encode(p) else {
+            assert!(qrcode::QrCode::with_error_correction_level(p, qrcode::EcLevel::L).is_err());
+            continue;
+        };
+        let level = match ours.ec_level() {
+            EcLevel::M => qrcode::EcLevel::M,
+            EcLevel::L => qrcode::EcLevel::L,
+        };
+        let theirs = qrcode::QrCode::with_error_correction_level(p, level).expect("encodes");
+        assert_eq!(theirs.width() as u32, ours.width(), "{p}");
+        let colors = theirs.to_colors();
+        for y in 0..ours.width() {
+            for x in 0..ours.width() {
+                let dark = colors[(y * ours.width() + x) as usize] == qrcode::Color::Dark;
+                assert_eq!(
+                    ours.is_dark(x, y),
+                    dark,
+                    "module {x},{y} of {} chars",
+                    p.len()
+                );
+            }
+        }
+        compared += 1;
+    }
+    assert!(compared > 60, "{compared}");
 }

@@ -40,3 +40,10 @@ button.addEventListener('click', async () => {
     : 'The demo payment did not go through (is the demo provider running?).';
   if (!r?.ok) button.disabled = false;
 });
+
+// The language switcher: the widget follows its `lang` attribute at once (the open invoice stays).
+// "The browser's": lang="" makes the widget skip the page's lang="en" for navigator.languages.
+const checkoutElement = document.getElementById('checkout');
+document.getElementById('language')?.addEventListener('change', (e) => {
+  checkoutElement.setAttribute('lang', e.target.value);
+});

@@ -21,7 +21,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 use crate::state::AppState;
 use crate::store::{Invoice, Status};
 
@@ -41,7 +41,7 @@ fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), AppError> {
     let Some(expected) = &state.config().shop.admin_token else {
         return Err(AppError::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "admin_not_configured",
+            ErrorCode::AdminNotConfigured,
             "The admin API is off: set ADMIN_TOKEN to use it.",
         ));
     };
@@ -58,7 +58,7 @@ fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), AppError> {
     } else {
         Err(AppError::new(
             StatusCode::UNAUTHORIZED,
-            "unauthorized",
+            ErrorCode::Unauthorized,
             "Send Authorization: Bearer <ADMIN_TOKEN>.",
         ))
     }
@@ -102,7 +102,7 @@ async fn order(
     let not_found = || {
         AppError::new(
             StatusCode::NOT_FOUND,
-            "not_found",
+            ErrorCode::NotFound,
             "There is no invoice for this order.",
         )
     };
@@ -135,7 +135,7 @@ async fn payments(
     query: Result<Query<PaymentsQuery>, QueryRejection>,
 ) -> Result<Json<Value>, AppError> {
     authorize(&state, &headers)?;
-    let bad = |m: &'static str| AppError::bad_request("invalid_query", m);
+    let bad = |m: &'static str| AppError::bad_request(ErrorCode::InvalidQuery, m);
     let Query(q) = query.map_err(|_| {
         bad("Query: since (Unix seconds), cursor (from next_cursor) and limit (1 to 500).")
     })?;

@@ -67,6 +67,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use crate::checkout::{self, NewOrder};
 use crate::config::CorsOrigins;
 pub use crate::error::AppError;
+use crate::error::ErrorCode;
 use crate::order_token::{self, TokenAmount, TokenError};
 use crate::state::AppState;
 use crate::store::Invoice;
@@ -169,7 +170,7 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(|| async {
             AppError::new(
                 StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
+                ErrorCode::MethodNotAllowed,
                 "This endpoint does not take this method.",
             )
         })
@@ -238,11 +239,14 @@ async fn dev_order(
     require_json(&headers)?;
     let body = body.map_err(body_error)?;
     let value: Value = serde_json::from_slice(&body).map_err(|_| {
-        AppError::bad_request("invalid_json", "The request body is not valid JSON.")
+        AppError::bad_request(
+            ErrorCode::InvalidJson,
+            "The request body is not valid JSON.",
+        )
     })?;
     let Value::Object(obj) = value else {
         return Err(AppError::bad_request(
-            "invalid_json",
+            ErrorCode::InvalidJson,
             "The request body must be a JSON object.",
         ));
     };
@@ -267,7 +271,7 @@ async fn dev_order(
             let (lo, hi) = (lo.as_u64().unwrap_or(0), hi.as_u64().unwrap_or(0));
             if lo == 0 || lo > hi || hi > max {
                 return Err(AppError::bad_request(
-                    "invalid_amount",
+                    ErrorCode::InvalidAmount,
                     "min_sat and max_sat must be whole numbers, 1 <= min_sat <= max_sat.",
                 ));
             }
@@ -281,7 +285,9 @@ async fn dev_order(
     let ttl = field(&obj, "ttl_secs")
         .map_or(Some(3600), Value::as_u64)
         .filter(|t| (1..=86_400).contains(t))
-        .ok_or_else(|| AppError::bad_request("invalid_ttl", "ttl_secs must be from 1 to 86400."))?;
+        .ok_or_else(|| {
+            AppError::bad_request(ErrorCode::InvalidTtl, "ttl_secs must be from 1 to 86400.")
+        })?;
     let now = state.now();
     let claims = order_token::OrderClaims {
         order_id: order_id.clone(),
@@ -355,7 +361,7 @@ async fn dev_onchain(
         .and_then(|c| u32::try_from(c).ok())
         .ok_or_else(|| {
             AppError::bad_request(
-                "invalid_json",
+                ErrorCode::InvalidJson,
                 "Send {\"confirmations\": n}, n a whole number (0: in the mempool).",
             )
         })?;
@@ -391,7 +397,7 @@ fn require_json(headers: &HeaderMap) -> Result<(), AppError> {
     } else {
         Err(AppError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            ErrorCode::UnsupportedMediaType,
             "Send the request as JSON, with Content-Type: application/json.",
         ))
     }
@@ -401,11 +407,14 @@ fn body_error(r: BytesRejection) -> AppError {
     if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
         AppError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "body_too_large",
+            ErrorCode::BodyTooLarge,
             format!("The request body must be at most {BODY_LIMIT} bytes."),
         )
     } else {
-        AppError::bad_request("invalid_json", "The request body could not be read.")
+        AppError::bad_request(
+            ErrorCode::InvalidJson,
+            "The request body could not be read.",
+        )
     }
 }
 
@@ -419,7 +428,7 @@ pub fn parse_create(body: &[u8], max_amount_sat: u64) -> Result<NewOrder, AppErr
     match d.price {
         Price::Sat(a) => Ok(d.with(a, None)),
         Price::Fiat(_) => Err(AppError::bad_request(
-            "invalid_amount",
+            ErrorCode::InvalidAmount,
             "A fiat price is converted when the invoice is created.",
         )),
     }
@@ -470,18 +479,18 @@ async fn price(state: &AppState, draft: Draft, max_amount_sat: u64) -> Result<Ne
         .map_err(|e| match e {
             RateError::NotConfigured => AppError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
-                "fiat_not_configured",
+                ErrorCode::FiatNotConfigured,
                 "This shop takes prices in sat only (no RATE_SOURCE).",
             ),
             RateError::NoRate => AppError::bad_request(
-                "unsupported_currency",
+                ErrorCode::UnsupportedCurrency,
                 format!("This shop has no rate for {}.", f.currency.code()),
             ),
             RateError::Unavailable(reason) => {
                 tracing::warn!(%reason, currency = f.currency.code(), "fiat price refused: no fresh rate");
                 AppError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
-                    "rate_unavailable",
+                    ErrorCode::RateUnavailable,
                     "No current exchange rate is available, so this price cannot be converted now. Try again in a minute.",
                 )
             }
@@ -490,7 +499,7 @@ async fn price(state: &AppState, draft: Draft, max_amount_sat: u64) -> Result<Ne
         .filter(|s| *s <= max_amount_sat)
         .ok_or_else(|| {
             AppError::bad_request(
-                "amount_too_large",
+                ErrorCode::AmountTooLarge,
                 format!("{f} is more than the largest invoice ({max_amount_sat} sat) at the current rate."),
             )
         })?;
@@ -500,13 +509,13 @@ async fn price(state: &AppState, draft: Draft, max_amount_sat: u64) -> Result<Ne
 /// `currency` + `fiat_amount` of a body, if it states a fiat price.
 fn parse_fiat(obj: &Map<String, Value>) -> Result<Option<crate::fiat::FiatAmount>, AppError> {
     use crate::fiat::{Currency, FiatAmount, FiatError};
-    let invalid = |m: String| AppError::bad_request("invalid_fiat_amount", m);
+    let invalid = |m: String| AppError::bad_request(ErrorCode::InvalidFiatAmount, m);
     match (field(obj, "currency"), field(obj, "fiat_amount")) {
         (None, None) => Ok(None),
         (Some(Value::String(c)), Some(Value::String(a))) => {
             FiatAmount::parse(c, a).map(Some).map_err(|e| match e {
                 FiatError::Currency => AppError::bad_request(
-                    "unsupported_currency",
+                    ErrorCode::UnsupportedCurrency,
                     format!("The currency must be one of {}.", Currency::supported()),
                 ),
                 _ => invalid(format!(
@@ -524,18 +533,21 @@ fn parse_fiat(obj: &Map<String, Value>) -> Result<Option<crate::fiat::FiatAmount
 
 fn parse_object(body: &[u8]) -> Result<Map<String, Value>, AppError> {
     let value: Value = serde_json::from_slice(body).map_err(|_| {
-        AppError::bad_request("invalid_json", "The request body is not valid JSON.")
+        AppError::bad_request(
+            ErrorCode::InvalidJson,
+            "The request body is not valid JSON.",
+        )
     })?;
     let Value::Object(obj) = value else {
         return Err(AppError::bad_request(
-            "invalid_json",
+            ErrorCode::InvalidJson,
             "The request body must be a JSON object.",
         ));
     };
     if let Some(unknown) = obj.keys().find(|k| !FIELDS.contains(&k.as_str())) {
         let shown: String = unknown.chars().take(40).collect();
         return Err(AppError::bad_request(
-            "unknown_field",
+            ErrorCode::UnknownField,
             format!(
                 "Unknown field \"{shown}\": the accepted fields are amount_sat, currency, fiat_amount, description, order_id, expiry_secs, order_token and unified."
             ),
@@ -548,7 +560,7 @@ fn unsigned_order(obj: &Map<String, Value>, max_amount_sat: u64) -> Result<Draft
     let price = match parse_fiat(obj)? {
         Some(_) if field(obj, "amount_sat").is_some() => {
             return Err(AppError::bad_request(
-                "invalid_fiat_amount",
+                ErrorCode::InvalidFiatAmount,
                 "State either amount_sat or a fiat price (currency and fiat_amount), not both.",
             ))
         }
@@ -569,7 +581,7 @@ fn parse_unified(obj: &Map<String, Value>) -> Result<bool, AppError> {
         None => Ok(false),
         Some(Value::Bool(b)) => Ok(*b),
         Some(_) => Err(AppError::bad_request(
-            "invalid_unified",
+            ErrorCode::InvalidUnified,
             "unified must be true or false.",
         )),
     }
@@ -589,7 +601,7 @@ fn create_order(
             let shop = &state.config().shop;
             if !shop.allow_unsigned {
                 return Err(token_error(
-                    "missing_token",
+                    ErrorCode::MissingToken,
                     "This server accepts only orders signed by the shop (order_token).",
                 ));
             }
@@ -599,7 +611,7 @@ fn create_order(
                 .is_some_and(|o| !order_token::is_widget_key(o));
             if shop_order && !state.provider().simulates_payments() {
                 return Err(token_error(
-                    "missing_token",
+                    ErrorCode::MissingToken,
                     "An order id must come in an order_token signed by the shop.",
                 ));
             }
@@ -608,7 +620,7 @@ fn create_order(
         Some(Value::String(t)) => t,
         Some(_) => {
             return Err(token_error(
-                "invalid_token",
+                ErrorCode::InvalidToken,
                 "The order token must be a string.",
             ))
         }
@@ -616,23 +628,25 @@ fn create_order(
     let secret = state.order_secret().ok_or_else(|| {
         AppError::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "signing_not_configured",
+            ErrorCode::SigningNotConfigured,
             "This server has no CHECKOUT_SECRET and cannot check order tokens.",
         )
     })?;
     let claims = order_token::verify(token, secret, state.now(), max_amount_sat).map_err(|e| {
         tracing::info!(reason = %e, "order token refused");
         match e {
-            TokenError::Expired => token_error("token_expired", "The order token has expired."),
+            TokenError::Expired => {
+                token_error(ErrorCode::TokenExpired, "The order token has expired.")
+            }
             _ => token_error(
-                "invalid_token",
+                ErrorCode::InvalidToken,
                 "The order token is malformed, not signed by this shop, or not valid now.",
             ),
         }
     })?;
     let mismatch = |what: &str| {
         AppError::conflict(
-            "token_mismatch",
+            ErrorCode::TokenMismatch,
             format!("The request's {what} differs from the signed order's."),
         )
     };
@@ -647,7 +661,7 @@ fn create_order(
     let claim_fiat = match &claims.amount {
         TokenAmount::Fiat(f) => Some(crate::fiat::FiatAmount::from_price(f).map_err(|_| {
             token_error(
-                "invalid_token",
+                ErrorCode::InvalidToken,
                 "The signed order's fiat price is not usable.",
             )
         })?),
@@ -675,7 +689,7 @@ fn create_order(
             let a = parse_amount(obj, max_amount_sat)?;
             if !(min_sat..=max_sat).contains(&a) {
                 return Err(AppError::bad_request(
-                    "amount_out_of_range",
+                    ErrorCode::AmountOutOfRange,
                     format!("The amount must be from {min_sat} to {max_sat} sat for this order."),
                 ));
             }
@@ -691,7 +705,7 @@ fn create_order(
     })
 }
 
-fn token_error(code: &'static str, message: &'static str) -> AppError {
+fn token_error(code: ErrorCode, message: &'static str) -> AppError {
     AppError::new(StatusCode::UNAUTHORIZED, code, message)
 }
 
@@ -700,9 +714,13 @@ fn field<'a>(obj: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
 }
 
 fn parse_amount(obj: &Map<String, Value>, max: u64) -> Result<u64, AppError> {
-    let invalid = |m: &'static str| AppError::bad_request("invalid_amount", m);
-    let too_small =
-        || AppError::bad_request("amount_too_small", "The amount must be at least 1 sat.");
+    let invalid = |m: &'static str| AppError::bad_request(ErrorCode::InvalidAmount, m);
+    let too_small = || {
+        AppError::bad_request(
+            ErrorCode::AmountTooSmall,
+            "The amount must be at least 1 sat.",
+        )
+    };
     match field(obj, "amount_sat") {
         None => Err(invalid(
             "amount_sat is required: a whole number of sat, such as 2500.",
@@ -713,7 +731,7 @@ fn parse_amount(obj: &Map<String, Value>, max: u64) -> Result<u64, AppError> {
                     Err(too_small())
                 } else if v > max {
                     Err(AppError::bad_request(
-                        "amount_too_large",
+                        ErrorCode::AmountTooLarge,
                         format!("The amount must be at most {max} sat."),
                     ))
                 } else {
@@ -741,11 +759,11 @@ fn parse_description(obj: &Map<String, Value>) -> Result<String, AppError> {
         None => Ok(String::new()),
         Some(Value::String(s)) if s.len() <= MAX_DESCRIPTION_BYTES => Ok(s.clone()),
         Some(Value::String(_)) => Err(AppError::bad_request(
-            "description_too_long",
+            ErrorCode::DescriptionTooLong,
             format!("The description must be at most {MAX_DESCRIPTION_BYTES} bytes of UTF-8."),
         )),
         Some(_) => Err(AppError::bad_request(
-            "invalid_description",
+            ErrorCode::InvalidDescription,
             "The description must be text.",
         )),
     }
@@ -756,7 +774,7 @@ fn parse_order_id(obj: &Map<String, Value>) -> Result<Option<String>, AppError> 
         None => Ok(None),
         Some(Value::String(s)) if order_token::is_order_id(s) => Ok(Some(s.clone())),
         Some(_) => Err(AppError::bad_request(
-            "invalid_order_id",
+            ErrorCode::InvalidOrderId,
             format!(
                 "The order id must be 1 to {MAX_ORDER_ID_CHARS} characters: letters, digits, '.', '_', ':' or '-'."
             ),
@@ -773,7 +791,7 @@ fn parse_expiry(obj: &Map<String, Value>) -> Result<u32, AppError> {
             .and_then(|s| u32::try_from(s).ok())
             .ok_or_else(|| {
                 AppError::bad_request(
-                    "invalid_expiry",
+                    ErrorCode::InvalidExpiry,
                     format!(
                         "The expiry must be a whole number of seconds from 1 to {MAX_EXPIRY_SECS}."
                     ),

@@ -11,7 +11,7 @@ use rand::RngCore;
 
 use std::time::Instant;
 
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 use crate::lookups::{Freshness, Outcome};
 use crate::provider::{CreatedInvoice, NewInvoice, ProviderError, ProviderStatus};
 use crate::state::AppState;
@@ -123,19 +123,19 @@ pub async fn create(state: &AppState, order: NewOrder) -> Result<(Invoice, bool)
     let row = match reserved {
         Reserved::Paid(_) => {
             return Err(AppError::conflict(
-                "order_paid",
+                ErrorCode::OrderPaid,
                 "This order has already been paid.",
             ))
         }
         Reserved::Settling(_) => {
             return Err(AppError::conflict(
-                "order_settling",
+                ErrorCode::OrderSettling,
                 "The last invoice for this order has just expired and its payment may still be confirmed. Try again in two minutes.",
             ))
         }
         Reserved::Conflict(open) => {
             return Err(AppError::conflict(
-                "order_conflict",
+                ErrorCode::OrderConflict,
                 format!(
                     "This order already has an open invoice for {} sat; it cannot be changed until that one expires.",
                     open.amount_sat()
@@ -358,7 +358,7 @@ fn is_due(state: &AppState, inv: &Invoice) -> bool {
 fn provider_unreachable() -> AppError {
     AppError::new(
         axum::http::StatusCode::SERVICE_UNAVAILABLE,
-        "provider_unreachable",
+        ErrorCode::ProviderUnreachable,
         "The payment provider cannot confirm right now whether the last invoice for this order was paid. Please try again in a minute.",
     )
 }
@@ -531,7 +531,7 @@ pub async fn simulate_payment(state: &AppState, id: &str) -> Result<Invoice, App
     match inv.status {
         Status::Paid => Ok(inv),
         Status::Expired => Err(AppError::conflict(
-            "invoice_expired",
+            ErrorCode::InvoiceExpired,
             "This invoice has expired and can no longer be paid.",
         )),
         Status::Pending => Err(AppError::internal("demo payment left the invoice pending")),

@@ -1,7 +1,8 @@
 //! `AppError`: every refusal and failure as `{"error": {"code", "message"}}` with its status.
 //!
-//! Codes are stable, lower-case identifiers a client can branch on; messages are one plain
-//! sentence for a person. Internal failures (database, task, provider) are logged here with their
+//! Codes are stable, lower-case identifiers a client can branch on, each an [`ErrorCode`] of the
+//! contract (`contract/src/code.rs`, where the widget's side reads them too); messages are one
+//! plain sentence for a person. Internal failures (database, task, provider) are logged here with their
 //! detail and answered with a generic sentence: nothing internal reaches the client.
 
 use std::borrow::Cow;
@@ -9,6 +10,8 @@ use std::borrow::Cow;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+
+pub use lightning_checkout_contract::{ErrorBody, ErrorCode, ErrorResponse};
 
 use crate::provider::{ProviderError, WebhookError};
 use crate::store::StoreError;
@@ -25,26 +28,31 @@ pub struct AppError {
 }
 
 impl AppError {
-    /// Any error with its status, code and message.
+    /// Any error with its status, code and message. The code is an [`ErrorCode`]; a bare
+    /// `&'static str` still compiles so that branches written before the enum merge, but a new
+    /// code belongs in the contract's enum.
     pub fn new(
         status: StatusCode,
-        code: &'static str,
+        code: impl Into<&'static str>,
         message: impl Into<Cow<'static, str>>,
     ) -> Self {
         Self {
             status,
-            code,
+            code: code.into(),
             message: message.into(),
         }
     }
 
     /// 400 with a code.
-    pub fn bad_request(code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
+    pub fn bad_request(
+        code: impl Into<&'static str>,
+        message: impl Into<Cow<'static, str>>,
+    ) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, message)
     }
 
     /// 409 with a code.
-    pub fn conflict(code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
+    pub fn conflict(code: impl Into<&'static str>, message: impl Into<Cow<'static, str>>) -> Self {
         Self::new(StatusCode::CONFLICT, code, message)
     }
 
@@ -52,7 +60,7 @@ impl AppError {
     pub fn invoice_not_found() -> Self {
         Self::new(
             StatusCode::NOT_FOUND,
-            "not_found",
+            ErrorCode::NotFound,
             "There is no invoice with this id.",
         )
     }
@@ -61,7 +69,7 @@ impl AppError {
     pub fn route_not_found() -> Self {
         Self::new(
             StatusCode::NOT_FOUND,
-            "not_found",
+            ErrorCode::NotFound,
             "There is no such endpoint.",
         )
     }
@@ -71,7 +79,7 @@ impl AppError {
         tracing::error!(error = %detail, "internal error");
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
+            ErrorCode::Internal,
             "Something went wrong on our side. Please try again.",
         )
     }
@@ -91,12 +99,12 @@ impl AppError {
         tracing::warn!(error = %err, "provider call failed");
         match err {
             ProviderError::Unsupported(_) => Self::bad_request(
-                "provider_unsupported",
+                ErrorCode::ProviderUnsupported,
                 "The payment provider does not accept this request.",
             ),
             _ => Self::new(
                 StatusCode::BAD_GATEWAY,
-                "provider_error",
+                ErrorCode::ProviderError,
                 "The payment provider could not be reached or refused the request. Please try again.",
             ),
         }
@@ -110,7 +118,7 @@ impl AppError {
                 tracing::warn!("webhook refused: no secret configured");
                 Self::new(
                     StatusCode::SERVICE_UNAVAILABLE,
-                    "webhook_not_configured",
+                    ErrorCode::WebhookNotConfigured,
                     "Webhooks are not configured on this server.",
                 )
             }
@@ -118,19 +126,22 @@ impl AppError {
                 tracing::warn!(%reason, "webhook refused: verification keys unavailable");
                 Self::new(
                     StatusCode::SERVICE_UNAVAILABLE,
-                    "webhook_unavailable",
+                    ErrorCode::WebhookUnavailable,
                     "The webhook cannot be verified right now. Please retry.",
                 )
             }
             WebhookError::Malformed(reason) => {
                 tracing::warn!(%reason, "webhook refused: malformed");
-                Self::bad_request("invalid_webhook", "The webhook body could not be read.")
+                Self::bad_request(
+                    ErrorCode::InvalidWebhook,
+                    "The webhook body could not be read.",
+                )
             }
             other => {
                 tracing::warn!(reason = %other, "webhook refused");
                 Self::new(
                     StatusCode::UNAUTHORIZED,
-                    "invalid_signature",
+                    ErrorCode::InvalidSignature,
                     "The webhook signature is missing, wrong or too old.",
                 )
             }
@@ -166,7 +177,12 @@ impl std::error::Error for AppError {}
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({ "error": { "code": self.code, "message": self.message } });
+        let body = ErrorResponse {
+            error: ErrorBody {
+                code: self.code.to_owned(),
+                message: self.message.into_owned(),
+            },
+        };
         (self.status, Json(body)).into_response()
     }
 }

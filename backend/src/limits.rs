@@ -27,7 +27,7 @@ use axum::response::{IntoResponse, Response};
 use tokio::sync::Semaphore;
 
 use crate::config::ConfigError;
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 
 /// Above this many tracked IPs, full buckets are forgotten.
 const PRUNE_ABOVE: usize = 4096;
@@ -234,7 +234,7 @@ impl RateLimiter {
 pub fn rate_limited(retry_after_secs: u64) -> Response {
     let mut res = AppError::new(
         StatusCode::TOO_MANY_REQUESTS,
-        "rate_limited",
+        ErrorCode::RateLimited,
         "Too many invoices were asked for from your address. Please wait a moment and try again.",
     )
     .into_response();
@@ -275,7 +275,7 @@ pub async fn cap_concurrency(
         Err(_) => {
             let mut res = AppError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
-                "overloaded",
+                ErrorCode::Overloaded,
                 "The server is busy. Please try again in a moment.",
             )
             .into_response();
@@ -292,7 +292,7 @@ pub async fn time_limit(State(limit): State<Duration>, req: Request, next: Next)
         Ok(res) => res,
         Err(_) => AppError::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "timeout",
+            ErrorCode::Timeout,
             "The request took too long. Please try again.",
         )
         .into_response(),

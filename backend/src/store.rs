@@ -243,12 +243,6 @@ pub enum Transition {
 
 impl Transition {
     /// The row, whichever way it went.
-    pub fn invoice(&self) -> &Invoice {
-        match self {
-            Self::Applied(i) | Self::Unchanged(i) => i,
-        }
-    }
-
     fn applied_id(&self) -> Option<&str> {
         match self {
             Self::Applied(i) => Some(&i.id),

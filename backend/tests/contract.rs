@@ -9,6 +9,7 @@ use std::collections::BTreeSet;
 use common::TestApp;
 use lightning_checkout_backend::api::{parse_create, CreateInvoiceRequest, InvoiceStatusResponse};
 use lightning_checkout_backend::clock::Clock;
+use lightning_checkout_backend::error::ErrorCode;
 use serde_json::Value;
 
 fn keys(v: &Value) -> BTreeSet<String> {
@@ -150,5 +151,8 @@ async fn error_responses_have_the_fixture_shape() {
         assert_eq!(keys(&v), keys(&fixture));
         assert_eq!(keys(&v["error"]), keys(&fixture["error"]));
         assert!(v["error"]["code"].is_string() && v["error"]["message"].is_string());
+        // Every code is one of the contract's.
+        let code = v["error"]["code"].as_str().unwrap();
+        assert!(ErrorCode::parse(code).is_some(), "{code}");
     }
 }

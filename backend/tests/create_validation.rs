@@ -7,14 +7,7 @@ use axum::http::{header, Request, StatusCode};
 use common::TestApp;
 
 async fn refused(app: &TestApp, body: &str, status: StatusCode, code: &str) {
-    let a = app.create(body).await;
-    assert_eq!(
-        a.status,
-        status,
-        "body {body}: {}",
-        String::from_utf8_lossy(&a.bytes)
-    );
-    assert_eq!(a.code(), code, "body {body}");
+    let a = app.create_refused(body, status, code).await;
     assert_eq!(a.headers[header::CACHE_CONTROL], "no-store");
 }
 

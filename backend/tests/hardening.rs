@@ -169,22 +169,7 @@ async fn a_hundred_polls_make_one_provider_call() {
     let s = setup(Kind::Lnd, &[("LOOKUP_CACHE_MS", "2000")]).await;
     let (id, _) = s.create(&common::signed(ORDER)).await;
     s.fake.set_lookup_delay(Duration::from_millis(200));
-    let mut polls = tokio::task::JoinSet::new();
-    for _ in 0..100 {
-        let app = s.app.router();
-        let path = format!("/api/invoices/{id}");
-        polls.spawn(async move {
-            common::send(
-                app,
-                axum::http::Request::get(path)
-                    .body(axum::body::Body::empty())
-                    .unwrap(),
-            )
-            .await
-        });
-    }
-    while let Some(a) = polls.join_next().await {
-        let a = a.unwrap();
+    for a in s.app.concurrent_polls(&id, 100).await {
         assert_eq!(a.status, StatusCode::OK);
         assert_eq!(a.json()["status"], "pending");
     }
@@ -204,22 +189,8 @@ async fn a_slow_provider_is_answered_from_the_store_within_the_bound() {
     let (id, _) = s.create(&common::signed(ORDER)).await;
     s.fake.set_lookup_delay(Duration::from_secs(5));
     let start = Instant::now();
-    let mut polls = tokio::task::JoinSet::new();
-    for _ in 0..20 {
-        let app = s.app.router();
-        let path = format!("/api/invoices/{id}");
-        polls.spawn(async move {
-            common::send(
-                app,
-                axum::http::Request::get(path)
-                    .body(axum::body::Body::empty())
-                    .unwrap(),
-            )
-            .await
-        });
-    }
-    while let Some(a) = polls.join_next().await {
-        assert_eq!(a.unwrap().json()["status"], "pending");
+    for a in s.app.concurrent_polls(&id, 20).await {
+        assert_eq!(a.json()["status"], "pending");
     }
     assert!(
         start.elapsed() < Duration::from_secs(2),

@@ -46,6 +46,9 @@ pub enum ErrorCode {
     OrderConflict,
     /// `order_paid`, 409: the order is paid; it never gets a second invoice.
     OrderPaid,
+    /// `order_settling`, 409: the order's last invoice expired moments ago and may still be
+    /// confirmed paid (providers known by callback only); try again shortly.
+    OrderSettling,
     /// `invoice_expired`, 409: the demo pay of an expired invoice.
     InvoiceExpired,
     /// `token_mismatch`, 409: the body states another order id, amount or description than the signed order.
@@ -119,6 +122,7 @@ impl ErrorCode {
         ErrorCode::InvalidUnified,
         ErrorCode::OrderConflict,
         ErrorCode::OrderPaid,
+        ErrorCode::OrderSettling,
         ErrorCode::InvoiceExpired,
         ErrorCode::TokenMismatch,
         ErrorCode::InvalidToken,
@@ -168,6 +172,7 @@ impl ErrorCode {
             ErrorCode::InvalidUnified => "invalid_unified",
             ErrorCode::OrderConflict => "order_conflict",
             ErrorCode::OrderPaid => "order_paid",
+            ErrorCode::OrderSettling => "order_settling",
             ErrorCode::InvoiceExpired => "invoice_expired",
             ErrorCode::TokenMismatch => "token_mismatch",
             ErrorCode::InvalidToken => "invalid_token",

@@ -4,8 +4,10 @@
 //!
 //! A pay link is accepted when it is all of:
 //!
-//! * at most [`MAX_PAY_URL_LEN`] bytes, without whitespace or control characters (a browser
-//!   strips some of them, so what is shown would not be what is opened);
+//! * at most [`MAX_PAY_URL_LEN`] bytes of printable ASCII: no white space or control characters
+//!   (a browser strips some of them, so what is shown would not be what is opened), nothing
+//!   outside ASCII (a right-to-left override in the path can make a link read as another; a
+//!   provider's link is percent-encoded anyway);
 //! * `https://` (the scheme in any case, as browsers read it), or plain `http://` only to a
 //!   loopback host **written as one**: `localhost`, `[::1]`, or a dotted-decimal IPv4 address in
 //!   `127.0.0.0/8` without leading zeros. Plain http elsewhere can be read and rewritten on the

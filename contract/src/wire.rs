@@ -136,7 +136,7 @@ pub struct OnchainSeen {
 /// `{"error": {"code", "message"}}`, the body of every 4xx/5xx.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorResponse {
-    /// The error.
+    /// What went wrong: a code to branch on and a sentence to show.
     pub error: ErrorBody,
 }
 
@@ -161,7 +161,7 @@ pub enum Payable {
     },
     /// A pay link, safe to open ([`valid_pay_url`]).
     Link {
-        /// The link.
+        /// The link as sent; [`valid_pay_url`] holds for it.
         url: String,
     },
 }
@@ -222,7 +222,7 @@ impl Status {
 pub struct StatusReply {
     /// The backend's invoice id.
     pub id: String,
-    /// The status.
+    /// The status, one the contract defines (anything else refused the answer).
     pub status: Status,
     /// Hex preimage (64 lower-case hex characters) when the backend gave one; anything else is
     /// dropped, not trusted.

@@ -107,6 +107,30 @@ fn error_codes_round_trip() {
     assert_eq!(ErrorCode::parse("nope"), None);
 }
 
+/// The README's list of `/api` error codes is the enum's, no more, no less.
+#[test]
+fn the_readme_lists_every_error_code() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    let start = readme
+        .find("Error codes of `/api`:")
+        .expect("the README's list of codes");
+    let para = &readme[start
+        ..readme[start..]
+            .find("\n\n")
+            .map_or(readme.len(), |e| start + e)];
+    let listed: std::collections::BTreeSet<&str> = para
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|w| w.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
+        .filter(|w| w.contains('_') || ErrorCode::parse(w).is_some())
+        .collect();
+    let ours: std::collections::BTreeSet<&str> =
+        ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+    assert_eq!(listed, ours);
+}
+
 #[test]
 fn text_helpers() {
     assert_eq!(hex_encode(&[0, 0xab, 0x7f]), "00ab7f");

@@ -7,21 +7,14 @@ import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import bolt11 from 'bolt11';
 import {
-  startBackend, launchBrowser, newPage, part, readQr, waitForStatus, recordEvents, events, waitForEvent,
+  startBackendAndBrowser, stopBackendAndBrowser, startBackend, newPage, part, readQr, waitForStatus, recordEvents, events, waitForEvent,
 } from './harness.mjs';
 
 let backend;
 let browser;
 
-before(async () => {
-  backend = await startBackend();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await backend?.stop();
-  backend?.cleanup();
-});
+before(async () => ({ backend, browser } = await startBackendAndBrowser()));
+after(() => stopBackendAndBrowser({ backend, browser }));
 
 const sha256hex = (hex) => createHash('sha256').update(Buffer.from(hex, 'hex')).digest('hex');
 

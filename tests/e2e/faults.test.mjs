@@ -4,21 +4,14 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import {
-  startBackend, launchBrowser, newPage, part, readQr, waitForStatus, recordEvents, waitForEvent,
+  startBackendAndBrowser, stopBackendAndBrowser, startBackend, newPage, part, readQr, waitForStatus, recordEvents, waitForEvent,
 } from './harness.mjs';
 
 let backend;
 let browser;
 
-before(async () => {
-  backend = await startBackend();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await backend?.stop();
-  backend?.cleanup();
-});
+before(async () => ({ backend, browser } = await startBackendAndBrowser()));
+after(() => stopBackendAndBrowser({ backend, browser }));
 
 /** A page with one fixed-amount checkout on the backend's origin. */
 async function shopPage({ amount = 2500, network = 'regtest', extra = '' } = {}) {

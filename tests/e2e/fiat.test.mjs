@@ -35,7 +35,7 @@ test('demo shop: the euro-priced mug shows both amounts, its QR asks the convert
   const created = await waitForEvent(p, 'invoice');
   // EUR 4.50 at the fixed demo rate of 60,000.00: 7,500 sat.
   assert.equal(created.detail.amountSat, 7500);
-  assert.equal((await part(p, 'fiat').textContent()).trim(), '≈ EUR 4.50');
+  assert.equal((await part(p, 'fiat').textContent()).trim(), '≈ €4.50', 'the euro price as English writes money (Intl)');
   assert.match(await p.locator('lightning-checkout .amount').textContent(), /7,500 sat/);
   assert.match(await p.locator('.demo-rate').textContent(), /fixed rate/, 'the demo rate is labelled');
   // The mug's QR is unified: the invoice for exactly these sats is in it (the whole URI below).
@@ -62,7 +62,7 @@ test('an unsigned tip in euro: the backend converts, rounding up to a whole sat'
   const created = await waitForEvent(p, 'invoice');
   // 0.01 / 60000 BTC = 16.67 sat: 17.
   assert.equal(created.detail.amountSat, 17);
-  assert.equal((await part(p, 'fiat').textContent()).trim(), '≈ EUR 0.01');
+  assert.equal((await part(p, 'fiat').textContent()).trim(), '≈ €0.01');
   assert.equal(await part(p, 'amount-input').isVisible(), false, 'no amount form for a fiat price');
   const scanned = await readQr(p);
   assert.match(scanned, /^lightning:LNBCRT170N1[0-9A-Z]+$/);
@@ -130,4 +130,34 @@ test('without unified the QR stays Lightning-only and there is no Copy address',
   assert.match(await readQr(p), /^lightning:LNBCRT25U1/);
   assert.equal(await part(p, 'copy-address-button').isVisible(), false);
   await p.context().close();
+});
+
+test('in German: the euro price, Copy address, the QR label and the on-chain counts are German', async () => {
+  const own = await startBackend({ env: { ONCHAIN_CONFIRMATIONS: '2' } });
+  try {
+    const p = await newPage(browser);
+    await recordEvents(p);
+    await serveHtml(p, `${own.url}/de.html`, page('lang="de" currency="EUR" fiat-amount="4.50" unified'));
+    await p.goto(`${own.url}/de.html`);
+    const created = await waitForEvent(p, 'invoice');
+    assert.equal(created.detail.amountSat, 7500);
+    // Intl's German money and number formats (with its no-break space).
+    assert.equal((await part(p, 'fiat').textContent()).trim().replace(/\u00a0/g, ' '), '≈ 4,50 €');
+    assert.equal((await part(p, 'copy-address-button').textContent()).trim(), 'Adresse kopieren');
+    assert.equal(await part(p, 'qr').getAttribute('aria-label'), 'QR-Code einer Lightning-Rechnung über 7.500 sat');
+    assert.ok((await readQr(p)).startsWith('BITCOIN:BCRT1Q'), 'the unified QR');
+    const onchain = (confirmations) =>
+      own.api('POST', `/dev/invoices/${created.detail.id}/onchain`, { confirmations });
+    assert.equal((await onchain(0)).status, 200);
+    await waitForStatus(p, 'Zahlung on-chain gesehen; warte auf eine Bestätigung');
+    assert.equal((await onchain(1)).status, 200);
+    await waitForStatus(p, 'Zahlung on-chain gesehen: 1 von 2 Bestätigungen');
+    assert.equal((await onchain(2)).status, 200);
+    await waitForStatus(p, '7.500 sat bezahlt');
+    assert.deepEqual(p.errors, []);
+    await p.context().close();
+  } finally {
+    await own.stop();
+    own.cleanup();
+  }
 });

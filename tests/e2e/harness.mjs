@@ -67,6 +67,26 @@ export async function startBackend({ env = {}, dataDir } = {}) {
   };
 }
 
+/** The reference backend and Chromium for the tests of one file (`before`); if Chromium does not
+ * start, the backend is stopped again rather than left running. */
+export async function startBackendAndBrowser(options) {
+  const backend = await startBackend(options);
+  try {
+    return { backend, browser: await launchBrowser() };
+  } catch (e) {
+    await backend.stop();
+    backend.cleanup();
+    throw e;
+  }
+}
+
+/** Stops what startBackendAndBrowser started (`after`). */
+export async function stopBackendAndBrowser({ backend, browser }) {
+  await browser?.close();
+  await backend?.stop();
+  backend?.cleanup();
+}
+
 /** Debian's Chromium, headless, as root on a machine without a network. */
 export function launchBrowser() {
   return chromium.launch({

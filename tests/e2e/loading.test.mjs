@@ -3,20 +3,15 @@
 // event's code (wasm_not_found with the URL, csp_blocked, network); mount() that rejects.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startBackend, launchBrowser, newPage, part, readQr, recordEvents, waitForEvent } from './harness.mjs';
+import {
+  startBackendAndBrowser, stopBackendAndBrowser, newPage, part, readQr, recordEvents, waitForEvent,
+} from './harness.mjs';
 
 let backend;
 let browser;
 
-before(async () => {
-  backend = await startBackend();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await backend?.stop();
-  backend?.cleanup();
-});
+before(async () => ({ backend, browser } = await startBackendAndBrowser()));
+after(() => stopBackendAndBrowser({ backend, browser }));
 
 async function shop(page, path, html, headers = {}) {
   await page.route(`${backend.url}${path}`, (r) => r.fulfill({ contentType: 'text/html', body: html, headers }));

@@ -5,21 +5,14 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import {
-  startBackend, launchBrowser, newPage, part, readQr, recordEvents, waitForEvent, events,
+  startBackendAndBrowser, stopBackendAndBrowser, newPage, part, readQr, recordEvents, waitForEvent, events,
 } from './harness.mjs';
 
 let backend;
 let browser;
 
-before(async () => {
-  backend = await startBackend();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await backend?.stop();
-  backend?.cleanup();
-});
+before(async () => ({ backend, browser } = await startBackendAndBrowser()));
+after(() => stopBackendAndBrowser({ backend, browser }));
 
 const MIN20 = 20 * 60 * 1000;
 

@@ -58,7 +58,7 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// Read them.
+    /// Reads them through `env` at start-up: an error names the variable, never its value.
     pub fn from_env(env: &Env<'_>) -> Result<Self, ConfigError> {
         Ok(Self {
             url: env.url("ALPHAPO_URL", Some(DEFAULT_URL))?,
@@ -86,7 +86,7 @@ fn end_user_reference(env: &Env<'_>) -> Result<String, ConfigError> {
     }
 }
 
-/// The adapter.
+/// The AlphaPo adapter: its settings and the API it calls (`Debug` shows no credential).
 #[derive(Debug)]
 pub struct Alphapo {
     s: Settings,

@@ -46,7 +46,7 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// Read them.
+    /// Reads them through `env` at start-up: an error names the variable, never its value.
     pub fn from_env(env: &Env<'_>) -> Result<Self, ConfigError> {
         Ok(Self {
             url: env.url("AMBOSS_URL", Some(DEFAULT_URL))?,
@@ -129,7 +129,7 @@ fn network_of(payment_request: &str) -> Option<Network> {
     })
 }
 
-/// The adapter.
+/// The Amboss Payments adapter: its settings and the API it calls (`Debug` shows no credential).
 #[derive(Debug)]
 pub struct Amboss {
     s: Settings,

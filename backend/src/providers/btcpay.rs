@@ -92,7 +92,7 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// Read them.
+    /// Reads them through `env` at start-up: an error names the variable, never its value.
     pub fn from_env(env: &Env<'_>) -> Result<Self, ConfigError> {
         let store_id = env.req("BTCPAY_STORE_ID")?;
         if !store_id
@@ -110,7 +110,7 @@ impl Settings {
     }
 }
 
-/// The adapter.
+/// The BTCPay Server (Greenfield API) adapter: its settings and the API it calls (`Debug` shows no credential).
 #[derive(Debug)]
 pub struct Btcpay {
     s: Settings,

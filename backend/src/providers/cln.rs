@@ -30,7 +30,7 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// Read them.
+    /// Reads them through `env` at start-up: an error names the variable, never its value.
     pub fn from_env(env: &Env<'_>) -> Result<Self, ConfigError> {
         let tls = match env.opt("CLN_TLS_CA_PATH") {
             Some(p) => TlsTrust::ExtraRoot(read_cert("CLN_TLS_CA_PATH", &p)?),
@@ -44,7 +44,7 @@ impl Settings {
     }
 }
 
-/// The adapter.
+/// The Core Lightning (clnrest) adapter: its settings and the API it calls (`Debug` shows no credential).
 #[derive(Debug)]
 pub struct Cln {
     api: Api,

@@ -91,7 +91,7 @@ impl fmt::Debug for Jwk {
 }
 
 impl Settings {
-    /// Read them.
+    /// Reads them through `env` at start-up: an error names the variable, never its value.
     pub fn from_env(env: &Env<'_>) -> Result<Self, ConfigError> {
         let api_secret = env.secret("KRAKEN_API_SECRET")?;
         if STANDARD.decode(api_secret.expose()).is_err() {
@@ -289,7 +289,7 @@ pub fn answer_errors(v: Option<&Value>) -> Vec<KrakenError> {
         .unwrap_or_default()
 }
 
-/// The adapter.
+/// The Kraken Pay adapter: its settings and the API it calls (`Debug` shows no credential).
 #[derive(Debug)]
 pub struct Kraken {
     s: Settings,

@@ -36,7 +36,7 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// Read them.
+    /// Reads them through `env` at start-up: an error names the variable, never its value.
     pub fn from_env(env: &Env<'_>) -> Result<Self, ConfigError> {
         let webhook_url = match env.opt("LNBITS_WEBHOOK_URL") {
             Some(_) => Some(env.url("LNBITS_WEBHOOK_URL", None)?),
@@ -50,7 +50,7 @@ impl Settings {
     }
 }
 
-/// The adapter.
+/// The LNbits adapter: its settings and the API it calls (`Debug` shows no credential).
 #[derive(Debug)]
 pub struct Lnbits {
     s: Settings,

@@ -29,7 +29,7 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// Read them.
+    /// Reads them through `env` at start-up: an error names the variable, never its value.
     pub fn from_env(env: &Env<'_>) -> Result<Self, ConfigError> {
         let macaroon_hex = match (env.opt("LND_MACAROON_HEX"), env.opt("LND_MACAROON_PATH")) {
             (Some(h), _) => {
@@ -66,7 +66,7 @@ impl Settings {
     }
 }
 
-/// The adapter.
+/// The LND (REST) adapter: its settings and the API it calls (`Debug` shows no credential).
 #[derive(Debug)]
 pub struct Lnd {
     api: Api,

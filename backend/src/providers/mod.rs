@@ -1,7 +1,8 @@
 //! Provider adapters, chosen by `PROVIDER`: the embedded [`demo`] provider and one adapter per
 //! real provider. Each adapter's settings are read from the environment at start-up
 //! ([`ProviderSettings::from_lookup`]); a missing or unusable variable is a start-up error that
-//! names it. Wire formats: `shared/docs/providers.md`; what to configure: `backend/PROVIDERS.md`.
+//! names it. Each adapter's module docs state the provider's wire format as the adapter uses it;
+//! what to configure: `backend/PROVIDERS.md`.
 
 pub mod alphapo;
 pub mod amboss;

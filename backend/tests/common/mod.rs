@@ -155,6 +155,32 @@ impl TestApp {
         a.json()
     }
 
+    /// Create and expect a refusal with `status` and `code`; the answer.
+    pub async fn create_refused(&self, body: &str, status: StatusCode, code: &str) -> Answer {
+        let a = self.create(body).await;
+        assert_eq!(
+            a.status,
+            status,
+            "body {body}: {}",
+            String::from_utf8_lossy(&a.bytes)
+        );
+        assert_eq!(a.code(), code, "body {body}");
+        a
+    }
+
+    /// `n` polls of invoice `id` at once, each over its own copy of the router; their answers.
+    pub async fn concurrent_polls(&self, id: &str, n: usize) -> Vec<Answer> {
+        let mut polls = tokio::task::JoinSet::new();
+        for _ in 0..n {
+            let app = self.router();
+            let path = format!("/api/invoices/{id}");
+            polls.spawn(
+                async move { send(app, Request::get(path).body(Body::empty()).unwrap()).await },
+            );
+        }
+        polls.join_all().await
+    }
+
     pub async fn status(&self, id: &str) -> Answer {
         self.get(&format!("/api/invoices/{id}")).await
     }
