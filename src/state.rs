@@ -66,6 +66,10 @@ pub struct Options {
     pub order_id: Option<String>,
     /// Requested invoice lifetime.
     pub expiry_secs: Option<u32>,
+    /// A fiat price: no form, the backend converts it and its answer's sats are what is paid.
+    pub fiat: Option<crate::fiat::FiatPrice>,
+    /// Ask for an on-chain address too; with one, the QR is the unified BIP21 URI.
+    pub unified: bool,
 }
 
 /// Something the payer should be told, and a stable code for the host page.
@@ -184,6 +188,8 @@ pub enum Event {
     ChangeAmount,
     /// "Copy" was pressed.
     Copy,
+    /// "Copy address" (the on-chain address of a unified QR) was pressed.
+    CopyAddress,
     /// The clipboard write finished.
     CopyDone {
         /// Whether it worked.
@@ -326,6 +332,12 @@ pub struct InvoiceView {
     pub action_label: String,
     /// Amount line, e.g. "2,500 sat".
     pub amount: String,
+    /// The backend's fiat price under it ("≈ EUR 4.50"), for a fiat-priced invoice.
+    pub fiat: Option<String>,
+    /// The on-chain address of a unified QR (its own Copy action), if any.
+    pub address: Option<String>,
+    /// "Copied" feedback on the Copy address button.
+    pub address_copied: bool,
     /// Description from the invoice (shown as text).
     pub description: Option<String>,
     /// mm:ss left, or None once expired/paid.
@@ -362,6 +374,10 @@ pub struct Checkout {
     final_checks: u32,
     copied_until: u64,
     copy_failed: bool,
+    /// The last copy was the on-chain address.
+    copied_address: bool,
+    /// An on-chain payment seen (its confirmations, and those required).
+    onchain_seen: Option<crate::contract::OnchainSeen>,
     wallet_check_at: Option<u64>,
     wallet_hint: bool,
     preimage_mismatch: bool,
@@ -391,6 +407,8 @@ impl Checkout {
             final_checks: 0,
             copied_until: 0,
             copy_failed: false,
+            copied_address: false,
+            onchain_seen: None,
             wallet_check_at: None,
             wallet_hint: false,
             preimage_mismatch: false,
@@ -463,7 +481,16 @@ impl Checkout {
             Event::Copy => {
                 if let Some(cur) = &self.current {
                     if self.phase == Phase::Open {
+                        self.copied_address = false;
                         fx.push(Effect::Copy(copy_text(&cur.shown)));
+                    }
+                }
+            }
+            Event::CopyAddress => {
+                if let Some(addr) = self.current.as_ref().and_then(|c| self.unified_address(c)) {
+                    if self.phase == Phase::Open {
+                        self.copied_address = true;
+                        fx.push(Effect::Copy(String::from(addr)));
                     }
                 }
             }
@@ -576,12 +603,29 @@ impl Checkout {
                 vm.change_amount = false;
             }
             Phase::Creating { amount_sat } => {
-                vm.form = self.opts.fixed_amount_sat.is_none();
-                vm.status = tf("creating", &[("amount", &format_sat(*amount_sat))]);
+                vm.form = self.opts.fixed_amount_sat.is_none() && self.opts.fiat.is_none();
+                let amount = match &self.opts.fiat {
+                    Some(f) => crate::fiat::format_price(f),
+                    None => format_sat(*amount_sat),
+                };
+                vm.status = tf("creating", &[("amount", &amount)]);
             }
             Phase::Open => {
                 vm.status = if self.preimage_mismatch {
                     t("waiting_unconfirmed")
+                } else if let Some(seen) = self.onchain_seen {
+                    if seen.confirmations == 0 {
+                        t("onchain_seen")
+                    } else {
+                        let count = |n: u32| crate::amount::format_count(u64::from(n));
+                        tf(
+                            "onchain_confirmations",
+                            &[
+                                ("confirmations", &count(seen.confirmations)),
+                                ("required", &count(seen.required)),
+                            ],
+                        )
+                    }
                 } else if self.failures >= FLAKY_AFTER_FAILURES {
                     t("waiting_flaky")
                 } else {
@@ -614,9 +658,13 @@ impl Checkout {
     fn invoice_view(&self, cur: &Current, now_ms: u64) -> InvoiceView {
         let open = self.phase == Phase::Open;
         let amount = format_sat(cur.amount_sat);
+        let address = self.unified_address(cur);
         let (qr, label, text, href, action) = match &cur.shown {
             Shown::Bolt11(inv) => (
-                inv.qr_payload(),
+                match address {
+                    Some(a) => crate::unified::bip21(a, cur.amount_sat, inv.payment_request()),
+                    None => inv.qr_payload(),
+                },
                 tf("qr_label", &[("amount", &amount)]),
                 String::from(inv.payment_request()),
                 inv.wallet_uri(),
@@ -641,9 +689,12 @@ impl Checkout {
             action_href: href,
             action_label: action,
             amount,
+            fiat: cur.created.fiat.as_ref().map(crate::fiat::approx_line),
             description,
             countdown: open.then(|| countdown(cur.expires_at_ms.saturating_sub(now_ms))),
-            copied: open && self.copied_until > now_ms,
+            copied: open && self.copied_until > now_ms && !self.copied_address,
+            address: address.map(String::from),
+            address_copied: open && self.copied_until > now_ms && self.copied_address,
             wallet_hint: open && self.wallet_hint,
             copy_failed: open && self.copy_failed,
             new_tab: matches!(cur.shown, Shown::Link(_)),
@@ -651,8 +702,19 @@ impl Checkout {
         }
     }
 
+    /// The on-chain address of a unified QR: asked for (`unified`), given, and beside a BOLT 11
+    /// invoice.
+    fn unified_address<'a>(&self, cur: &'a Current) -> Option<&'a str> {
+        match (&cur.shown, &cur.created.onchain_address) {
+            (Shown::Bolt11(_), Some(a)) if self.opts.unified => Some(a),
+            _ => None,
+        }
+    }
+
     fn can_change_amount(&self) -> bool {
-        self.opts.fixed_amount_sat.is_none() && self.opts.order_id.is_none()
+        self.opts.fixed_amount_sat.is_none()
+            && self.opts.fiat.is_none()
+            && self.opts.order_id.is_none()
     }
 
     fn reset_to_form(&mut self, fx: &mut Vec<Effect>) {
@@ -681,9 +743,10 @@ impl Checkout {
             // so a payer who paid and reloaded sees "paid".
             // It must be for this purchase, compared with the current attributes (not with
             // itself): the shop's amount or bounds, and the shop's order id.
-            let fits = match self.opts.fixed_amount_sat {
-                Some(fixed) => created.amount_sat == fixed,
-                None => (self.opts.bounds.min_sat..=self.opts.bounds.max_sat)
+            let fits = match (&self.opts.fiat, self.opts.fixed_amount_sat) {
+                (Some(f), _) => created.fiat.as_ref().is_some_and(|c| c.same_as(f)),
+                (None, Some(fixed)) => created.amount_sat == fixed,
+                (None, None) => (self.opts.bounds.min_sat..=self.opts.bounds.max_sat)
                     .contains(&created.amount_sat),
             } && (self.opts.order_id.is_none() || order_id == self.opts.order_id);
             self.order_id = order_id.or_else(|| self.opts.order_id.clone());
@@ -704,7 +767,12 @@ impl Checkout {
                 }
             }
         }
-        if let Some(amount) = self.opts.fixed_amount_sat {
+        // A fiat price asks for 0 sat: the backend's conversion decides (see `accept`).
+        if let Some(amount) = self
+            .opts
+            .fixed_amount_sat
+            .or(self.opts.fiat.as_ref().map(|_| 0))
+        {
             self.order_id = Some(self.opts.order_id.clone().unwrap_or(fresh_id));
             self.request_invoice(amount, fx);
         }
@@ -745,6 +813,7 @@ impl Checkout {
         self.stream_until = 0;
         self.last_poll_at = 0;
         self.wallet_check_at = None;
+        self.onchain_seen = None;
         self.wallet_hint = false;
         self.attempt_amount = Some(amount_sat);
         fx.push(Effect::Create {
@@ -754,6 +823,9 @@ impl Checkout {
                 description: self.opts.description.clone(),
                 order_id: self.order_id.clone(),
                 expiry_secs: self.opts.expiry_secs,
+                currency: self.opts.fiat.as_ref().map(|f| f.currency.clone()),
+                fiat_amount: self.opts.fiat.as_ref().map(|f| f.amount.clone()),
+                unified: self.opts.unified.then_some(true),
                 // The shop's token is the edge's (widget.rs adds it): the state machine decides
                 // what to ask, not how the order is signed.
                 order_token: None,
@@ -793,6 +865,27 @@ impl Checkout {
     /// Checks a created invoice against what was asked: the amount, and for BOLT 11 the
     /// network, the payment hash and the expiry (at `now_ms`; 0 skips the expiry check).
     fn accept(&self, created: Created, amount_sat: u64, now_ms: u64) -> Result<Current, Failure> {
+        // A fiat price: the answer must state this price, and its sats (within the bounds) are
+        // what the invoice must ask for.
+        let amount_sat = match &self.opts.fiat {
+            Some(f)
+                if created.fiat.as_ref().is_some_and(|c| c.same_as(f))
+                    && (self.opts.bounds.min_sat..=self.opts.bounds.max_sat)
+                        .contains(&created.amount_sat) =>
+            {
+                created.amount_sat
+            }
+            Some(f) => {
+                return Err(Failure::new(
+                    "invoice_wrong_amount",
+                    format!(
+                        "The shop's server made an invoice for another price than {} {}, so it is not shown.",
+                        f.currency, f.amount
+                    ),
+                ))
+            }
+            None => amount_sat,
+        };
         if created.amount_sat != amount_sat {
             return Err(Failure::new(
                 "invoice_wrong_amount",
@@ -875,7 +968,9 @@ impl Checkout {
             return;
         }
         let Some(cur) = &self.current else { return };
-        let expired = now_ms >= cur.expires_at_ms;
+        // An on-chain payment seen keeps the checkout open past the invoice's expiry: the
+        // backend says paid once it is confirmed.
+        let expired = now_ms >= cur.expires_at_ms && self.onchain_seen.is_none();
         if expired && self.final_checks >= FINAL_CHECK_ATTEMPTS {
             self.expire(now_ms, true, fx);
         } else if expired || now_ms >= self.next_poll_at {
@@ -981,8 +1076,11 @@ impl Checkout {
                 Status::Pending if !polled => {}
                 Status::Pending => {
                     self.failures = 0;
+                    if reply.onchain.is_some() {
+                        self.onchain_seen = reply.onchain;
+                    }
                     self.next_poll_at = now_ms + POLL_INTERVAL_MS;
-                    if expired {
+                    if expired && self.onchain_seen.is_none() {
                         // Our clock says the invoice can no longer be paid and a final check
                         // found it unpaid: expired, but a late confirmation is still watched for.
                         self.expire(now_ms, true, fx);
@@ -1086,9 +1184,10 @@ fn invoice_event(cur: &Current) -> Emit {
 /// attribute can hold (the config refuses them in the endpoint; the description is length-
 /// prefixed), so two purchases never give the same text.
 pub fn purchase_text(endpoint: &str, opts: &Options) -> String {
-    let amount = match opts.fixed_amount_sat {
-        Some(a) => format!("={a}"),
-        None => format!("{}..{}", opts.bounds.min_sat, opts.bounds.max_sat),
+    let amount = match (&opts.fiat, opts.fixed_amount_sat) {
+        (Some(f), _) => format!("={} {}", f.currency, f.amount),
+        (None, Some(a)) => format!("={a}"),
+        (None, None) => format!("{}..{}", opts.bounds.min_sat, opts.bounds.max_sat),
     };
     let description = opts
         .description

@@ -265,6 +265,7 @@ impl Widget {
             Listener::new(target, "click", move |_| send(&w, make(), true))
         };
         listeners.push(click(&controls.copy, || Event::Copy));
+        listeners.push(click(&controls.copy_address, || Event::CopyAddress));
         listeners.push(click(&controls.open_wallet, || Event::OpenWallet));
         listeners.push(click(&controls.retry, || Event::Retry));
         listeners.push(click(&controls.change_amount, || Event::ChangeAmount));
@@ -332,6 +333,8 @@ impl Widget {
                 description: None,
                 order_id: None,
                 expiry_secs: None,
+                fiat: None,
+                unified: false,
             }),
             view,
             host,

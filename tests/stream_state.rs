@@ -22,6 +22,8 @@ fn open() -> Checkout {
         description: None,
         order_id: None,
         expiry_secs: Some(900),
+        fiat: None,
+        unified: false,
     });
     let fx = c.handle(
         Event::Start {
@@ -53,6 +55,8 @@ fn open() -> Checkout {
         },
         amount_sat: 2500,
         expires_at: NOW_SECS + 900,
+        fiat: None,
+        onchain_address: None,
     };
     c.handle(
         Event::Created {
@@ -71,6 +75,7 @@ fn reply(status: Status, preimage: Option<&str>) -> StatusReply {
         id: "inv_test1".into(),
         status,
         preimage: preimage.map(String::from),
+        onchain: None,
     }
 }
 
@@ -243,6 +248,7 @@ fn a_message_about_another_invoice_changes_nothing() {
                 id: "inv_other".into(),
                 status: Status::Paid,
                 preimage: None,
+                onchain: None,
             }),
             alive_ms: 30_000,
         },

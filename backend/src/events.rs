@@ -308,7 +308,8 @@ fn is_final(s: Status) -> bool {
 }
 
 fn status_event(state: &AppState, inv: &Invoice) -> String {
-    let body = crate::api::status_response(inv, state.now_ms());
+    let body =
+        crate::api::status_response(inv, state.now_ms(), state.config().onchain_confirmations);
     let json = serde_json::to_string(&body).unwrap_or_default();
     format!("event: status\ndata: {json}\n\n")
 }

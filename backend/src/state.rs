@@ -42,6 +42,7 @@ struct Inner {
     order_secret: Option<Secret>,
     lookups: Lookups,
     rate_limiter: RateLimiter,
+    rates: crate::rates::Rates,
     concurrency: Arc<tokio::sync::Semaphore>,
     events: crate::events::Hub,
 }
@@ -95,6 +96,7 @@ impl AppState {
         let rate_limiter = RateLimiter::new(limits.create_rate_per_min, limits.create_rate_burst);
         let concurrency = Arc::new(tokio::sync::Semaphore::new(limits.max_concurrent_requests));
         let events = crate::events::Hub::new(config.events.max_streams);
+        let rates = crate::rates::Rates::new(config.rates.clone());
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
@@ -105,6 +107,7 @@ impl AppState {
                 order_secret,
                 lookups,
                 rate_limiter,
+                rates,
                 concurrency,
                 events,
             }),
@@ -135,6 +138,11 @@ impl AppState {
     /// The coalesced provider lookups.
     pub fn lookups(&self) -> &Lookups {
         &self.inner.lookups
+    }
+
+    /// The BTC rates of fiat prices (`RATE_SOURCE`).
+    pub fn rates(&self) -> &crate::rates::Rates {
+        &self.inner.rates
     }
 
     /// The per-IP create rate limit.

@@ -52,6 +52,7 @@ use p256::ecdsa::SigningKey;
 use rand::RngCore;
 use serde_json::{json, Value};
 
+pub use fakes::btcpay::chain_address as btcpay_chain_address;
 pub use util::{btc_to_msat, msat_to_btc, rfc3339};
 
 /// Which provider a fake plays.
