@@ -281,7 +281,7 @@ pub async fn stream(
         guard,
         heartbeat: settings.heartbeat,
         deadline: tokio::time::Instant::now() + settings.max_age,
-        last: first.status,
+        last: shown(&first),
         done: is_final(first.status),
     };
     let body = futures_util::stream::unfold((Some(head), Some(open)), |(head, open)| async move {
@@ -301,6 +301,12 @@ pub async fn stream(
     // nginx: pass each event on at once instead of buffering the answer.
     h.insert("x-accel-buffering", HeaderValue::from_static("no"));
     Ok(res)
+}
+
+/// What the payer's screen shows of an invoice: its status, and the confirmations of an
+/// on-chain payment seen (which change while the status stays pending).
+fn shown(inv: &Invoice) -> (Status, Option<u32>) {
+    (inv.status, inv.onchain_confirmations)
 }
 
 fn is_final(s: Status) -> bool {
@@ -335,7 +341,7 @@ struct Open {
     closing: tokio::sync::watch::Receiver<bool>,
     heartbeat: Duration,
     deadline: tokio::time::Instant,
-    last: Status,
+    last: (Status, Option<u32>),
     done: bool,
 }
 
@@ -353,11 +359,11 @@ impl Open {
                 () = wake => return Some(format!("event: ping\ndata: {}\n\n", self.heartbeat.as_millis())),
                 msg = recv(&mut self.guard.rx) => match msg {
                     Ok(inv) => {
-                        // An underpayment changes no status: nothing for the payer's screen.
-                        if inv.status == self.last {
+                        // An underpayment changes nothing the payer sees: no event.
+                        if shown(&inv) == self.last {
                             continue;
                         }
-                        self.last = inv.status;
+                        self.last = shown(&inv);
                         self.done = is_final(inv.status);
                         return Some(status_event(&self.state, &inv));
                     }

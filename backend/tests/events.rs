@@ -544,3 +544,48 @@ async fn the_stream_matches_its_fixture() {
     }
     assert!(sse.next(SOON).await.is_none());
 }
+
+/// An on-chain payment seen for a unified invoice changes what the payer sees while the status
+/// stays pending: the stream says it (mempool, then the confirmation that makes it paid).
+#[tokio::test]
+async fn an_onchain_payment_seen_is_pushed_while_pending() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = serve(&env_for(&dir, None, &[]), false).await;
+    let res = client()
+        .post(format!("{}/api/invoices", s.base))
+        .header("content-type", "application/json")
+        .body(r#"{"amount_sat":2100,"unified":true}"#)
+        .send()
+        .await
+        .unwrap();
+    let v: Value = serde_json::from_slice(&res.bytes().await.unwrap()).unwrap();
+    let id = v["id"].as_str().unwrap().to_owned();
+    assert!(v["onchain_address"].is_string(), "{v}");
+    let mut sse = Sse::open(&s.base, &id).await;
+    assert_eq!(sse.status(SOON).await["status"], "pending");
+    let onchain = |confirmations: u64| {
+        let url = format!("{}/api/dev/invoices/{id}/onchain", s.base);
+        async move {
+            let res = client()
+                .post(url)
+                .header("content-type", "application/json")
+                .body(format!(r#"{{"confirmations":{confirmations}}}"#))
+                .send()
+                .await
+                .unwrap();
+            assert!(res.status().is_success(), "{}", res.status());
+        }
+    };
+    onchain(0).await;
+    let seen = sse.status(SOON).await;
+    assert_eq!(seen["status"], "pending", "{seen}");
+    assert_eq!(seen["onchain"]["confirmations"], 0, "{seen}");
+    onchain(1).await;
+    // The confirmation is recorded, then it makes the invoice paid: one or two events.
+    let mut last = sse.status(SOON).await;
+    if last["status"] == "pending" {
+        assert_eq!(last["onchain"]["confirmations"], 1, "{last}");
+        last = sse.status(SOON).await;
+    }
+    assert_eq!(last["status"], "paid", "{last}");
+}
