@@ -281,11 +281,12 @@ impl SqliteStore {
     pub fn complete(&self, id: &str, c: &Completion) -> Result<Option<Invoice>, StoreError> {
         let (id, c) = (id.to_owned(), c.clone());
         self.batch.run(move |conn| {
-            conn.execute(
+            conn.prepare_cached(
                 "UPDATE invoices SET payment_request = ?2, pay_url = ?3, payment_hash = ?4, \
                  preimage = ?5, provider_ref = ?6, expires_at = ?7 \
                  WHERE id = ?1 AND status = 'pending' AND payment_request IS NULL AND pay_url IS NULL",
-                params![
+            )?
+            .execute(params![
                     id,
                     c.payment_request,
                     c.pay_url,
@@ -502,25 +503,19 @@ impl SqliteStore {
 fn reserve_in(conn: &Connection, r: &Reservation<'_>) -> Result<Reserved, StoreError> {
     if let Some(order_id) = r.order_id {
         let paid = conn
-            .query_row(
-                &format!(
-                    "SELECT {COLUMNS} FROM invoices WHERE order_id = ?1 AND status = 'paid' \
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM invoices WHERE order_id = ?1 AND status = 'paid' \
                          ORDER BY paid_at LIMIT 1"
-                ),
-                params![order_id],
-                read_row,
-            )
+            ))?
+            .query_row(params![order_id], read_row)
             .optional_row()?;
         let open = if paid.is_some() {
             None
         } else {
-            conn.query_row(
-                &format!(
-                    "SELECT {COLUMNS} FROM invoices WHERE order_id = ?1 AND status = 'pending'"
-                ),
-                params![order_id],
-                read_row,
-            )
+            conn.prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM invoices WHERE order_id = ?1 AND status = 'pending'"
+            ))?
+            .query_row(params![order_id], read_row)
             .optional_row()?
         };
         if let Some(existing) = super::existing(paid, open, r) {
@@ -528,22 +523,22 @@ fn reserve_in(conn: &Connection, r: &Reservation<'_>) -> Result<Reserved, StoreE
         }
     }
     let expires_at = r.now.saturating_add(u64::from(r.expiry_secs));
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO invoices (id, order_id, amount_msat, description, expiry_secs, status, \
              created_at, expires_at, provider, idempotency_key) \
              VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?7, ?8, ?9)",
-        params![
-            r.id,
-            r.order_id,
-            to_i64(r.amount_msat)?,
-            r.description,
-            r.expiry_secs,
-            to_i64(r.now)?,
-            to_i64(expires_at)?,
-            r.provider,
-            hex::encode(r.idempotency_key),
-        ],
-    )?;
+    )?
+    .execute(params![
+        r.id,
+        r.order_id,
+        to_i64(r.amount_msat)?,
+        r.description,
+        r.expiry_secs,
+        to_i64(r.now)?,
+        to_i64(expires_at)?,
+        r.provider,
+        hex::encode(r.idempotency_key),
+    ])?;
     let row = get_in(conn, r.id)?.ok_or_else(|| StoreError::Corrupt("insert vanished".into()))?;
     Ok(Reserved::New(row))
 }
@@ -580,12 +575,9 @@ fn transition(
 }
 
 fn get_in(conn: &Connection, id: &str) -> Result<Option<Invoice>, StoreError> {
-    conn.query_row(
-        &format!("SELECT {COLUMNS} FROM invoices WHERE id = ?1"),
-        params![id],
-        read_row,
-    )
-    .optional_row()
+    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM invoices WHERE id = ?1"))?
+        .query_row(params![id], read_row)
+        .optional_row()
 }
 
 /// Row → `Invoice`. The outer `Result` is SQLite's, the inner one ours.
