@@ -204,9 +204,9 @@ build() {
 }
 
 # The size budget (issues 2 and 15): everything a page downloads to show the widget, gzip -9.
-# 77,310 bytes when it was set, plus about 6 KB for the features being added (i18n, WebLN, fiat,
-# SSE); issue 15 aims at 64 KB.
-SIZE_BUDGET_BYTES=84000
+# 90,895 bytes when it was set (our own BOLT 11 decoder took 10 KB off; languages, WebLN, fiat,
+# unified QR and the live stream added 13.6 KB), plus 1 KB; issue 15 aims at 64 KB.
+SIZE_BUDGET_BYTES=92000
 check_size_budget() {
   [ "$PKG_GZ_BYTES" -le "$SIZE_BUDGET_BYTES" ] ||
     die "the widget is $PKG_GZ_BYTES bytes gzip -9, over its budget of $SIZE_BUDGET_BYTES bytes (see twiggy in BENCH.md)."

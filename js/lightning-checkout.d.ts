@@ -19,6 +19,13 @@ export interface CheckoutOptions {
   orderToken?: string;
   /** "bitcoin" (default), "testnet", "signet" or "regtest". */
   network?: 'bitcoin' | 'testnet' | 'signet' | 'regtest';
+  /** A fiat price's ISO 4217 code, e.g. "EUR" (with fiatAmount, instead of amountSat). */
+  currency?: string;
+  /** A fiat price as decimal text, e.g. "4.50" (a number is refused): the backend converts it. */
+  fiatAmount?: string;
+  /** A unified BIP21 QR (bitcoin:ADDRESS?amount=…&lightning=INVOICE) where the backend gives
+   *  an on-chain address; Copy then offers the address too. */
+  unified?: boolean;
   /** The widget's language, e.g. "de" or "pt-BR" (else the element's closest [lang], else the
    *  browser's languages); English, es, pt-BR, de, fr, it, ja, zh-CN, ru, tr, ar. */
   lang?: string;
@@ -50,6 +57,8 @@ export type MessageKey =
   | 'copied'
   | 'copy_label'
   | 'copied_label'
+  | 'copy_address'
+  | 'address_copied'
   | 'copy_blocked'
   | 'no_wallet'
   | 'expires_in'
@@ -59,6 +68,8 @@ export type MessageKey =
   | 'webln_timeout'
   | 'webln_bad_proof'
   | 'creating'
+  | 'onchain_seen'
+  | 'onchain_confirmations'
   | 'waiting'
   | 'waiting_unconfirmed'
   | 'waiting_flaky'
@@ -176,6 +187,9 @@ export interface LightningCheckoutAttributes {
   'order-id'?: string;
   'expiry-secs'?: number | string;
   network?: 'bitcoin' | 'testnet' | 'signet' | 'regtest';
+  currency?: string;
+  'fiat-amount'?: string;
+  unified?: boolean | '';
   /** The widget's language (see CheckoutOptions.lang). */
   lang?: string;
   'webln-timeout-ms'?: number | string;

@@ -3,7 +3,7 @@
 import wasmInit, { mount as wasmMount } from './lightning_checkout.js';
 
 const TAG = 'lightning-checkout';
-const ATTRIBUTES = ['endpoint', 'amount-sat', 'min-sat', 'max-sat', 'description', 'order-id', 'expiry-secs', 'network', 'order-token', 'webln-timeout-ms'];
+const ATTRIBUTES = ['endpoint', 'amount-sat', 'min-sat', 'max-sat', 'description', 'order-id', 'expiry-secs', 'network', 'order-token', 'currency', 'fiat-amount', 'unified', 'webln-timeout-ms'];
 // The languages besides English (built in): each a file locales/<tag>.json next to this module,
 // fetched only when chosen. Right-to-left ones get dir="rtl".
 const LOCALES = ['es', 'pt-BR', 'de', 'fr', 'it', 'ja', 'zh-CN', 'ru', 'tr', 'ar'];
@@ -79,6 +79,15 @@ async function language(element, lang, messages) {
   return {
     locale, dir: RTL.includes(locale) ? 'rtl' : 'ltr', messages: { ...texts, ...own },
     formatSat: (msat) => number.format(msat / 1000), // amounts as the locale writes them
+    // A fiat price (decimal text, formatted exactly) as the locale writes money; null if the
+    // currency is unknown to Intl (the widget then writes "EUR 4.50").
+    formatFiat: (currency, amount) => {
+      try {
+        return new Intl.NumberFormat(locale, { style: 'currency', currency, maximumFractionDigits: 20 }).format(amount);
+      } catch {
+        return null;
+      }
+    },
   };
 }
 

@@ -264,6 +264,13 @@ pub fn format_sat(sat: u64) -> String {
     crate::i18n::tf("sat", &[("amount", &number)])
 }
 
+/// A count (of confirmations, say) as the widget's language writes numbers.
+pub fn format_count(n: u64) -> String {
+    n.checked_mul(MSAT_PER_SAT)
+        .and_then(crate::i18n::number_msat)
+        .unwrap_or_else(|| group_thousands(n))
+}
+
 /// Formats millisats as sats, exactly: `2_500_000` -> `"2,500 sat"`,
 /// `2_500_001` -> `"2,500.001 sat"` (trailing zeros of the fraction dropped).
 pub fn format_msat(msat: u64) -> String {

@@ -11,7 +11,7 @@ use web_sys::{AbortController, RequestCache};
 
 use crate::contract::{
     clean_message, ContractError, CreateRequest, Created, CreatedWire, ErrorBody, ErrorWire,
-    StatusReply,
+    FiatQuote, OnchainSeen, StatusReply,
 };
 use crate::i18n::{t, tf};
 use crate::state::Failure;
@@ -107,6 +107,16 @@ pub async fn status(
     };
     let result = status_from_js(&value, id);
     (result, field_u64(&value, "server_time"))
+}
+
+/// A status answer arriving as text (a live stream's `status` message) for invoice `id`: the
+/// same checks as [`status`]'s; `None` when it is not one.
+pub fn status_from_text(text: &str, id: &str) -> Option<StatusReply> {
+    if text.len() > MAX_RESPONSE_BYTES {
+        return None;
+    }
+    let value = js_sys::JSON::parse(text).ok()?;
+    status_from_js(&value, id).ok()
 }
 
 fn build_failure() -> Failure {
@@ -216,7 +226,17 @@ fn set_opt(obj: &js_sys::Object, key: &str, value: &Option<String>) {
 fn request_to_js(r: &CreateRequest) -> JsValue {
     let o = js_sys::Object::new();
     set_opt(&o, "order_token", &r.order_token);
-    set(&o, "amount_sat", &JsValue::from_f64(r.amount_sat as f64));
+    // A fiat price is sent instead of sats: the backend converts it.
+    match (&r.currency, &r.fiat_amount) {
+        (Some(c), Some(a)) => {
+            set(&o, "currency", &JsValue::from_str(c));
+            set(&o, "fiat_amount", &JsValue::from_str(a));
+        }
+        _ => set(&o, "amount_sat", &JsValue::from_f64(r.amount_sat as f64)),
+    }
+    if r.unified == Some(true) {
+        set(&o, "unified", &JsValue::TRUE);
+    }
     set_opt(&o, "description", &r.description);
     set_opt(&o, "order_id", &r.order_id);
     if let Some(e) = r.expiry_secs {
@@ -236,9 +256,27 @@ pub fn created_from_js(v: &JsValue) -> Option<CreatedWire> {
         amount_sat: field_u64(v, "amount_sat")?,
         expires_at: field_u64(v, "expires_at")?,
         status: field_str(v, "status").ok()??,
+        onchain_address: field_str(v, "onchain_address").ok()?,
+        fiat: fiat_from_js(v),
         // The caller reads it when it wants it: a kept invoice has none, and the clock sample
         // of a create counts even when its answer is refused.
         server_time: None,
+    })
+}
+
+/// `fiat.currency` and `fiat.amount` of an answer, when both are strings (the rate fields are
+/// not read; [`Created::from_wire`] checks the price's shape).
+fn fiat_from_js(v: &JsValue) -> Option<FiatQuote> {
+    let f = js_sys::Reflect::get(v, &JsValue::from_str("fiat")).ok()?;
+    if !f.is_object() {
+        return None;
+    }
+    Some(FiatQuote {
+        currency: field_str(&f, "currency").ok()??,
+        amount: field_str(&f, "amount").ok()??,
+        rate: String::new(),
+        rate_source: String::new(),
+        rate_at: 0,
     })
 }
 
@@ -252,6 +290,13 @@ pub fn created_to_js(w: &CreatedWire) -> JsValue {
     set(&o, "amount_sat", &JsValue::from_f64(w.amount_sat as f64));
     set(&o, "expires_at", &JsValue::from_f64(w.expires_at as f64));
     set(&o, "status", &JsValue::from_str(&w.status));
+    set_opt(&o, "onchain_address", &w.onchain_address);
+    if let Some(f) = &w.fiat {
+        let fo = js_sys::Object::new();
+        set(&fo, "currency", &JsValue::from_str(&f.currency));
+        set(&fo, "amount", &JsValue::from_str(&f.amount));
+        set(&o, "fiat", &fo);
+    }
     o.into()
 }
 
@@ -264,10 +309,24 @@ fn status_from_js(v: &JsValue, id: &str) -> Result<StatusReply, Failure> {
         field_str(v, "preimage"),
     ) {
         (Ok(Some(got)), Ok(Some(status)), Ok(preimage)) => {
-            StatusReply::check(got, &status, preimage, id).map_err(contract_failure)
+            let mut reply =
+                StatusReply::check(got, &status, preimage, id).map_err(contract_failure)?;
+            reply.onchain = onchain_from_js(v);
+            Ok(reply)
         }
         _ => Err(bad_response()),
     }
+}
+
+/// `onchain` of a status answer, when it is an object of two whole numbers.
+fn onchain_from_js(v: &JsValue) -> Option<OnchainSeen> {
+    let o = js_sys::Reflect::get(v, &JsValue::from_str("onchain"))
+        .ok()
+        .filter(JsValue::is_object)?;
+    Some(OnchainSeen {
+        confirmations: u32::try_from(field_u64(&o, "confirmations")?).ok()?,
+        required: u32::try_from(field_u64(&o, "required")?).ok()?,
+    })
 }
 
 fn error_from_text(text: &str) -> Option<ErrorWire> {

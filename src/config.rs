@@ -33,6 +33,13 @@ pub struct RawOptions {
     pub order_token: Option<String>,
     /// The token's claims as read by `embed.rs`; `None` with a token = unreadable.
     pub token_claims: Option<TokenClaims>,
+    /// `currency`: a fiat price's ISO 4217 code (with `fiat-amount`).
+    pub currency: Option<String>,
+    /// `fiat-amount`: a fiat price as decimal text, converted by the backend.
+    pub fiat_amount: Option<String>,
+    /// `unified`: present (and not `false`) for a unified BIP21 QR where the backend gives an
+    /// on-chain address.
+    pub unified: Option<String>,
 }
 
 /// What an order token states (read, not verified: the backend verifies).
@@ -48,6 +55,10 @@ pub struct TokenClaims {
     pub max_sat: Option<String>,
     /// `description`
     pub description: Option<String>,
+    /// `currency` (a fiat price)
+    pub currency: Option<String>,
+    /// `fiat_amount` (a fiat price, decimal text)
+    pub fiat_amount: Option<String>,
 }
 
 /// A checked configuration.
@@ -65,7 +76,7 @@ pub struct Config {
 /// attribute that states something else is a setup error (the backend would refuse it anyway).
 fn apply_token(raw: &RawOptions) -> Result<RawOptions, String> {
     const UNREADABLE: &str = "The checkout is not set up: order-token is not a readable order token with an order id and an amount.";
-    const DIFFERS: &str = "The checkout is not set up: an attribute (order-id, amount-sat, min-sat, max-sat or description) differs from the order token's.";
+    const DIFFERS: &str = "The checkout is not set up: an attribute (order-id, amount-sat, min-sat, max-sat, currency, fiat-amount or description) differs from the order token's.";
     let mut out = raw.clone();
     let Some(token) = raw
         .order_token
@@ -78,7 +89,9 @@ fn apply_token(raw: &RawOptions) -> Result<RawOptions, String> {
     let c = match &raw.token_claims {
         Some(c)
             if c.order_id.is_some()
-                && (c.amount_sat.is_some() || (c.min_sat.is_some() && c.max_sat.is_some())) =>
+                && (c.amount_sat.is_some()
+                    || (c.min_sat.is_some() && c.max_sat.is_some())
+                    || (c.currency.is_some() && c.fiat_amount.is_some())) =>
         {
             c
         }
@@ -91,6 +104,8 @@ fn apply_token(raw: &RawOptions) -> Result<RawOptions, String> {
         (&mut out.min_sat, &c.min_sat),
         (&mut out.max_sat, &c.max_sat),
         (&mut out.description, &c.description),
+        (&mut out.currency, &c.currency),
+        (&mut out.fiat_amount, &c.fiat_amount),
     ] {
         let given = attr.as_deref().map(str::trim).filter(|v| !v.is_empty());
         if given.is_some() && given != claim.as_deref() {
@@ -156,6 +171,34 @@ pub fn parse(raw: &RawOptions) -> Result<Config, String> {
             )
         })?),
     };
+    let trimmed = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(String::from)
+    };
+    let fiat = match (trimmed(&raw.currency), trimmed(&raw.fiat_amount)) {
+        (None, None) => None,
+        (Some(c), Some(a)) if fixed_amount_sat.is_none() => {
+            Some(crate::fiat::FiatPrice::parse(&c, &a).ok_or_else(|| {
+                format!(
+                    "The checkout is not set up: currency and fiat-amount must be a code such as EUR and a decimal such as 4.50, not \"{}\" \"{}\".",
+                    shorten(&c),
+                    shorten(&a)
+                )
+            })?)
+        }
+        (Some(_), Some(_)) => {
+            return Err(String::from(
+                "The checkout is not set up: give amount-sat or a fiat price (currency and fiat-amount), not both.",
+            ))
+        }
+        _ => {
+            return Err(String::from(
+                "The checkout is not set up: a fiat price needs both currency and fiat-amount.",
+            ))
+        }
+    };
     let network = match raw.network.as_deref().map(str::trim) {
         None | Some("") => Network::Bitcoin,
         Some(s) => Network::parse(s).ok_or_else(|| {
@@ -203,6 +246,11 @@ pub fn parse(raw: &RawOptions) -> Result<Config, String> {
             description,
             order_id,
             expiry_secs,
+            fiat,
+            unified: raw
+                .unified
+                .as_deref()
+                .is_some_and(|u| !u.trim().eq_ignore_ascii_case("false")),
         },
         order_token: raw.order_token.clone(),
     })

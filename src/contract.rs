@@ -8,10 +8,10 @@
 //! links safe to open). Nothing else in the widget ever touches a raw string from the network.
 
 pub use lightning_checkout_contract::wire::{
-    clean_message, valid_id, ContractError, CreateRequest, Created, ErrorBody, Payable, Status,
-    StatusReply, StatusResponse,
+    clean_message, valid_id, valid_onchain_address, ContractError, CreateRequest, Created,
+    ErrorBody, OnchainSeen, Payable, Status, StatusReply, StatusResponse,
 };
 pub use lightning_checkout_contract::{
     hex_encode, valid_pay_url, CreateResponse as CreatedWire, ErrorResponse as ErrorWire,
-    MAX_ID_LEN, MAX_MESSAGE_LEN, MAX_PAY_URL_LEN,
+    FiatPrice, FiatQuote, MAX_ID_LEN, MAX_MESSAGE_LEN, MAX_PAY_URL_LEN,
 };

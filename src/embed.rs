@@ -68,6 +68,8 @@ fn read_claims(token: &str) -> Option<TokenClaims> {
         min_sat: option(&v, &["min_sat"]),
         max_sat: option(&v, &["max_sat"]),
         description: text_claim("description"),
+        currency: text_claim("currency"),
+        fiat_amount: text_claim("fiat_amount"),
     })
 }
 
@@ -109,8 +111,27 @@ fn number_format(o: &JsValue) -> Option<Box<dyn Fn(u64) -> String>> {
     }))
 }
 
+/// `formatFiat(currency, amount)`, which the element shim makes from `Intl.NumberFormat(locale,
+/// {style: 'currency'})`; anything but a string from it (an unknown currency): the plain form.
+fn fiat_format(o: &JsValue) -> Option<crate::i18n::FiatFormat> {
+    let format: Function = Reflect::get(o, &JsValue::from_str("formatFiat"))
+        .ok()?
+        .dyn_into()
+        .ok()?;
+    Some(Box::new(move |currency, amount| {
+        format
+            .call2(
+                &JsValue::UNDEFINED,
+                &JsValue::from_str(currency),
+                &JsValue::from_str(amount),
+            )
+            .ok()
+            .and_then(|s| s.as_string())
+    }))
+}
+
 /// The widget's language from the options the element shim resolved: `locale` (a tag),
-/// `dir`, `formatSat` and `messages` (the locale file merged with the shop's overrides; only known keys
+/// `dir`, `formatSat`, `formatFiat` and `messages` (the locale file merged with the shop's overrides; only known keys
 /// with text values are taken).
 fn language(o: &JsValue) -> Language {
     let tag = option(o, &["locale"]).unwrap_or_else(|| String::from("en"));
@@ -133,6 +154,7 @@ fn language(o: &JsValue) -> Language {
         catalogue: Rc::new(Catalogue {
             texts,
             number: number_format(o),
+            fiat: fiat_format(o),
         }),
         dir: if option(o, &["dir"]).as_deref() == Some("rtl") {
             "rtl"
@@ -146,7 +168,9 @@ fn language(o: &JsValue) -> Language {
 /// Mounts a checkout into `element` (its open shadow root is created or reused).
 ///
 /// `options` takes the attribute names in camelCase or as written: `endpoint`, `amountSat`,
-/// `minSat`, `maxSat`, `description`, `orderId`, `expirySecs`, `network`, `orderToken`. A bad option is shown
+/// `minSat`, `maxSat`, `description`, `orderId`, `expirySecs`, `network`, `orderToken`,
+/// `currency`, `fiatAmount` (decimal text: a number is refused, no float carries money),
+/// `unified` (true, or the attribute present). A bad option is shown
 /// in the widget as one sentence (and logged); nothing is requested then.
 #[wasm_bindgen]
 pub fn mount(element: HtmlElement, options: JsValue) -> Result<Handle, JsValue> {
@@ -167,6 +191,14 @@ pub fn mount(element: HtmlElement, options: JsValue) -> Result<Handle, JsValue> 
         network: option(&o, &["network"]),
         order_token: order_token.clone(),
         token_claims: order_token.as_deref().and_then(read_claims),
+        currency: option(&o, &["currency"]),
+        fiat_amount: option(&o, &["fiatAmount", "fiat-amount"]),
+        unified: js_sys::Reflect::get(&o, &JsValue::from_str("unified"))
+            .ok()
+            .and_then(|u| match u.as_bool() {
+                Some(b) => Some(String::from(if b { "true" } else { "false" })),
+                None => u.as_string(),
+            }),
     };
     let lang = language(&o);
     // At least 100 ms (a test's hanging wallet), at most 10 minutes.

@@ -34,6 +34,8 @@ copy=Copy
 copied=Copied
 copy_label=Copy invoice to clipboard
 copied_label=Invoice copied to clipboard
+copy_address=Copy address
+address_copied=Address copied
 copy_blocked=Copying is blocked here: select the invoice text below and copy it by hand.
 no_wallet=No wallet app opened? Copy the invoice into your wallet, or scan the QR code with a wallet on another device.
 expires_in=Expires in {time}
@@ -43,6 +45,8 @@ webln_failed=Your browser wallet did not pay. You can still scan the QR code, co
 webln_timeout=Your browser wallet did not answer in time. You can still scan the QR code, copy the invoice or open a wallet.
 webln_bad_proof=Your browser wallet's answer does not prove the payment. Wait for the shop to confirm, or pay another way.
 creating=Creating an invoice for {amount}…
+onchain_seen=Payment seen on-chain; waiting for a confirmation…
+onchain_confirmations=Payment seen on-chain: {confirmations} of {required} confirmations…
 waiting=Waiting for payment…
 waiting_unconfirmed=Waiting for payment… (the shop's answer could not be confirmed)
 waiting_flaky=Waiting for payment… (connection problems, still trying)
@@ -80,6 +84,9 @@ invoice_expired=The invoice has already expired. Ask for a new one.
 invoice_too_long_for_qr=The invoice is too long to show as a QR code, so it is not shown.
 ";
 
+/// Writes a fiat price: `(currency, amount)` to its text, or None.
+pub type FiatFormat = Box<dyn Fn(&str, &str) -> Option<String>>;
+
 /// A widget's language: the texts that replace English ones (from its locale file and the
 /// shop's `messages`) and how it writes numbers.
 #[derive(Default)]
@@ -89,6 +96,9 @@ pub struct Catalogue {
     /// Writes a number of millisatoshis as sats (`Intl.NumberFormat` in the browser); None:
     /// digits grouped by commas.
     pub number: Option<Box<dyn Fn(u64) -> String>>,
+    /// Writes a fiat price (ISO 4217 code, decimal text) as the language writes money
+    /// (`Intl.NumberFormat` with the currency style); None, or None from it: `EUR 4.50`.
+    pub fiat: Option<FiatFormat>,
 }
 
 /// Every `(key, English text)`.
@@ -162,4 +172,9 @@ pub fn t(key: &str) -> String {
 /// `2 500`, `2,500.001`.
 pub fn number_msat(msat: u64) -> Option<String> {
     active().and_then(|c| c.number.as_ref().map(|f| f(msat)))
+}
+
+/// A fiat price in the widget's language (`4,50 €`, `€4.50`), if it has a money format.
+pub fn fiat_price(currency: &str, amount: &str) -> Option<String> {
+    active().and_then(|c| c.fiat.as_ref().and_then(|f| f(currency, amount)))
 }

@@ -21,6 +21,8 @@
 //! - [`qr`]: the QR code and its SVG path.
 //! - [`contract`]: the backend JSON contract, parsed then validated.
 //! - [`config`]: attributes / `mount()` options, checked.
+//! - [`fiat`]: a fiat price as text (the backend converts it).
+//! - [`unified`]: the unified BIP21 QR string (on-chain address + Lightning invoice).
 //! - [`sha256`]: a compact SHA-256 for the preimage check.
 //! - [`state`]: the checkout state machine (`handle(event, now) -> effects`).
 //! - [`clock`]: the backend's clock (`server_time`), which corrects the payer's.
@@ -31,6 +33,7 @@
 //! - `view`: the DOM, built once; `render(&ViewModel)`.
 //! - `webln`: the browser wallet (`window.webln`).
 //! - `widget`: the glue running effects, timers and listeners.
+//! - `stream`: the live status stream (`EventSource`), fed to the machine like poll answers.
 //! - `embed`: the `#[wasm_bindgen]` surface (`mount`, `Handle::destroy`).
 #![deny(missing_docs)]
 
@@ -38,11 +41,13 @@ pub mod amount;
 pub mod clock;
 pub mod config;
 pub mod contract;
+pub mod fiat;
 pub mod i18n;
 pub mod invoice;
 pub mod qr;
 pub mod sha256;
 pub mod state;
+pub mod unified;
 
 #[cfg(target_arch = "wasm32")]
 pub mod api;
@@ -50,6 +55,8 @@ pub mod api;
 pub mod bench;
 #[cfg(target_arch = "wasm32")]
 pub mod embed;
+#[cfg(target_arch = "wasm32")]
+mod stream;
 #[cfg(target_arch = "wasm32")]
 pub mod view;
 #[cfg(target_arch = "wasm32")]

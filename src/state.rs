@@ -12,7 +12,10 @@
 //! - `paid` is final: no later answer takes it back;
 //! - "paid" with a preimage whose SHA-256 is not the payment hash is not believed;
 //! - at expiry one last status check (retried briefly on network failure) catches a payment
-//!   made in the last seconds before the invoice is declared expired.
+//!   made in the last seconds before the invoice is declared expired;
+//! - a message of the live status stream ([`Event::Stream`]) goes through the same rules as a
+//!   poll's answer; while the stream is alive polls are spaced [`STREAM_POLL_INTERVAL_MS`] apart,
+//!   and once it fails or falls silent polling takes over.
 
 use crate::amount::{format_sat, parse_amount_sat, AmountError, Bounds};
 use crate::contract::{CreateRequest, Created, Payable, Status, StatusReply};
@@ -23,6 +26,11 @@ use crate::invoice::{check_invoice, preimage_matches, CheckedInvoice, Expected, 
 /// WebSocket is down; a Lightning payment settles in about a second, so 2 s keeps the wait short
 /// without loading the shop's backend (a poll is one indexed SQLite read there).
 pub const POLL_INTERVAL_MS: u64 = 2_000;
+/// While the live status stream is alive, a poll still runs this often: a safety net for a
+/// backend that hears of the payment only when asked.
+pub const STREAM_POLL_INTERVAL_MS: u64 = 30_000;
+/// How long a stream is believed alive after a message when it did not say (its `ping` says).
+pub const STREAM_SILENCE_MS: u64 = 30_000;
 /// Upper bound of the exponential backoff after failed polls.
 pub const MAX_BACKOFF_MS: u64 = 30_000;
 /// Failed polls in a row after which the payer is told that the connection is flaky.
@@ -58,6 +66,10 @@ pub struct Options {
     pub order_id: Option<String>,
     /// Requested invoice lifetime.
     pub expiry_secs: Option<u32>,
+    /// A fiat price: no form, the backend converts it and its answer's sats are what is paid.
+    pub fiat: Option<crate::fiat::FiatPrice>,
+    /// Ask for an on-chain address too; with one, the QR is the unified BIP21 URI.
+    pub unified: bool,
 }
 
 /// Something the payer should be told, and a stable code for the host page.
@@ -176,6 +188,8 @@ pub enum Event {
     ChangeAmount,
     /// "Copy" was pressed.
     Copy,
+    /// "Copy address" (the on-chain address of a unified QR) was pressed.
+    CopyAddress,
     /// The clipboard write finished.
     CopyDone {
         /// Whether it worked.
@@ -187,6 +201,17 @@ pub enum Event {
     PageHidden,
     /// The page became visible again (timers may have been throttled: poll now).
     PageVisible,
+    /// A message of the live status stream (`GET {endpoint}/invoices/{id}/events`): a status
+    /// (`reply`, already checked to be this invoice's) or a heartbeat (`None`). The stream is
+    /// believed alive for `alive_ms` from now.
+    Stream {
+        /// The status it carried.
+        reply: Option<StatusReply>,
+        /// How long silence is fine.
+        alive_ms: u64,
+    },
+    /// The live status stream failed, was refused or closed: polling takes over.
+    StreamDown,
 }
 
 /// What the glue must do.
@@ -307,6 +332,12 @@ pub struct InvoiceView {
     pub action_label: String,
     /// Amount line, e.g. "2,500 sat".
     pub amount: String,
+    /// The backend's fiat price under it ("≈ EUR 4.50"), for a fiat-priced invoice.
+    pub fiat: Option<String>,
+    /// The on-chain address of a unified QR (its own Copy action), if any.
+    pub address: Option<String>,
+    /// "Copied" feedback on the Copy address button.
+    pub address_copied: bool,
     /// Description from the invoice (shown as text).
     pub description: Option<String>,
     /// mm:ss left, or None once expired/paid.
@@ -343,11 +374,19 @@ pub struct Checkout {
     final_checks: u32,
     copied_until: u64,
     copy_failed: bool,
+    /// The last copy was the on-chain address.
+    copied_address: bool,
+    /// An on-chain payment seen (its confirmations, and those required).
+    onchain_seen: Option<crate::contract::OnchainSeen>,
     wallet_check_at: Option<u64>,
     wallet_hint: bool,
     preimage_mismatch: bool,
     /// Until when an invoice we declared expired is still checked for a late payment.
     late_until: u64,
+    /// Until when the live status stream is believed alive (0: not open).
+    stream_until: u64,
+    /// When the last status poll was sent.
+    last_poll_at: u64,
 }
 
 impl Checkout {
@@ -368,10 +407,14 @@ impl Checkout {
             final_checks: 0,
             copied_until: 0,
             copy_failed: false,
+            copied_address: false,
+            onchain_seen: None,
             wallet_check_at: None,
             wallet_hint: false,
             preimage_mismatch: false,
             late_until: 0,
+            stream_until: 0,
+            last_poll_at: 0,
         }
     }
 
@@ -388,6 +431,15 @@ impl Checkout {
     /// Whether a request is in flight.
     pub fn busy(&self) -> bool {
         self.in_flight.is_some()
+    }
+
+    /// The invoice whose live status stream should be open now: the shown one, while it is
+    /// open for payment.
+    pub fn stream_id(&self) -> Option<&str> {
+        match (&self.phase, &self.current) {
+            (Phase::Open, Some(cur)) => Some(&cur.id),
+            _ => None,
+        }
     }
 
     /// Handles one event at time `now_ms` (milliseconds since the Unix epoch).
@@ -429,7 +481,16 @@ impl Checkout {
             Event::Copy => {
                 if let Some(cur) = &self.current {
                     if self.phase == Phase::Open {
+                        self.copied_address = false;
                         fx.push(Effect::Copy(copy_text(&cur.shown)));
+                    }
+                }
+            }
+            Event::CopyAddress => {
+                if let Some(addr) = self.current.as_ref().and_then(|c| self.unified_address(c)) {
+                    if self.phase == Phase::Open {
+                        self.copied_address = true;
+                        fx.push(Effect::Copy(String::from(addr)));
                     }
                 }
             }
@@ -450,7 +511,26 @@ impl Checkout {
             Event::PageVisible => {
                 if self.phase == Phase::Open && self.in_flight.is_none() {
                     self.next_poll_at = now_ms;
+                    self.last_poll_at = 0;
                     self.tick(now_ms, &mut fx);
+                }
+            }
+            Event::Stream { reply, alive_ms } => {
+                if self.phase == Phase::Open {
+                    self.stream_until = now_ms.saturating_add(alive_ms);
+                }
+                if let Some(reply) = reply {
+                    // Only the shown invoice's: a message of a stream closed a moment ago is not.
+                    let ours = self.current.as_ref().is_some_and(|c| c.id == reply.id);
+                    if ours && matches!(self.phase, Phase::Open | Phase::Expired) {
+                        self.apply_status(Ok(reply), false, now_ms, &mut fx);
+                    }
+                }
+            }
+            Event::StreamDown => {
+                self.stream_until = 0;
+                if self.phase == Phase::Open {
+                    self.next_poll_at = self.next_poll_at.min(now_ms + POLL_INTERVAL_MS);
                 }
             }
         }
@@ -523,12 +603,29 @@ impl Checkout {
                 vm.change_amount = false;
             }
             Phase::Creating { amount_sat } => {
-                vm.form = self.opts.fixed_amount_sat.is_none();
-                vm.status = tf("creating", &[("amount", &format_sat(*amount_sat))]);
+                vm.form = self.opts.fixed_amount_sat.is_none() && self.opts.fiat.is_none();
+                let amount = match &self.opts.fiat {
+                    Some(f) => crate::fiat::format_price(f),
+                    None => format_sat(*amount_sat),
+                };
+                vm.status = tf("creating", &[("amount", &amount)]);
             }
             Phase::Open => {
                 vm.status = if self.preimage_mismatch {
                     t("waiting_unconfirmed")
+                } else if let Some(seen) = self.onchain_seen {
+                    if seen.confirmations == 0 {
+                        t("onchain_seen")
+                    } else {
+                        let count = |n: u32| crate::amount::format_count(u64::from(n));
+                        tf(
+                            "onchain_confirmations",
+                            &[
+                                ("confirmations", &count(seen.confirmations)),
+                                ("required", &count(seen.required)),
+                            ],
+                        )
+                    }
                 } else if self.failures >= FLAKY_AFTER_FAILURES {
                     t("waiting_flaky")
                 } else {
@@ -561,9 +658,13 @@ impl Checkout {
     fn invoice_view(&self, cur: &Current, now_ms: u64) -> InvoiceView {
         let open = self.phase == Phase::Open;
         let amount = format_sat(cur.amount_sat);
+        let address = self.unified_address(cur);
         let (qr, label, text, href, action) = match &cur.shown {
             Shown::Bolt11(inv) => (
-                inv.qr_payload(),
+                match address {
+                    Some(a) => crate::unified::bip21(a, cur.amount_sat, inv.payment_request()),
+                    None => inv.qr_payload(),
+                },
                 tf("qr_label", &[("amount", &amount)]),
                 String::from(inv.payment_request()),
                 inv.wallet_uri(),
@@ -588,9 +689,12 @@ impl Checkout {
             action_href: href,
             action_label: action,
             amount,
+            fiat: cur.created.fiat.as_ref().map(crate::fiat::approx_line),
             description,
             countdown: open.then(|| countdown(cur.expires_at_ms.saturating_sub(now_ms))),
-            copied: open && self.copied_until > now_ms,
+            copied: open && self.copied_until > now_ms && !self.copied_address,
+            address: address.map(String::from),
+            address_copied: open && self.copied_until > now_ms && self.copied_address,
             wallet_hint: open && self.wallet_hint,
             copy_failed: open && self.copy_failed,
             new_tab: matches!(cur.shown, Shown::Link(_)),
@@ -598,8 +702,19 @@ impl Checkout {
         }
     }
 
+    /// The on-chain address of a unified QR: asked for (`unified`), given, and beside a BOLT 11
+    /// invoice.
+    fn unified_address<'a>(&self, cur: &'a Current) -> Option<&'a str> {
+        match (&cur.shown, &cur.created.onchain_address) {
+            (Shown::Bolt11(_), Some(a)) if self.opts.unified => Some(a),
+            _ => None,
+        }
+    }
+
     fn can_change_amount(&self) -> bool {
-        self.opts.fixed_amount_sat.is_none() && self.opts.order_id.is_none()
+        self.opts.fixed_amount_sat.is_none()
+            && self.opts.fiat.is_none()
+            && self.opts.order_id.is_none()
     }
 
     fn reset_to_form(&mut self, fx: &mut Vec<Effect>) {
@@ -628,9 +743,10 @@ impl Checkout {
             // so a payer who paid and reloaded sees "paid".
             // It must be for this purchase, compared with the current attributes (not with
             // itself): the shop's amount or bounds, and the shop's order id.
-            let fits = match self.opts.fixed_amount_sat {
-                Some(fixed) => created.amount_sat == fixed,
-                None => (self.opts.bounds.min_sat..=self.opts.bounds.max_sat)
+            let fits = match (&self.opts.fiat, self.opts.fixed_amount_sat) {
+                (Some(f), _) => created.fiat.as_ref().is_some_and(|c| c.same_as(f)),
+                (None, Some(fixed)) => created.amount_sat == fixed,
+                (None, None) => (self.opts.bounds.min_sat..=self.opts.bounds.max_sat)
                     .contains(&created.amount_sat),
             } && (self.opts.order_id.is_none() || order_id == self.opts.order_id);
             self.order_id = order_id.or_else(|| self.opts.order_id.clone());
@@ -651,7 +767,12 @@ impl Checkout {
                 }
             }
         }
-        if let Some(amount) = self.opts.fixed_amount_sat {
+        // A fiat price asks for 0 sat: the backend's conversion decides (see `accept`).
+        if let Some(amount) = self
+            .opts
+            .fixed_amount_sat
+            .or(self.opts.fiat.as_ref().map(|_| 0))
+        {
             self.order_id = Some(self.opts.order_id.clone().unwrap_or(fresh_id));
             self.request_invoice(amount, fx);
         }
@@ -689,7 +810,10 @@ impl Checkout {
         self.final_checks = 0;
         self.preimage_mismatch = false;
         self.late_until = 0;
+        self.stream_until = 0;
+        self.last_poll_at = 0;
         self.wallet_check_at = None;
+        self.onchain_seen = None;
         self.wallet_hint = false;
         self.attempt_amount = Some(amount_sat);
         fx.push(Effect::Create {
@@ -699,6 +823,9 @@ impl Checkout {
                 description: self.opts.description.clone(),
                 order_id: self.order_id.clone(),
                 expiry_secs: self.opts.expiry_secs,
+                currency: self.opts.fiat.as_ref().map(|f| f.currency.clone()),
+                fiat_amount: self.opts.fiat.as_ref().map(|f| f.amount.clone()),
+                unified: self.opts.unified.then_some(true),
                 // The shop's token is the edge's (widget.rs adds it): the state machine decides
                 // what to ask, not how the order is signed.
                 order_token: None,
@@ -727,6 +854,7 @@ impl Checkout {
                 fx.push(Effect::Emit(invoice_event(&cur)));
                 fx.push(Effect::Focus(FocusTarget::Copy));
                 self.next_poll_at = now_ms + POLL_INTERVAL_MS;
+                self.last_poll_at = now_ms;
                 self.current = Some(cur);
                 self.phase = Phase::Open;
             }
@@ -737,6 +865,27 @@ impl Checkout {
     /// Checks a created invoice against what was asked: the amount, and for BOLT 11 the
     /// network, the payment hash and the expiry (at `now_ms`; 0 skips the expiry check).
     fn accept(&self, created: Created, amount_sat: u64, now_ms: u64) -> Result<Current, Failure> {
+        // A fiat price: the answer must state this price, and its sats (within the bounds) are
+        // what the invoice must ask for.
+        let amount_sat = match &self.opts.fiat {
+            Some(f)
+                if created.fiat.as_ref().is_some_and(|c| c.same_as(f))
+                    && (self.opts.bounds.min_sat..=self.opts.bounds.max_sat)
+                        .contains(&created.amount_sat) =>
+            {
+                created.amount_sat
+            }
+            Some(f) => {
+                return Err(Failure::new(
+                    "invoice_wrong_amount",
+                    format!(
+                        "The shop's server made an invoice for another price than {} {}, so it is not shown.",
+                        f.currency, f.amount
+                    ),
+                ))
+            }
+            None => amount_sat,
+        };
         if created.amount_sat != amount_sat {
             return Err(Failure::new(
                 "invoice_wrong_amount",
@@ -819,13 +968,23 @@ impl Checkout {
             return;
         }
         let Some(cur) = &self.current else { return };
-        let expired = now_ms >= cur.expires_at_ms;
+        // An on-chain payment seen keeps the checkout open past the invoice's expiry: the
+        // backend says paid once it is confirmed.
+        let expired = now_ms >= cur.expires_at_ms && self.onchain_seen.is_none();
         if expired && self.final_checks >= FINAL_CHECK_ATTEMPTS {
             self.expire(now_ms, true, fx);
         } else if expired || now_ms >= self.next_poll_at {
+            let slow_poll_at = self.last_poll_at.saturating_add(STREAM_POLL_INTERVAL_MS);
+            if !expired && now_ms < self.stream_until && now_ms < slow_poll_at {
+                // The live stream carries the status: the next poll when it falls silent, or
+                // the safety-net poll, whichever comes first.
+                self.next_poll_at = self.stream_until.min(slow_poll_at);
+                return;
+            }
             if expired {
                 self.final_checks += 1;
             }
+            self.last_poll_at = now_ms;
             self.seq += 1;
             self.in_flight = Some(self.seq);
             fx.push(Effect::FetchStatus {
@@ -847,9 +1006,23 @@ impl Checkout {
             return;
         }
         self.in_flight = None;
+        self.apply_status(result, true, now_ms, fx);
+    }
+
+    /// The rules for a status, whether a poll's answer (`polled`: it also schedules the next
+    /// poll) or a message of the live stream.
+    fn apply_status(
+        &mut self,
+        result: Result<StatusReply, Failure>,
+        polled: bool,
+        now_ms: u64,
+        fx: &mut Vec<Effect>,
+    ) {
         if self.phase == Phase::Expired {
             // A late check: only "paid" changes anything; "expired" from the backend ends them.
-            self.next_poll_at = now_ms + LATE_POLL_INTERVAL_MS;
+            if polled {
+                self.next_poll_at = now_ms + LATE_POLL_INTERVAL_MS;
+            }
             match result {
                 Ok(r) if r.status == Status::Expired => self.late_until = 0,
                 Ok(r) if r.status == Status::Paid => {
@@ -889,7 +1062,9 @@ impl Checkout {
                                     t("preimage_mismatch"),
                                 ))));
                             }
-                            self.backoff(now_ms, None);
+                            if polled {
+                                self.backoff(now_ms, None);
+                            }
                             return;
                         }
                     }
@@ -897,10 +1072,15 @@ impl Checkout {
                 }
                 // The backend's own decision: final.
                 Status::Expired => self.expire(now_ms, false, fx),
+                // A stream's "pending" says nothing new; the polls' schedule stays.
+                Status::Pending if !polled => {}
                 Status::Pending => {
                     self.failures = 0;
+                    if reply.onchain.is_some() {
+                        self.onchain_seen = reply.onchain;
+                    }
                     self.next_poll_at = now_ms + POLL_INTERVAL_MS;
-                    if expired {
+                    if expired && self.onchain_seen.is_none() {
                         // Our clock says the invoice can no longer be paid and a final check
                         // found it unpaid: expired, but a late confirmation is still watched for.
                         self.expire(now_ms, true, fx);
@@ -1004,9 +1184,10 @@ fn invoice_event(cur: &Current) -> Emit {
 /// attribute can hold (the config refuses them in the endpoint; the description is length-
 /// prefixed), so two purchases never give the same text.
 pub fn purchase_text(endpoint: &str, opts: &Options) -> String {
-    let amount = match opts.fixed_amount_sat {
-        Some(a) => format!("={a}"),
-        None => format!("{}..{}", opts.bounds.min_sat, opts.bounds.max_sat),
+    let amount = match (&opts.fiat, opts.fixed_amount_sat) {
+        (Some(f), _) => format!("={} {}", f.currency, f.amount),
+        (None, Some(a)) => format!("={a}"),
+        (None, None) => format!("{}..{}", opts.bounds.min_sat, opts.bounds.max_sat),
     };
     let description = opts
         .description

@@ -45,6 +45,7 @@ struct FormPanel {
 struct InvoicePanel {
     panel: HtmlElement,
     amount: HtmlElement,
+    fiat: HtmlElement,
     description: HtmlElement,
     qr_svg: Element,
     qr_path: Element,
@@ -52,6 +53,7 @@ struct InvoicePanel {
     actions: HtmlElement,
     open_wallet: HtmlElement,
     copy: HtmlElement,
+    copy_address: HtmlElement,
     webln: HtmlElement,
     webln_note: HtmlElement,
     wallet_hint: HtmlElement,
@@ -75,6 +77,8 @@ pub struct Controls {
     pub input: HtmlInputElement,
     /// Copy.
     pub copy: HtmlElement,
+    /// Copy address (a unified QR's on-chain address).
+    pub copy_address: HtmlElement,
     /// Open wallet / Pay with Kraken.
     pub open_wallet: HtmlElement,
     /// New invoice.
@@ -244,6 +248,7 @@ impl InvoicePanel {
     fn build(doc: &Document) -> Result<InvoicePanel, JsValue> {
         let p = |attrs: &[(&str, &str)]| h(doc, "p", attrs, &[]);
         let amount = p(&[("class", "amount")])?;
+        let fiat = p(&[("class", "fiat"), ("part", "fiat"), ("hidden", "")])?;
         let description = p(&[("class", "description")])?;
         let qr_path = svg(doc, "path", &[("fill", "#000"), ("d", "")], &[])?;
         let qr_svg = svg(
@@ -279,13 +284,15 @@ impl InvoicePanel {
             &t("open_wallet"),
         )?;
         let copy = button(doc, "copy-button", "copy", &t("copy"))?;
+        let copy_address = button(doc, "copy-address-button", "copy", &t("copy_address"))?;
+        copy_address.set_hidden(true);
         let webln = button(doc, "webln-button", "webln", &t("webln"))?;
         webln.set_hidden(true);
         let actions = h(
             doc,
             "div",
             &[("class", "actions")],
-            &[&open_wallet, &copy, &webln],
+            &[&open_wallet, &copy, &copy_address, &webln],
         )?;
         let webln_note = p(&[
             ("class", "webln-note"),
@@ -305,6 +312,7 @@ impl InvoicePanel {
             ],
             &[
                 &amount,
+                &fiat,
                 &description,
                 &h(doc, "div", &[("class", "qr-box")], &[&qr_svg])?.into(),
                 &countdown,
@@ -317,6 +325,7 @@ impl InvoicePanel {
         Ok(InvoicePanel {
             panel,
             amount,
+            fiat,
             description,
             qr_svg,
             qr_path,
@@ -324,6 +333,7 @@ impl InvoicePanel {
             actions,
             open_wallet,
             copy,
+            copy_address,
             webln,
             webln_note,
             wallet_hint,
@@ -375,8 +385,9 @@ impl View {
     /// ```text
     /// div.lc
     /// ├─ form: label, div.row (input, submit), p.form-error
-    /// ├─ section.panel: p.amount, p.description, div.qr-box (svg), p.countdown,
-    /// │                 div.actions (a.open-wallet, button.copy), p.wallet-hint, p.invoice-text
+    /// ├─ section.panel: p.amount, p.fiat, p.description, div.qr-box (svg), p.countdown,
+    /// │                 div.actions (a.open-wallet, button.copy, button.copy-address,
+    /// │                 button.webln), p.webln-note, p.wallet-hint, p.invoice-text
     /// ├─ p.status, p.error
     /// └─ div.buttons: New invoice, Try again, Change amount
     /// ```
@@ -424,6 +435,7 @@ impl View {
             form: form.form.clone(),
             input: form.input.clone(),
             copy: invoice.copy.clone(),
+            copy_address: invoice.copy_address.clone(),
             open_wallet: invoice.open_wallet.clone(),
             new_invoice: outcome.new_invoice.clone(),
             retry: outcome.retry.clone(),
@@ -492,6 +504,7 @@ impl View {
         }
         let p = &self.invoice;
         set_text(&p.amount, &inv.amount);
+        set_line(&p.fiat, inv.fiat.as_deref());
         set_line(&p.description, inv.description.as_deref());
         set_line(
             &p.countdown,
@@ -521,6 +534,13 @@ impl View {
         };
         set_text(&p.copy, &t(label));
         p.copy.set_attribute("aria-label", &t(aria)).ok();
+        set_hidden(&p.copy_address, inv.address.is_none());
+        let address_label = if inv.address_copied {
+            "address_copied"
+        } else {
+            "copy_address"
+        };
+        set_text(&p.copy_address, &t(address_label));
         let hint = if inv.copy_failed {
             Some(t("copy_blocked"))
         } else if inv.wallet_hint {

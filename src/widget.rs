@@ -21,7 +21,8 @@ use crate::clock::ServerClock;
 use crate::config::Config;
 use crate::contract::Created;
 use crate::i18n::{self, Catalogue};
-use crate::state::{Checkout, Effect, Emit, Event};
+use crate::state::{Checkout, Effect, Emit, Event, STREAM_SILENCE_MS};
+use crate::stream::{LiveStatus, Message};
 use crate::view::View;
 use crate::webln::{self, Outcome};
 
@@ -68,14 +69,14 @@ struct Webln {
 pub const EVENT_PREFIX: &str = "lightning-checkout:";
 
 /// A DOM listener removed when dropped (the pattern of gloo-events).
-struct Listener {
+pub(crate) struct Listener {
     target: EventTarget,
     kind: &'static str,
     callback: Closure<dyn FnMut(web_sys::Event)>,
 }
 
 impl Listener {
-    fn new(
+    pub(crate) fn new(
         target: &EventTarget,
         kind: &'static str,
         f: impl FnMut(web_sys::Event) + 'static,
@@ -124,6 +125,10 @@ struct Inner {
     /// (to Copy when the invoice arrives, to "New invoice" at expiry). Never before, so a widget
     /// that starts by itself never scrolls the page or steals focus.
     engaged: bool,
+    /// The live status stream of the shown invoice ([`crate::stream`]), and the invoice whose
+    /// stream the browser gave up on (refused): not opened again, polling serves it.
+    live: Option<LiveStatus>,
+    live_refused: Option<String>,
 }
 
 /// A mounted checkout. Dropping it (or [`Widget::destroy`]) removes every listener and timer
@@ -234,6 +239,8 @@ impl Widget {
             },
             alive: true,
             engaged: false,
+            live: None,
+            live_refused: None,
         }));
         let weak = Rc::downgrade(&inner);
         let mut listeners = Vec::new();
@@ -258,6 +265,7 @@ impl Widget {
             Listener::new(target, "click", move |_| send(&w, make(), true))
         };
         listeners.push(click(&controls.copy, || Event::Copy));
+        listeners.push(click(&controls.copy_address, || Event::CopyAddress));
         listeners.push(click(&controls.open_wallet, || Event::OpenWallet));
         listeners.push(click(&controls.retry, || Event::Retry));
         listeners.push(click(&controls.change_amount, || Event::ChangeAmount));
@@ -325,6 +333,8 @@ impl Widget {
                 description: None,
                 order_id: None,
                 expiry_secs: None,
+                fiat: None,
+                unified: false,
             }),
             view,
             host,
@@ -341,6 +351,8 @@ impl Widget {
             webln: Webln::default(),
             alive: true,
             engaged: false,
+            live: None,
+            live_refused: None,
         }));
         Ok(Widget { inner })
     }
@@ -354,6 +366,7 @@ impl Widget {
         inner.timer = None;
         inner.focus_timer = None;
         inner.request = None;
+        inner.live = None;
         inner.view.clear();
     }
 }
@@ -457,8 +470,59 @@ fn dispatch_in_language(rc: &Rc<RefCell<Inner>>, event: Event, user_driven: bool
             _ => {}
         }
     }
+    sync_stream(rc);
     webln_follow(rc);
     arm_timer(rc, now);
+}
+
+/// Opens the live status stream of the invoice the machine wants one for, closes any other.
+fn sync_stream(rc: &Rc<RefCell<Inner>>) {
+    let Ok(mut inner) = rc.try_borrow_mut() else {
+        return;
+    };
+    let want = inner.machine.stream_id().map(str::to_owned);
+    if !inner.alive || want.as_deref() == inner.live.as_ref().map(|l| l.id.as_str()) {
+        return;
+    }
+    if let Some(old) = inner.live.take() {
+        // This may run inside one of its listeners: stop it now, drop it after this task.
+        old.close();
+        wasm_bindgen_futures::spawn_local(async move { drop(old) });
+    }
+    let Some(id) = want.filter(|id| inner.live_refused.as_ref() != Some(id)) else {
+        return;
+    };
+    let weak = Rc::downgrade(rc);
+    // How long a silence is fine: twice the backend's heartbeat, once it said it.
+    let alive_ms = Rc::new(std::cell::Cell::new(STREAM_SILENCE_MS));
+    let stream_id = id.clone();
+    let on = Rc::new(move |m: Message| {
+        let event = match m {
+            Message::Status(reply) => Event::Stream {
+                reply: Some(reply),
+                alive_ms: alive_ms.get(),
+            },
+            Message::Ping(ms) => {
+                alive_ms.set(ms.saturating_mul(2).clamp(1_000, 120_000));
+                Event::Stream {
+                    reply: None,
+                    alive_ms: alive_ms.get(),
+                }
+            }
+            Message::Down { closed } => {
+                if closed {
+                    if let Some(rc) = weak.upgrade() {
+                        if let Ok(mut inner) = rc.try_borrow_mut() {
+                            inner.live_refused = Some(stream_id.clone());
+                        }
+                    }
+                }
+                Event::StreamDown
+            }
+        };
+        send(&weak, event, false);
+    });
+    inner.live = LiveStatus::open(&inner.endpoint, &id, on);
 }
 
 /// Starts the one request in flight (replacing, and so aborting, any earlier one); its answer

@@ -168,13 +168,34 @@ fn a_catalogue_replaces_texts_and_numbers_while_in_force() {
             ("paid", String::from("Bezahlt.")),
         ],
         number: Some(Box::new(|msat| format!("<{msat}>"))),
+        fiat: Some(Box::new(|currency, amount| {
+            (currency == "EUR").then(|| format!("{amount} €"))
+        })),
     });
     with(&de, || {
         assert_eq!(lightning_checkout::i18n::t("paid"), "Bezahlt.");
         assert_eq!(lightning_checkout::amount::format_sat(2), "<2000> sat");
         // A key the catalogue does not replace stays English.
         assert_eq!(lightning_checkout::i18n::t("copy"), "Copy");
+        // A fiat price as the language writes money; a currency it cannot write: plain.
+        let price = |currency: &str| lightning_checkout::fiat::FiatPrice {
+            currency: currency.into(),
+            amount: "4.50".into(),
+        };
+        assert_eq!(
+            lightning_checkout::fiat::approx_line(&price("EUR")),
+            "≈ 4.50 €"
+        );
+        assert_eq!(
+            lightning_checkout::fiat::approx_line(&price("XXX")),
+            "≈ XXX 4.50"
+        );
+        assert_eq!(lightning_checkout::amount::format_count(3), "<3000>");
     });
+    assert_eq!(
+        lightning_checkout::fiat::approx_line(&price_eur()),
+        "≈ EUR 4.50"
+    );
     assert_eq!(lightning_checkout::i18n::t("paid"), "Paid. Thank you!");
 }
 
@@ -234,4 +255,11 @@ fn error_codes_have_sentences() {
         .message(),
         "The invoice from the shop is for 2,500.001 sat, not the 2,500 sat you asked for, so it is not shown."
     );
+}
+
+fn price_eur() -> lightning_checkout::fiat::FiatPrice {
+    lightning_checkout::fiat::FiatPrice {
+        currency: "EUR".into(),
+        amount: "4.50".into(),
+    }
 }

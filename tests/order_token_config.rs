@@ -77,3 +77,51 @@ fn attributes_that_disagree_and_unreadable_tokens_are_setup_errors() {
     };
     assert_eq!(parse(&plain).unwrap().order_token, None);
 }
+
+#[test]
+fn a_fiat_price_from_a_token_or_attributes() {
+    use lightning_checkout::fiat::FiatPrice;
+    let eur = FiatPrice::parse("EUR", "4.50");
+    let token = TokenClaims {
+        order_id: Some("order-eur".into()),
+        currency: Some("EUR".into()),
+        fiat_amount: Some("4.50".into()),
+        ..TokenClaims::default()
+    };
+    let c = parse(&raw(Some(token.clone()))).unwrap();
+    assert_eq!(c.options.fiat, eur);
+    assert_eq!(c.options.fixed_amount_sat, None);
+    // A page that states another price than its token is a setup error.
+    let mut r = raw(Some(token.clone()));
+    r.fiat_amount = Some("0.01".into());
+    assert!(parse(&r).unwrap_err().contains("differs"));
+    let mut r = raw(Some(token));
+    r.amount_sat = Some("1".into());
+    assert!(parse(&r).is_err());
+    // Unsigned (tips): the attributes.
+    let plain = |cur: Option<&str>, amt: Option<&str>, sat: Option<&str>| RawOptions {
+        endpoint: Some("/api".into()),
+        currency: cur.map(String::from),
+        fiat_amount: amt.map(String::from),
+        amount_sat: sat.map(String::from),
+        ..RawOptions::default()
+    };
+    assert_eq!(
+        parse(&plain(Some("EUR"), Some("4.50"), None))
+            .unwrap()
+            .options
+            .fiat,
+        eur
+    );
+    for bad in [
+        plain(Some("EUR"), None, None),
+        plain(None, Some("4.50"), None),
+        plain(Some("eur"), Some("4.50"), None),
+        plain(Some("EUR"), Some("4,50"), None),
+        plain(Some("EUR"), Some("-4.50"), None),
+        plain(Some("EUR"), Some("not a whole number"), None),
+        plain(Some("EUR"), Some("4.50"), Some("100")),
+    ] {
+        assert!(parse(&bad).is_err(), "{bad:?}");
+    }
+}

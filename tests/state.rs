@@ -22,6 +22,8 @@ fn opts() -> Options {
         description: Some("Coffee".into()),
         order_id: None,
         expiry_secs: Some(900),
+        fiat: None,
+        unified: false,
     }
 }
 
@@ -42,6 +44,8 @@ fn created(amount_sat: u64) -> Created {
         },
         amount_sat,
         expires_at: NOW_SECS + 900,
+        fiat: None,
+        onchain_address: None,
     }
 }
 
@@ -50,6 +54,7 @@ fn reply(status: Status, preimage: Option<&str>) -> StatusReply {
         id: "inv_test1".into(),
         status,
         preimage: preimage.map(String::from),
+        onchain: None,
     }
 }
 
@@ -622,6 +627,8 @@ fn pay_links_show_a_link_and_need_no_hash() {
         },
         amount_sat: 10_000,
         expires_at: NOW_SECS + 600,
+        fiat: None,
+        onchain_address: None,
     };
     c.handle(
         Event::Created {
@@ -879,4 +886,222 @@ fn every_attribute_of_a_purchase_changes_its_text() {
         all.push(v);
     }
     assert_eq!(text(&base), text(&base.clone()));
+}
+
+fn eur(amount: &str) -> Option<lightning_checkout::fiat::FiatPrice> {
+    lightning_checkout::fiat::FiatPrice::parse("EUR", amount)
+}
+
+#[test]
+fn a_fiat_price_is_sent_as_text_and_the_backends_sats_are_what_is_checked_and_shown() {
+    let o = Options {
+        fiat: eur("4.50"),
+        order_id: Some("order-eur".into()),
+        ..opts()
+    };
+    let mut c = Checkout::new(o.clone());
+    let fx = c.handle(
+        Event::Start {
+            restored: None,
+            fresh_id: "wc_x".into(),
+        },
+        T0,
+    );
+    let (seq, req) = create_seq(&fx);
+    assert_eq!(
+        (req.currency.as_deref(), req.fiat_amount.as_deref()),
+        (Some("EUR"), Some("4.50")),
+        "the price goes to the backend as text"
+    );
+    let vm = c.view(T0);
+    assert!(!vm.form, "no form for a fiat price");
+    assert_eq!(vm.status, "Creating an invoice for EUR 4.50…");
+    // The backend converted it to 7,500 sat; the invoice asks exactly that.
+    let mut answer = created(7500);
+    answer.fiat = eur("4.5");
+    c.handle(
+        Event::Created {
+            seq,
+            result: Ok(answer.clone()),
+        },
+        T0 + 100,
+    );
+    assert_eq!(c.phase(), &Phase::Open);
+    let inv = c.view(T0 + 100).invoice.expect("invoice shown");
+    assert_eq!(inv.amount, "7,500 sat");
+    assert_eq!(inv.fiat.as_deref(), Some("≈ EUR 4.5"));
+    assert!(!c.view(T0 + 100).change_amount);
+
+    // An answer for another price (or none) is not shown.
+    for other in [
+        eur("4.49"),
+        lightning_checkout::fiat::FiatPrice::parse("USD", "4.50"),
+        None,
+    ] {
+        let mut c = Checkout::new(o.clone());
+        let fx = c.handle(
+            Event::Start {
+                restored: None,
+                fresh_id: "wc_x".into(),
+            },
+            T0,
+        );
+        let (seq, _) = create_seq(&fx);
+        let mut bad = created(7500);
+        bad.fiat = other.clone();
+        c.handle(
+            Event::Created {
+                seq,
+                result: Ok(bad),
+            },
+            T0 + 100,
+        );
+        assert!(matches!(c.phase(), Phase::Failed { .. }), "{other:?}");
+        assert!(c.view(T0 + 100).invoice.is_none());
+    }
+
+    // Kept across a reload: shown again only for the same price.
+    let mut c = Checkout::new(o.clone());
+    c.handle(
+        Event::Start {
+            restored: Some((answer.clone(), Some("order-eur".into()))),
+            fresh_id: "wc_new".into(),
+        },
+        T0 + 5000,
+    );
+    assert_eq!(c.phase(), &Phase::Open);
+    let mut c = Checkout::new(Options {
+        fiat: eur("5.00"),
+        ..o.clone()
+    });
+    let fx = c.handle(
+        Event::Start {
+            restored: Some((answer, Some("order-eur".into()))),
+            fresh_id: "wc_new".into(),
+        },
+        T0 + 5000,
+    );
+    assert_eq!(
+        create_seq(&fx).1.fiat_amount.as_deref(),
+        Some("5.00"),
+        "a new invoice for the new price"
+    );
+    assert_ne!(
+        purchase_text("/api", &o),
+        purchase_text(
+            "/api",
+            &Options {
+                fiat: eur("5.00"),
+                ..o.clone()
+            }
+        )
+    );
+}
+
+#[test]
+fn unified_shows_the_bip21_qr_offers_the_address_and_says_an_onchain_payment_was_seen() {
+    const ADDR: &str = "bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080";
+    let with_addr = || {
+        let mut c = created(2500);
+        c.onchain_address = Some(ADDR.into());
+        c
+    };
+    // Not asked for: the address is ignored, the QR stays Lightning-only.
+    let mut c = started(opts());
+    let (seq, req) = create_seq(&submit(&mut c, "2500", "wc_a", T0));
+    assert_eq!(req.unified, None);
+    c.handle(
+        Event::Created {
+            seq,
+            result: Ok(with_addr()),
+        },
+        T0 + 100,
+    );
+    let inv = c.view(T0 + 100).invoice.unwrap();
+    assert!(inv.qr_payload.unwrap().starts_with("lightning:"));
+    assert_eq!(inv.address, None);
+
+    let mut c = started(Options {
+        unified: true,
+        ..opts()
+    });
+    let (seq, req) = create_seq(&submit(&mut c, "2500", "wc_a", T0));
+    assert_eq!(req.unified, Some(true), "asked for");
+    c.handle(
+        Event::Created {
+            seq,
+            result: Ok(with_addr()),
+        },
+        T0 + 100,
+    );
+    let inv = c.view(T0 + 100).invoice.unwrap();
+    let qr = inv.qr_payload.unwrap();
+    assert!(
+        qr.starts_with("BITCOIN:BCRT1QW508D6QEJXTDG4Y5R3ZARVARY0C5XW7KYGT080?amount=0.000025&lightning=LNBCRT25U1"),
+        "{qr}"
+    );
+    assert_eq!(inv.address.as_deref(), Some(ADDR));
+    // Copy gives the invoice, Copy address the address.
+    let fx = c.handle(Event::CopyAddress, T0 + 200);
+    assert!(fx.contains(&Effect::Copy(ADDR.into())));
+    c.handle(Event::CopyDone { ok: true }, T0 + 210);
+    let inv = c.view(T0 + 220).invoice.unwrap();
+    assert!(inv.address_copied && !inv.copied);
+    let fx = c.handle(Event::Copy, T0 + 300);
+    assert!(fx
+        .iter()
+        .any(|e| matches!(e, Effect::Copy(t) if t.starts_with("lnbcrt25u1"))));
+
+    // A status answer saying an on-chain payment is in the mempool, then paid.
+    let poll = c.handle(Event::Tick, T0 + 2_100);
+    let s = fetch_seq(&poll).expect("polled");
+    let mut r = reply(Status::Pending, None);
+    r.onchain = Some(lightning_checkout::contract::OnchainSeen {
+        confirmations: 0,
+        required: 1,
+    });
+    answer(&mut c, s, Ok(r), T0 + 2_200);
+    assert_eq!(
+        c.view(T0 + 2_200).status,
+        "Payment seen on-chain; waiting for a confirmation…"
+    );
+    let s = fetch_seq(&c.handle(Event::Tick, T0 + 4_300)).expect("polled");
+    answer(&mut c, s, Ok(reply(Status::Paid, None)), T0 + 4_400);
+    assert_eq!(c.phase(), &Phase::Paid);
+}
+
+#[test]
+fn an_onchain_payment_seen_keeps_the_checkout_open_past_expiry_until_paid() {
+    let mut c = started(Options {
+        unified: true,
+        ..opts()
+    });
+    let (seq, _) = create_seq(&submit(&mut c, "2500", "wc_a", T0));
+    let mut cr = created(2500);
+    cr.onchain_address = Some("bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080".into());
+    c.handle(
+        Event::Created {
+            seq,
+            result: Ok(cr),
+        },
+        T0 + 100,
+    );
+    let s = fetch_seq(&c.handle(Event::Tick, T0 + 2_100)).expect("polled");
+    let mut r = reply(Status::Pending, None);
+    r.onchain = Some(lightning_checkout::contract::OnchainSeen {
+        confirmations: 0,
+        required: 1,
+    });
+    answer(&mut c, s, Ok(r.clone()), T0 + 2_200);
+    // Long past the invoice's 900 s: still open, still polled, never "expired".
+    let mut now = T0 + 1_000_000;
+    for _ in 0..5 {
+        let s = fetch_seq(&c.handle(Event::Tick, now)).expect("still polled");
+        answer(&mut c, s, Ok(r.clone()), now + 50);
+        assert_eq!(c.phase(), &Phase::Open);
+        now += 2_100;
+    }
+    let s = fetch_seq(&c.handle(Event::Tick, now)).expect("polled");
+    answer(&mut c, s, Ok(reply(Status::Paid, None)), now + 50);
+    assert_eq!(c.phase(), &Phase::Paid);
 }

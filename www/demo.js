@@ -18,6 +18,19 @@ checkout.addEventListener('lightning-checkout:invoice', async (e) => {
 for (const done of ['paid', 'expired']) {
   checkout.addEventListener(`lightning-checkout:${done}`, () => { button.disabled = true; });
 }
+// On-chain (pages with a unified QR): POST /api/dev/invoices/{id}/onchain {"confirmations": n}.
+for (const [id, confirmations, said] of [
+  ['simulate-mempool', 0, 'Seen in the mempool (demo); the checkout shows it is waiting for a confirmation.'],
+  ['simulate-confirm', 1, 'Confirmed on-chain (demo); the checkout notices within two seconds.'],
+]) {
+  document.getElementById(id)?.addEventListener('click', async () => {
+    if (!invoiceId) return;
+    const r = await fetch(`/api/dev/invoices/${encodeURIComponent(invoiceId)}/onchain`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ confirmations }),
+    }).catch(() => null);
+    note.textContent = r?.ok ? said : 'The demo on-chain payment did not go through.';
+  });
+}
 button.addEventListener('click', async () => {
   if (!invoiceId) return;
   button.disabled = true;

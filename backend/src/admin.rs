@@ -86,6 +86,10 @@ pub fn record(inv: &Invoice) -> Value {
         "late": paid && (inv.paid_late || inv.paid_at.is_some_and(|p| p >= inv.expires_at)),
         "provider": inv.provider,
         "provider_ref": inv.provider_ref,
+        // A fiat-priced invoice's price and the rate it was converted at; null in sat.
+        "fiat": inv.fiat,
+        // A unified invoice's on-chain address; null otherwise.
+        "onchain_address": inv.onchain_address,
     })
 }
 

@@ -4,10 +4,11 @@
 //! | --- | --- |
 //! | `POST /api/invoices` | 201 [`CreateInvoiceResponse`] (200 with the same body when the order already has this open invoice) |
 //! | `GET /api/invoices/{id}` | 200 [`InvoiceStatusResponse`] |
+//! | `GET /api/invoices/{id}/events` | Server-Sent Events of that status ([`crate::events`]); 503 `too_many_streams` past `MAX_EVENT_STREAMS` |
 //! | `POST /api/dev/invoices/{id}/pay` | 200 [`InvoiceStatusResponse`], paid; only while the demo provider is active |
 //! | `POST /api/webhooks/{provider}` | the provider's acknowledgement |
 //! | `POST /api/dev/orders` | `{"order_id","order_token"}`: a signed demo order; only while the demo provider is active |
-//! | `GET /api/health` | `{"status":"ok","provider":"demo","demo_payments":true,"signed_orders":true,"unsigned_orders":"any","shop_webhooks":false}` (the provider's name; whether `/api/dev/…` exists; whether order tokens can be checked; which unsigned creates are taken: `any`, `without_order_id` or `none`; whether notifications go to the shop) |
+//! | `GET /api/health` | `{"status":"ok","provider":"demo","demo_payments":true,"signed_orders":true,"unsigned_orders":"any","shop_webhooks":false,"rate_source":"fixed"}` (the provider's name; whether `/api/dev/…` exists; whether order tokens can be checked; which unsigned creates are taken: `any`, `without_order_id` or `none`; whether notifications go to the shop; where fiat prices get their rate, `null`: none) |
 //! | `/api/admin/…` | the reconciliation API ([`crate::admin`]) |
 //!
 //! Every refusal is `{"error": {"code", "message"}}` ([`AppError`]); every answer carries
@@ -83,18 +84,21 @@ pub use lightning_checkout_contract::{
 /// How long a browser may cache a CORS preflight answer.
 const CORS_MAX_AGE_SECS: u64 = 600;
 
-const FIELDS: [&str; 5] = [
+const FIELDS: [&str; 8] = [
     "amount_sat",
     "description",
     "order_id",
     "expiry_secs",
     "order_token",
+    "currency",
+    "fiat_amount",
+    "unified",
 ];
 
 // The wire types are the contract's (`contract/`), shared with the widget; these names are the
 // ones the backend has always used for them.
 pub use lightning_checkout_contract::{
-    CreateRequest as CreateInvoiceRequest, CreateResponse as CreateInvoiceResponse,
+    CreateRequest as CreateInvoiceRequest, CreateResponse as CreateInvoiceResponse, OnchainSeen,
     StatusResponse as InvoiceStatusResponse,
 };
 
@@ -108,13 +112,16 @@ pub fn create_response(inv: &Invoice, server_time: u64) -> CreateInvoiceResponse
         amount_sat: inv.amount_sat(),
         expires_at: inv.expires_at,
         status: inv.status.as_str().to_owned(),
+        onchain_address: inv.onchain_address.clone(),
+        fiat: inv.fiat.clone(),
         server_time: Some(server_time),
     }
 }
 
 /// The status answer for `inv`, stamped with the backend's clock `server_time` (Unix ms); the
-/// preimage and `paid_at` only once paid.
-pub fn status_response(inv: &Invoice, server_time: u64) -> InvoiceStatusResponse {
+/// preimage and `paid_at` only once paid; an on-chain payment seen with the shop's
+/// confirmation count `required` (`ONCHAIN_CONFIRMATIONS`).
+pub fn status_response(inv: &Invoice, server_time: u64, required: u32) -> InvoiceStatusResponse {
     let paid = inv.status == crate::store::Status::Paid;
     InvoiceStatusResponse {
         id: inv.id.clone(),
@@ -126,6 +133,12 @@ pub fn status_response(inv: &Invoice, server_time: u64) -> InvoiceStatusResponse
         amount_sat: inv.amount_sat(),
         expires_at: inv.expires_at,
         paid_at: inv.paid_at.filter(|_| paid),
+        onchain_address: inv.onchain_address.clone(),
+        onchain: inv.onchain_confirmations.map(|confirmations| OnchainSeen {
+            confirmations,
+            required,
+        }),
+        fiat: inv.fiat.clone(),
         server_time: Some(server_time),
     }
 }
@@ -141,6 +154,7 @@ pub fn router(state: AppState) -> Router {
             )),
         )
         .route("/invoices/{id}", get(get_invoice))
+        .route("/invoices/{id}/events", get(crate::events::stream))
         .route(
             "/webhooks/{provider}",
             post(webhook).layer(DefaultBodyLimit::max(WEBHOOK_BODY_LIMIT)),
@@ -150,6 +164,7 @@ pub fn router(state: AppState) -> Router {
     if state.provider().simulates_payments() {
         api = api
             .route("/dev/invoices/{id}/pay", post(dev_pay))
+            .route("/dev/invoices/{id}/onchain", post(dev_onchain))
             .route("/dev/orders", post(dev_order));
     }
     let api = api
@@ -210,11 +225,13 @@ async fn health(State(state): State<AppState>) -> Json<Value> {
         "signed_orders": state.order_secret().is_some(),
         "unsigned_orders": unsigned,
         "shop_webhooks": shop.webhook.is_some(),
+        "rate_source": state.config().rates.source.as_ref().map(crate::rates::RateSource::name),
     }))
 }
 
 /// `POST /api/dev/orders` (demo provider only): sign a demo order token, as a shop's server
-/// would. Body: `order_id` (default: a fresh `demo-…`), `amount_sat` or `min_sat` + `max_sat`,
+/// would. Body: `order_id` (default: a fresh `demo-…`), `amount_sat`, `min_sat` + `max_sat`, or
+/// `currency` + `fiat_amount`,
 /// `description`, `ttl_secs` (default 3600).
 async fn dev_order(
     State(state): State<AppState>,
@@ -247,6 +264,11 @@ async fn dev_order(
         }
     };
     let amount = match (field(&obj, "min_sat"), field(&obj, "max_sat")) {
+        _ if parse_fiat(&obj)?.is_some() => TokenAmount::Fiat(
+            parse_fiat(&obj)?
+                .ok_or_else(|| AppError::internal("fiat price vanished"))?
+                .price(),
+        ),
         (Some(lo), Some(hi)) => {
             let (lo, hi) = (lo.as_u64().unwrap_or(0), hi.as_u64().unwrap_or(0));
             if lo == 0 || lo > hi || hi > max {
@@ -295,7 +317,8 @@ async fn create_invoice(
         .map_or(state.config().max_amount_sat, |p| {
             p.min(state.config().max_amount_sat)
         });
-    let order = create_order(&state, &parse_object(&body)?, max)?;
+    let draft = create_order(&state, &parse_object(&body)?, max)?;
+    let order = price(&state, draft, max).await?;
     let (inv, created) = checkout::create(&state, order).await?;
     let status = if created {
         StatusCode::CREATED
@@ -311,7 +334,7 @@ async fn get_invoice(
 ) -> Result<Json<InvoiceStatusResponse>, AppError> {
     let Path(id) = id.map_err(|_| AppError::invoice_not_found())?;
     let inv = checkout::status(&state, &id).await?;
-    Ok(Json(status_response(&inv, state.now_ms())))
+    Ok(Json(answer(&state, &inv)))
 }
 
 async fn dev_pay(
@@ -320,7 +343,36 @@ async fn dev_pay(
 ) -> Result<Json<InvoiceStatusResponse>, AppError> {
     let Path(id) = id.map_err(|_| AppError::invoice_not_found())?;
     let inv = checkout::simulate_payment(&state, &id).await?;
-    Ok(Json(status_response(&inv, state.now_ms())))
+    Ok(Json(answer(&state, &inv)))
+}
+
+/// `POST /api/dev/invoices/{id}/onchain` (demo only), `{"confirmations": n}`: an on-chain payment
+/// to a unified invoice's address, seen in the mempool (0) or with `n` confirmations.
+async fn dev_onchain(
+    State(state): State<AppState>,
+    id: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<InvoiceStatusResponse>, AppError> {
+    let Path(id) = id.map_err(|_| AppError::invoice_not_found())?;
+    require_json(&headers)?;
+    let body = body.map_err(body_error)?;
+    let confirmations = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|v| v.get("confirmations").and_then(Value::as_u64))
+        .and_then(|c| u32::try_from(c).ok())
+        .ok_or_else(|| {
+            AppError::bad_request(
+                ErrorCode::InvalidJson,
+                "Send {\"confirmations\": n}, n a whole number (0: in the mempool).",
+            )
+        })?;
+    let inv = checkout::simulate_onchain(&state, &id, confirmations).await?;
+    Ok(Json(answer(&state, &inv)))
+}
+
+fn answer(state: &AppState, inv: &Invoice) -> InvoiceStatusResponse {
+    status_response(inv, state.now_ms(), state.config().onchain_confirmations)
 }
 
 async fn webhook(
@@ -371,8 +423,114 @@ fn body_error(r: BytesRejection) -> AppError {
 /// Parse and check a create request body (the rules are in the module docs). `max_amount_sat`
 /// is the effective ceiling. An `order_token` is not verified here: the handler of
 /// `POST /api/invoices` verifies it (module docs, "Signed orders").
+/// Only sat-priced bodies: a fiat price needs a rate, which the handler gets (`invalid_amount`
+/// here).
 pub fn parse_create(body: &[u8], max_amount_sat: u64) -> Result<NewOrder, AppError> {
-    unsigned_order(&parse_object(body)?, max_amount_sat)
+    let d = unsigned_order(&parse_object(body)?, max_amount_sat)?;
+    match d.price {
+        Price::Sat(a) => Ok(d.with(a, None)),
+        Price::Fiat(_) => Err(AppError::bad_request(
+            ErrorCode::InvalidAmount,
+            "A fiat price is converted when the invoice is created.",
+        )),
+    }
+}
+
+/// What is to be paid: sat, or a fiat price converted at invoice time.
+#[derive(Debug, Clone, Copy)]
+enum Price {
+    Sat(u64),
+    Fiat(crate::fiat::FiatAmount),
+}
+
+/// A checked order before its price is in sat.
+#[derive(Debug, Clone)]
+struct Draft {
+    price: Price,
+    description: String,
+    order_id: Option<String>,
+    expiry_secs: u32,
+    unified: bool,
+}
+
+impl Draft {
+    fn with(self, amount_sat: u64, fiat: Option<crate::fiat::FiatQuote>) -> NewOrder {
+        NewOrder {
+            amount_msat: amount_sat * 1000,
+            description: self.description,
+            order_id: self.order_id,
+            expiry_secs: self.expiry_secs,
+            fiat,
+            unified: self.unified,
+        }
+    }
+}
+
+/// The order in sat: a fiat price converted at the current rate ([`crate::rates`]), rounded up
+/// to a whole sat ([`crate::fiat::to_sat`]); the result bounded by `max_amount_sat` as any amount.
+async fn price(state: &AppState, draft: Draft, max_amount_sat: u64) -> Result<NewOrder, AppError> {
+    use crate::rates::RateError;
+    let f = match draft.price {
+        Price::Sat(a) => return Ok(draft.with(a, None)),
+        Price::Fiat(f) => f,
+    };
+    let (quote, rate) = state
+        .rates()
+        .fiat_quote(f, state.now())
+        .await
+        .map_err(|e| match e {
+            RateError::NotConfigured => AppError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::FiatNotConfigured,
+                "This shop takes prices in sat only (no RATE_SOURCE).",
+            ),
+            RateError::NoRate => AppError::bad_request(
+                ErrorCode::UnsupportedCurrency,
+                format!("This shop has no rate for {}.", f.currency.code()),
+            ),
+            RateError::Unavailable(reason) => {
+                tracing::warn!(%reason, currency = f.currency.code(), "fiat price refused: no fresh rate");
+                AppError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    ErrorCode::RateUnavailable,
+                    "No current exchange rate is available, so this price cannot be converted now. Try again in a minute.",
+                )
+            }
+        })?;
+    let sat = crate::fiat::to_sat(f, rate)
+        .filter(|s| *s <= max_amount_sat)
+        .ok_or_else(|| {
+            AppError::bad_request(
+                ErrorCode::AmountTooLarge,
+                format!("{f} is more than the largest invoice ({max_amount_sat} sat) at the current rate."),
+            )
+        })?;
+    Ok(draft.with(sat, Some(quote)))
+}
+
+/// `currency` + `fiat_amount` of a body, if it states a fiat price.
+fn parse_fiat(obj: &Map<String, Value>) -> Result<Option<crate::fiat::FiatAmount>, AppError> {
+    use crate::fiat::{Currency, FiatAmount, FiatError};
+    let invalid = |m: String| AppError::bad_request(ErrorCode::InvalidFiatAmount, m);
+    match (field(obj, "currency"), field(obj, "fiat_amount")) {
+        (None, None) => Ok(None),
+        (Some(Value::String(c)), Some(Value::String(a))) => {
+            FiatAmount::parse(c, a).map(Some).map_err(|e| match e {
+                FiatError::Currency => AppError::bad_request(
+                    ErrorCode::UnsupportedCurrency,
+                    format!("The currency must be one of {}.", Currency::supported()),
+                ),
+                _ => invalid(format!(
+                    "fiat_amount must be a decimal string such as \"4.50\", above zero, with at most {} decimals for {c}.",
+                    Currency::parse(c).map_or(2, Currency::minor_digits)
+                )),
+            })
+        }
+        (Some(_), Some(_)) => Err(invalid(
+            "currency and fiat_amount must be strings, such as \"EUR\" and \"4.50\" (never a JSON number).".into(),
+        )),
+        _ => Err(invalid("A fiat price needs both currency and fiat_amount.".into())),
+    }
 }
 
 fn parse_object(body: &[u8]) -> Result<Map<String, Value>, AppError> {
@@ -393,20 +551,42 @@ fn parse_object(body: &[u8]) -> Result<Map<String, Value>, AppError> {
         return Err(AppError::bad_request(
             ErrorCode::UnknownField,
             format!(
-                "Unknown field \"{shown}\": the accepted fields are amount_sat, description, order_id, expiry_secs and order_token."
+                "Unknown field \"{shown}\": the accepted fields are amount_sat, currency, fiat_amount, description, order_id, expiry_secs, order_token and unified."
             ),
         ));
     }
     Ok(obj)
 }
 
-fn unsigned_order(obj: &Map<String, Value>, max_amount_sat: u64) -> Result<NewOrder, AppError> {
-    Ok(NewOrder {
-        amount_msat: parse_amount(obj, max_amount_sat)? * 1000,
+fn unsigned_order(obj: &Map<String, Value>, max_amount_sat: u64) -> Result<Draft, AppError> {
+    let price = match parse_fiat(obj)? {
+        Some(_) if field(obj, "amount_sat").is_some() => {
+            return Err(AppError::bad_request(
+                ErrorCode::InvalidFiatAmount,
+                "State either amount_sat or a fiat price (currency and fiat_amount), not both.",
+            ))
+        }
+        Some(f) => Price::Fiat(f),
+        None => Price::Sat(parse_amount(obj, max_amount_sat)?),
+    };
+    Ok(Draft {
+        price,
         description: parse_description(obj)?,
         order_id: parse_order_id(obj)?,
         expiry_secs: parse_expiry(obj)?,
+        unified: parse_unified(obj)?,
     })
+}
+
+fn parse_unified(obj: &Map<String, Value>) -> Result<bool, AppError> {
+    match field(obj, "unified") {
+        None => Ok(false),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(_) => Err(AppError::bad_request(
+            ErrorCode::InvalidUnified,
+            "unified must be true or false.",
+        )),
+    }
 }
 
 /// The order a create request asks for, under the signing policy: with an `order_token`, what the
@@ -416,7 +596,7 @@ fn create_order(
     state: &AppState,
     obj: &Map<String, Value>,
     max_amount_sat: u64,
-) -> Result<NewOrder, AppError> {
+) -> Result<Draft, AppError> {
     let token = match field(obj, "order_token") {
         None => {
             let order = unsigned_order(obj, max_amount_sat)?;
@@ -478,12 +658,34 @@ fn create_order(
     if field(obj, "description").is_some() && parse_description(obj)? != claims.description {
         return Err(mismatch("description"));
     }
-    let amount_sat = match claims.amount {
+    let body_fiat = parse_fiat(obj)?;
+    // The token's price was checked against this backend's currencies when it was read.
+    let claim_fiat = match &claims.amount {
+        TokenAmount::Fiat(f) => Some(crate::fiat::FiatAmount::from_price(f).map_err(|_| {
+            token_error(
+                ErrorCode::InvalidToken,
+                "The signed order's fiat price is not usable.",
+            )
+        })?),
+        _ => None,
+    };
+    if let Some(f) = claim_fiat {
+        if field(obj, "amount_sat").is_some() || body_fiat.is_some_and(|b| b != f) {
+            return Err(mismatch("price"));
+        }
+    } else if body_fiat.is_some() {
+        return Err(mismatch("price"));
+    }
+    let price = match claims.amount {
+        TokenAmount::Fiat(_) => match claim_fiat {
+            Some(f) => Price::Fiat(f),
+            None => return Err(AppError::internal("fiat claim without its price")),
+        },
         TokenAmount::Exact(a) => {
             if field(obj, "amount_sat").is_some() && parse_amount(obj, max_amount_sat)? != a {
                 return Err(mismatch("amount_sat"));
             }
-            a
+            Price::Sat(a)
         }
         TokenAmount::Range { min_sat, max_sat } => {
             let a = parse_amount(obj, max_amount_sat)?;
@@ -493,14 +695,15 @@ fn create_order(
                     format!("The amount must be from {min_sat} to {max_sat} sat for this order."),
                 ));
             }
-            a
+            Price::Sat(a)
         }
     };
-    Ok(NewOrder {
-        amount_msat: amount_sat * 1000,
+    Ok(Draft {
+        price,
         description: claims.description,
         order_id: Some(claims.order_id),
         expiry_secs: parse_expiry(obj)?,
+        unified: parse_unified(obj)?,
     })
 }
 

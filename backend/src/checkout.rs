@@ -33,6 +33,10 @@ pub struct NewOrder {
     pub order_id: Option<String>,
     /// Seconds until expiry.
     pub expiry_secs: u32,
+    /// A fiat-priced order's price and the rate `amount_msat` was converted at.
+    pub fiat: Option<crate::fiat::FiatQuote>,
+    /// Ask the provider for an on-chain address too (a unified BIP21 QR).
+    pub unified: bool,
 }
 
 /// A fresh invoice id: `inv_` + 26 characters of lower-case RFC 4648 base32 (URL-safe).
@@ -100,6 +104,7 @@ pub async fn create(state: &AppState, order: NewOrder) -> Result<(Invoice, bool)
                         provider,
                         now,
                         grace_secs,
+                        fiat: order.fiat.as_ref(),
                     })
                 })
                 .await?
@@ -151,6 +156,7 @@ pub async fn create(state: &AppState, order: NewOrder) -> Result<(Invoice, bool)
         expiry_secs: row.expiry_secs,
         order_id: row.order_id.clone(),
         now,
+        unified: order.unified,
     };
     let created = match state.provider().create_invoice(&req).await {
         Ok(c) => c,
@@ -163,7 +169,11 @@ pub async fn create(state: &AppState, order: NewOrder) -> Result<(Invoice, bool)
         }
         Err(e) => return Err(AppError::provider(e)),
     };
-    let completion = check_created(state, &req, created).map_err(AppError::provider)?;
+    let given = created.onchain_address.clone();
+    let mut completion = check_created(state, &req, created).map_err(AppError::provider)?;
+    if order.unified && completion.payment_request.is_some() {
+        completion.onchain_address = onchain_address(state, &req, given).await;
+    }
     let ours = (
         completion.payment_request.clone(),
         completion.pay_url.clone(),
@@ -182,6 +192,40 @@ pub async fn create(state: &AppState, order: NewOrder) -> Result<(Invoice, bool)
     // answer): then this call did not create it, and answers it as the open invoice.
     let created = (row.payment_request.clone(), row.pay_url.clone()) == ours;
     Ok((row, created))
+}
+
+/// The provider's on-chain address for a unified invoice, checked to be an address of the
+/// backend's network; `None` (the invoice stays Lightning-only) when it gives none, fails, or
+/// gives a bad one.
+async fn onchain_address(
+    state: &AppState,
+    req: &NewInvoice,
+    given: Option<String>,
+) -> Option<String> {
+    let asked = match given {
+        Some(a) => Ok(Some(a)),
+        None => state.provider().onchain_address(req).await,
+    };
+    let addr = match asked {
+        Ok(a) => a?,
+        Err(e) => {
+            tracing::warn!(id = %req.invoice_id, error = %e, "no on-chain address: the invoice stays Lightning-only");
+            return None;
+        }
+    };
+    let network = match state.config().network {
+        crate::config::Network::Bitcoin => bitcoin::Network::Bitcoin,
+        crate::config::Network::Testnet => bitcoin::Network::Testnet,
+        crate::config::Network::Signet => bitcoin::Network::Signet,
+        crate::config::Network::Regtest => bitcoin::Network::Regtest,
+    };
+    match bitcoin::Address::from_str(addr.trim()).map(|a| a.require_network(network)) {
+        Ok(Ok(a)) => Some(a.to_string()),
+        _ => {
+            tracing::warn!(id = %req.invoice_id, "the provider's on-chain address is not one of this network; not shown");
+            None
+        }
+    }
 }
 
 /// Check a provider's answer before anything is stored or shown: the invoice must be exactly what
@@ -253,6 +297,7 @@ fn check_created(
         preimage: c.preimage,
         provider_ref: c.provider_ref,
         expires_at,
+        onchain_address: None,
     })
 }
 
@@ -299,9 +344,11 @@ async fn reread(state: &AppState, inv: Invoice) -> Result<Invoice, AppError> {
     Ok(state.with_store(move |s| s.get(&id)).await?.unwrap_or(inv))
 }
 
-/// Pending, and past its deadline plus the provider's callback grace.
+/// Pending, and past its deadline plus the provider's callback grace. An invoice with an
+/// on-chain payment seen is never due: it waits for the confirmations.
 fn is_due(state: &AppState, inv: &Invoice) -> bool {
     inv.status == Status::Pending
+        && inv.onchain_seen_at.is_none()
         && state.now()
             >= inv
                 .expires_at
@@ -320,6 +367,10 @@ fn provider_unreachable() -> AppError {
 /// deadline), apply what it says, and expire it only if it is still pending then. A provider
 /// that cannot answer leaves it pending: `503 provider_unreachable`.
 async fn settle_due(state: &AppState, inv: Invoice) -> Result<Invoice, AppError> {
+    if inv.onchain_seen_at.is_some() {
+        // Paid on-chain, awaiting confirmations: not expired, and no second invoice meanwhile.
+        return Err(provider_unreachable());
+    }
     let wait = state.config().limits.poll_wait;
     let lookups = state.lookups();
     let mut outcome = lookups.lookup(state, &inv, Freshness::Recent, wait).await;
@@ -485,6 +536,52 @@ pub async fn simulate_payment(state: &AppState, id: &str) -> Result<Invoice, App
         )),
         Status::Pending => Err(AppError::internal("demo payment left the invoice pending")),
     }
+}
+
+/// The demo control for an on-chain payment: one to invoice `id`'s address was seen with
+/// `confirmations` (0: in the mempool). At the shop's confirmation count (`ONCHAIN_CONFIRMATIONS`)
+/// it is paid; before, it stays pending and the answer says what was seen.
+pub async fn simulate_onchain(
+    state: &AppState,
+    id: &str,
+    confirmations: u32,
+) -> Result<Invoice, AppError> {
+    if !state.provider().simulates_payments() || !is_invoice_id(id) {
+        return Err(AppError::invoice_not_found());
+    }
+    let id = id.to_owned();
+    let now = state.now();
+    let required = state.config().onchain_confirmations;
+    let inv = state
+        .with_store(move |s| -> Result<Option<Invoice>, AppError> {
+            let Some(inv) = s.get(&id)? else {
+                return Ok(None);
+            };
+            if inv.onchain_address.is_none() {
+                return Ok(None);
+            }
+            if inv.status == Status::Expired && confirmations >= required {
+                // Expired before anything was seen on-chain, then paid there: a late payment,
+                // recorded and told to the shop like any.
+                return Ok(s
+                    .mark_paid_late(&id, now, None, Some(inv.amount_msat))?
+                    .map(Transition::into_invoice));
+            }
+            if inv.status != Status::Pending {
+                return Ok(Some(inv));
+            }
+            let t = s.record_onchain(&id, confirmations, now)?;
+            if confirmations >= required {
+                // An on-chain payment has no preimage; the demo's stored one stays.
+                return Ok(s
+                    .mark_paid(&id, now, None, Some(inv.amount_msat))?
+                    .map(Transition::into_invoice));
+            }
+            Ok(t.map(Transition::into_invoice))
+        })
+        .await?
+        .ok_or_else(AppError::invoice_not_found)?;
+    Ok(inv)
 }
 
 /// Handle `POST /api/webhooks/{name}`: verify, de-duplicate, re-fetch before believing "paid",

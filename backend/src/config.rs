@@ -15,6 +15,8 @@
 //! | `WWW_DIR` | `www` | the demo shop page served at `/` |
 //! | `PKG_DIR` | `pkg` | the built widget package served at `/pkg/` |
 //! | `CHECKOUT_SECRET`, `ALLOW_UNSIGNED`, `SHOP_WEBHOOK_…`, `ADMIN_TOKEN` | | the shop integration: `crate::shop` |
+//! | `ONCHAIN_CONFIRMATIONS` | `1` | confirmations that make an on-chain payment of a unified invoice paid |
+//! | `RATE_SOURCE`, `RATE_…` | demo: fixed rates | BTC rates for fiat prices: [`crate::rates`] |
 //! | `PAY_LINK_HOST` | the provider URL's host | the only host a provider's pay link (`pay_url`, Kraken Pay) may point to |
 //!
 //! Limits against abusive clients (timeouts, caps, rate limit, lookup cache, retention) are read
@@ -63,6 +65,13 @@ pub struct Config {
     pub limits: crate::limits::Limits,
     /// `PAY_LINK_HOST`: overrides the provider's own pay-link host (see [`crate::payurl`]).
     pub pay_link_host: Option<String>,
+    /// Live status streams: cap, lifetime, heartbeat ([`crate::events`]).
+    pub events: crate::events::Settings,
+    /// `RATE_*`: where fiat prices get their BTC rate ([`crate::rates`]).
+    pub rates: crate::rates::RateConfig,
+    /// `ONCHAIN_CONFIRMATIONS`: confirmations after which an on-chain payment of a unified
+    /// invoice makes it paid (1 to 100).
+    pub onchain_confirmations: u32,
     /// `DATABASE_URL` and its pool: PostgreSQL instead of SQLite in `data_dir`.
     pub database: Option<crate::store::PgOptions>,
 }
@@ -83,6 +92,14 @@ impl Default for Config {
             shop: crate::shop::ShopConfig::default(),
             limits: crate::limits::Limits::default(),
             pay_link_host: None,
+            events: crate::events::Settings::default(),
+            rates: crate::rates::RateConfig {
+                source: crate::rates::RateConfig::from_lookup(&|_| None, true)
+                    .ok()
+                    .and_then(|r| r.source),
+                ..crate::rates::RateConfig::default()
+            },
+            onchain_confirmations: 1,
             database: None,
         }
     }
@@ -106,6 +123,9 @@ impl fmt::Debug for Config {
             .field("shop", &self.shop)
             .field("limits", &self.limits)
             .field("pay_link_host", &self.pay_link_host)
+            .field("events", &self.events)
+            .field("rates", &self.rates)
+            .field("onchain_confirmations", &self.onchain_confirmations)
             .field("database", &self.database)
             .finish()
     }
@@ -177,6 +197,7 @@ impl Config {
             crate::providers::ProviderSettings::from_lookup(c.provider, &|name| get(name))?;
         c.shop = crate::shop::ShopConfig::from_lookup(&|name| get(name))?;
         c.limits = crate::limits::Limits::from_lookup(&|name| get(name))?;
+        c.events = crate::events::Settings::from_lookup(&|name| get(name))?;
         if let Some((n, v)) = var("PAY_LINK_HOST") {
             let host = v.to_ascii_lowercase();
             if crate::payurl::pay_url_host(&format!("https://{host}/")).as_deref() != Some(&host) {
@@ -187,6 +208,17 @@ impl Config {
             }
             c.pay_link_host = Some(host);
         }
+        if let Some((n, v)) = var("ONCHAIN_CONFIRMATIONS") {
+            c.onchain_confirmations = v
+                .parse()
+                .ok()
+                .filter(|c| (1..=100).contains(c))
+                .ok_or_else(|| ConfigError::new(n, "must be a whole number from 1 to 100"))?;
+        }
+        c.rates = crate::rates::RateConfig::from_lookup(
+            &|name| get(name),
+            c.provider == ProviderKind::Demo,
+        )?;
         if let Some((n, v)) = var("DATABASE_URL") {
             let mut db = crate::store::PgOptions::new(v);
             db.client_config().map_err(|e| ConfigError::new(n, e))?;

@@ -29,6 +29,8 @@ pub mod checkout;
 pub mod clock;
 pub mod config;
 pub mod error;
+pub mod events;
+pub mod fiat;
 mod fsutil;
 pub mod limits;
 pub mod logging;
@@ -38,10 +40,12 @@ pub mod outbox;
 pub mod payurl;
 pub mod provider;
 pub mod providers;
+pub mod rates;
 pub mod server;
 pub mod shop;
 pub mod state;
 pub mod store;
+pub mod subscriptions;
 
 use axum::Router;
 

@@ -18,7 +18,7 @@ async fn main() -> ExitCode {
                 ExitCode::SUCCESS
             }
             Err(e) => {
-                eprintln!("error: {e}\n\nusage: lightning-checkout-backend sign-order --order-id ID (--amount-sat N | --min-sat N --max-sat N) [--description TEXT] [--ttl SECS]\n(the key is read from CHECKOUT_SECRET)");
+                eprintln!("error: {e}\n\nusage: lightning-checkout-backend sign-order --order-id ID (--amount-sat N | --min-sat N --max-sat N | --currency EUR --fiat-amount 4.50) [--description TEXT] [--ttl SECS]\n(the key is read from CHECKOUT_SECRET)");
                 ExitCode::from(2)
             }
         };
@@ -50,13 +50,19 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let limits = config.limits.clone();
     let state = AppState::new(config)?;
     let _outbox = lightning_checkout_backend::outbox::spawn(&state);
+    let _subscription = lightning_checkout_backend::subscriptions::spawn(&state);
     let listener = tokio::net::TcpListener::bind(&bind).await?;
     let addr: SocketAddr = listener.local_addr()?;
     println!("Lightning checkout demo: http://{addr}/");
     std::io::stdout().flush()?;
     let retention = lightning_checkout_backend::server::spawn_retention(state.clone());
-    lightning_checkout_backend::server::serve(listener, app(state), &limits, shutdown_signal())
-        .await?;
+    let events = state.clone();
+    let shutdown = async move {
+        shutdown_signal().await;
+        // Live status streams last minutes: end them so the graceful shutdown need not wait.
+        events.events().close_all();
+    };
+    lightning_checkout_backend::server::serve(listener, app(state), &limits, shutdown).await?;
     retention.abort();
     tracing::info!("stopped");
     Ok(())
@@ -101,7 +107,14 @@ fn sign_order(args: &[String]) -> Result<String, String> {
             .filter(|n| {
                 matches!(
                     *n,
-                    "order-id" | "amount-sat" | "min-sat" | "max-sat" | "description" | "ttl"
+                    "order-id"
+                        | "amount-sat"
+                        | "min-sat"
+                        | "max-sat"
+                        | "currency"
+                        | "fiat-amount"
+                        | "description"
+                        | "ttl"
                 )
             })
             .ok_or_else(|| format!("unknown argument {flag:?}"))?;
@@ -124,7 +137,25 @@ fn sign_order(args: &[String]) -> Result<String, String> {
     {
         return Err("--order-id: 1 to 128 of A-Z a-z 0-9 . _ : -, not starting with wc_".into());
     }
+    let fiat = match (flags.get("currency"), flags.get("fiat-amount")) {
+        (None, None) => None,
+        (Some(c), Some(a)) => Some(
+            lightning_checkout_backend::fiat::FiatAmount::parse(c, a).map_err(|_| {
+                format!(
+                    "--currency and --fiat-amount: one of {} and a decimal such as 4.50 with at most its minor digits",
+                    lightning_checkout_backend::fiat::Currency::supported()
+                )
+            })?,
+        ),
+        _ => return Err("give both --currency and --fiat-amount".into()),
+    };
     let amount = match (num("amount-sat")?, num("min-sat")?, num("max-sat")?) {
+        (None, None, None) if fiat.is_some() => {
+            TokenAmount::Fiat(fiat.ok_or("unreachable")?.price())
+        }
+        _ if fiat.is_some() => {
+            return Err("a fiat price (--currency, --fiat-amount) takes no sat amount".into())
+        }
         (Some(a), None, None) if a > 0 => TokenAmount::Exact(a),
         (None, Some(min_sat), Some(max_sat)) if 0 < min_sat && min_sat <= max_sat => {
             TokenAmount::Range { min_sat, max_sat }

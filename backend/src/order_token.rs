@@ -9,7 +9,8 @@
 //! * **Constant-time** HMAC-SHA256 comparison (`hmac`'s `verify_slice`).
 //! * **Claims.** `order_id` (same rules as the request field, not starting with `wc_`: that prefix
 //!   is the widget's own), either `amount_sat` or
-//!   `min_sat` + `max_sat` (a payer-chosen amount), `description` (optional, ≤ 639 bytes), `exp`
+//!   `min_sat` + `max_sat` (a payer-chosen amount), or `currency` + `fiat_amount` (a fiat price
+//!   such as `"EUR"` + `"4.50"`, a string: no float ever carries money), `description` (optional, ≤ 639 bytes), `exp`
 //!   (required), `iat` / `nbf` (optional, checked), `aud` (optional; if present it must be
 //!   [`AUDIENCE`]). Other claims are ignored. [`LEEWAY_SECS`] of clock skew is allowed.
 
@@ -161,12 +162,19 @@ fn read_claims(
     };
     let order_id = OrderClaims::check_order_id(text("order_id")?)?;
     let description = OrderClaims::check_description(text("description")?)?;
-    let amount = TokenAmount::from_claims(
+    let amount = TokenAmount::from_claims_with_fiat(
+        text("currency")?,
+        text("fiat_amount")?,
         uint(c, "amount_sat")?,
         uint(c, "min_sat")?,
         uint(c, "max_sat")?,
         max_amount_sat,
     )?;
+    // The shape is the contract's; which currencies and how many decimals, this backend's.
+    if let TokenAmount::Fiat(f) = &amount {
+        crate::fiat::FiatAmount::parse(&f.currency, &f.amount)
+            .map_err(|_| TokenError::Claim("fiat_amount"))?;
+    }
     Ok(OrderClaims {
         order_id,
         amount,
@@ -190,11 +198,15 @@ pub fn sign(claims: &OrderClaims, secret: &Secret) -> String {
     if !claims.description.is_empty() {
         body["description"] = claims.description.clone().into();
     }
-    match claims.amount {
-        TokenAmount::Exact(a) => body["amount_sat"] = a.into(),
+    match &claims.amount {
+        TokenAmount::Exact(a) => body["amount_sat"] = (*a).into(),
         TokenAmount::Range { min_sat, max_sat } => {
-            body["min_sat"] = min_sat.into();
-            body["max_sat"] = max_sat.into();
+            body["min_sat"] = (*min_sat).into();
+            body["max_sat"] = (*max_sat).into();
+        }
+        TokenAmount::Fiat(f) => {
+            body["currency"] = f.currency.clone().into();
+            body["fiat_amount"] = f.amount.clone().into();
         }
     }
     let payload = URL_SAFE_NO_PAD.encode(body.to_string());

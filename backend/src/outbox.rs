@@ -426,6 +426,7 @@ mod tests {
                 provider: "demo",
                 now: 1,
                 grace_secs: 0,
+                fiat: None,
             })
             .unwrap();
         store.get(id).unwrap().unwrap()

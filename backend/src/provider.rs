@@ -53,6 +53,9 @@ pub struct NewInvoice {
     pub order_id: Option<String>,
     /// The backend's clock, Unix seconds.
     pub now: u64,
+    /// A unified invoice: an on-chain address is wanted too (providers that make it with the
+    /// invoice, BTCPay, return it in [`CreatedInvoice::onchain_address`]).
+    pub unified: bool,
 }
 
 /// A provider's answer to [`Provider::create_invoice`]: exactly one of `payment_request` and
@@ -72,6 +75,9 @@ pub struct CreatedInvoice {
     /// Deadline in Unix seconds; for BOLT 11 the invoice's own timestamp + expiry wins, for a pay
     /// link `None` means `now + expiry_secs`.
     pub expires_at: Option<u64>,
+    /// The on-chain address made with the invoice for a unified one (BTCPay's `BTC-CHAIN`
+    /// method), whose payments the provider watches itself.
+    pub onchain_address: Option<String>,
 }
 
 impl CreatedInvoice {
@@ -96,6 +102,7 @@ impl std::fmt::Debug for CreatedInvoice {
             .field("preimage", &self.preimage.map(|_| "[redacted]"))
             .field("provider_ref", &self.provider_ref)
             .field("expires_at", &self.expires_at)
+            .field("onchain_address", &self.onchain_address)
             .finish()
     }
 }
@@ -259,6 +266,16 @@ pub trait Provider: Send + Sync {
     fn pay_link_host(&self) -> Option<String> {
         None
     }
+
+    /// A fresh on-chain address for `req` (a unified BIP21 QR, asked for with `unified`), for
+    /// the backend's network; `Ok(None)`: this provider gives none (the invoice stays
+    /// Lightning-only).
+    fn onchain_address<'a>(
+        &'a self,
+        _req: &'a NewInvoice,
+    ) -> BoxFuture<'a, Result<Option<String>, ProviderError>> {
+        Box::pin(async { Ok(None) })
+    }
 }
 
 /// What an adapter writes: [`Provider`] with plain `async fn`s and defaults for the parts most
@@ -316,6 +333,14 @@ pub trait Adapter: Send + Sync {
     fn pay_link_host(&self) -> Option<String> {
         None
     }
+
+    /// See [`Provider::onchain_address`]; by default none.
+    fn onchain_address(
+        &self,
+        _req: &NewInvoice,
+    ) -> impl Future<Output = Result<Option<String>, ProviderError>> + Send {
+        async { Ok(None) }
+    }
 }
 
 impl<A: Adapter> Provider for A {
@@ -364,5 +389,12 @@ impl<A: Adapter> Provider for A {
 
     fn pay_link_host(&self) -> Option<String> {
         Adapter::pay_link_host(self)
+    }
+
+    fn onchain_address<'a>(
+        &'a self,
+        req: &'a NewInvoice,
+    ) -> BoxFuture<'a, Result<Option<String>, ProviderError>> {
+        Box::pin(Adapter::onchain_address(self, req))
     }
 }

@@ -42,7 +42,9 @@ struct Inner {
     order_secret: Option<Secret>,
     lookups: Lookups,
     rate_limiter: RateLimiter,
+    rates: crate::rates::Rates,
     concurrency: Arc<tokio::sync::Semaphore>,
+    events: crate::events::Hub,
 }
 
 impl std::fmt::Debug for AppState {
@@ -93,6 +95,8 @@ impl AppState {
         let lookups = Lookups::new(limits.lookup_cache);
         let rate_limiter = RateLimiter::new(limits.create_rate_per_min, limits.create_rate_burst);
         let concurrency = Arc::new(tokio::sync::Semaphore::new(limits.max_concurrent_requests));
+        let events = crate::events::Hub::new(config.events.max_streams);
+        let rates = crate::rates::Rates::new(config.rates.clone());
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
@@ -103,7 +107,9 @@ impl AppState {
                 order_secret,
                 lookups,
                 rate_limiter,
+                rates,
                 concurrency,
+                events,
             }),
         })
     }
@@ -134,6 +140,11 @@ impl AppState {
         &self.inner.lookups
     }
 
+    /// The BTC rates of fiat prices (`RATE_SOURCE`).
+    pub fn rates(&self) -> &crate::rates::Rates {
+        &self.inner.rates
+    }
+
     /// The per-IP create rate limit.
     pub fn rate_limiter(&self) -> &RateLimiter {
         &self.inner.rate_limiter
@@ -142,6 +153,11 @@ impl AppState {
     /// Permits for requests in progress (`MAX_CONCURRENT_REQUESTS`).
     pub fn concurrency(&self) -> Arc<tokio::sync::Semaphore> {
         self.inner.concurrency.clone()
+    }
+
+    /// The open live status streams ([`crate::events`]).
+    pub fn events(&self) -> &crate::events::Hub {
+        &self.inner.events
     }
 
     /// The current time, Unix seconds.
@@ -178,6 +194,24 @@ impl AppState {
     /// The lock serializing creations for one order id in this process.
     pub(crate) fn order_lock(&self, order_id: &str) -> Arc<tokio::sync::Mutex<()>> {
         self.inner.order_locks.get(order_id)
+    }
+}
+
+/// An [`AppState`] that does not keep the app alive (background tasks that must end with it).
+#[derive(Clone)]
+pub(crate) struct WeakState(Weak<Inner>);
+
+impl WeakState {
+    /// The app, while it is still alive.
+    pub(crate) fn upgrade(&self) -> Option<AppState> {
+        self.0.upgrade().map(|inner| AppState { inner })
+    }
+}
+
+impl AppState {
+    /// A handle that does not keep the app alive.
+    pub(crate) fn downgrade(&self) -> WeakState {
+        WeakState(Arc::downgrade(&self.inner))
     }
 }
 

@@ -119,6 +119,14 @@ pub struct Invoice {
     pub underpaid_at: Option<u64>,
     /// Paid after it had been marked expired (a late payment the provider confirmed).
     pub paid_late: bool,
+    /// A fiat-priced invoice's price and the rate it was converted at.
+    pub fiat: Option<crate::fiat::FiatQuote>,
+    /// A unified invoice's on-chain address (BIP21 beside the Lightning invoice).
+    pub onchain_address: Option<String>,
+    /// Unix seconds, when a payment to that address was first seen (in the mempool).
+    pub onchain_seen_at: Option<u64>,
+    /// Confirmations of that payment when last told.
+    pub onchain_confirmations: Option<u32>,
 }
 
 impl Invoice {
@@ -155,6 +163,9 @@ impl fmt::Debug for Invoice {
             .field("amount_received_msat", &self.amount_received_msat)
             .field("underpaid_at", &self.underpaid_at)
             .field("paid_late", &self.paid_late)
+            .field("fiat", &self.fiat)
+            .field("onchain_address", &self.onchain_address)
+            .field("onchain_confirmations", &self.onchain_confirmations)
             .finish_non_exhaustive()
     }
 }
@@ -180,6 +191,8 @@ pub struct Reservation<'a> {
     pub now: u64,
     /// Seconds a past-deadline invoice stays pending (see `Provider::callback_grace_secs`).
     pub grace_secs: u64,
+    /// The fiat price and its rate, for a fiat-priced invoice.
+    pub fiat: Option<&'a crate::fiat::FiatQuote>,
 }
 
 /// The answer of [`Store::reserve`].
@@ -216,6 +229,8 @@ pub struct Completion {
     pub provider_ref: Option<String>,
     /// Deadline, Unix seconds.
     pub expires_at: u64,
+    /// On-chain address of a unified invoice.
+    pub onchain_address: Option<String>,
 }
 
 /// The result of a compare-and-set.
@@ -338,6 +353,30 @@ where
     }
 }
 
+/// A row's fiat columns (`fiat_currency`, `fiat_amount`, `fiat_rate`, `fiat_rate_source`,
+/// `fiat_rate_at`) as its quote: all set, or all NULL (a sat-priced invoice). Both databases.
+pub(crate) fn fiat_quote(
+    currency: Option<String>,
+    amount: Option<String>,
+    rate: Option<String>,
+    rate_source: Option<String>,
+    rate_at: Option<u64>,
+) -> Result<Option<crate::fiat::FiatQuote>, StoreError> {
+    match (currency, amount, rate, rate_source, rate_at) {
+        (Some(currency), Some(amount), Some(rate), Some(rate_source), Some(rate_at)) => {
+            Ok(Some(crate::fiat::FiatQuote {
+                currency,
+                amount,
+                rate,
+                rate_source,
+                rate_at,
+            }))
+        }
+        (None, None, None, None, None) => Ok(None),
+        _ => Err(StoreError::Corrupt("partial fiat columns".into())),
+    }
+}
+
 /// What [`Store::reserve`] answers when the order already has an invoice that decides it (paid, or
 /// open), or `None` when a new row may be inserted. `paid` is the order's paid invoice, `open` its
 /// pending one. The one place this rule lives, for both databases.
@@ -357,7 +396,12 @@ pub(crate) fn existing(
             // Past its deadline but not yet marked: never expired here without asking the
             // provider (it may have been paid at the last second).
             Reserved::Due(open)
-        } else if open.amount_msat != r.amount_msat {
+        } else if match (r.fiat, &open.fiat) {
+            // A fiat order is the same order at its same price, whatever the rate now.
+            (Some(f), Some(o)) => (&f.currency, &f.amount) != (&o.currency, &o.amount),
+            (Some(_), None) | (None, Some(_)) => true,
+            (None, None) => open.amount_msat != r.amount_msat,
+        } {
             Reserved::Conflict(open)
         } else {
             Reserved::Open(open)
@@ -564,6 +608,20 @@ impl Store {
         dispatch!(self, s => s.record_underpayment(id, received_msat, now))
     }
 
+    /// A payment to a pending invoice's on-chain address was seen with `confirmations` (0: in
+    /// the mempool); `seen_at` is kept from the first sighting. Paid only through
+    /// [`Store::mark_paid`] once the shop's confirmation count is reached.
+    pub fn record_onchain(
+        &self,
+        id: &str,
+        confirmations: u32,
+        now: u64,
+    ) -> Result<Option<Transition>, StoreError> {
+        let t = dispatch!(self, s => s.record_onchain(id, confirmations, now))?;
+        self.changed(&t);
+        Ok(t)
+    }
+
     /// Retention: delete expired invoices that were never paid and hold no underpayment, whose
     /// deadline is before `before` (Unix seconds). Pending and paid rows are never deleted.
     pub fn delete_expired_unpaid(&self, before: u64) -> Result<usize, StoreError> {
@@ -587,6 +645,17 @@ impl Store {
         let t = dispatch!(self, s => s.mark_expired(id))?;
         self.changed(&t);
         Ok(t)
+    }
+
+    /// A provider subscription's resume point (LND's `settle_index`, Core Lightning's
+    /// `lastpay_index`), by name; `None` when never set.
+    pub fn cursor(&self, name: &str) -> Result<Option<String>, StoreError> {
+        dispatch!(self, s => s.cursor(name))
+    }
+
+    /// Keep a subscription's resume point, once the payments up to it are applied.
+    pub fn set_cursor(&self, name: &str, value: &str) -> Result<(), StoreError> {
+        dispatch!(self, s => s.set_cursor(name, value))
     }
 
     /// Whether a webhook event id of `provider` was already processed.

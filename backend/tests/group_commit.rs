@@ -101,6 +101,7 @@ fn concurrent_reservations_with_conflicts_through_the_store() {
                     provider: "demo",
                     now: 1_700_000_000,
                     grace_secs: 0,
+                    fiat: None,
                 };
                 (id.clone(), store.reserve(&r))
             })

@@ -74,7 +74,8 @@ async fn health_and_no_store() {
     assert_eq!(
         a.json(),
         serde_json::json!({"status": "ok", "provider": "demo", "demo_payments": true,
-            "signed_orders": true, "unsigned_orders": "any", "shop_webhooks": false})
+            "signed_orders": true, "unsigned_orders": "any", "shop_webhooks": false,
+            "rate_source": "fixed"})
     );
     assert_eq!(a.headers[header::CACHE_CONTROL], "no-store");
     let created = app.create(r#"{"amount_sat": 1}"#).await;

@@ -204,7 +204,7 @@ async fn concurrent_creates_for_one_order_through_both_make_one_invoice() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_provider_webhook_on_a_turns_the_payer_on_b_paid() {
+async fn a_provider_webhook_on_a_turns_the_payer_on_b_paid_on_its_stream() {
     let pg = pg::Pg::start();
     let url = pg.create_db("webhook");
     let http = reqwest::Client::new();
@@ -227,11 +227,39 @@ async fn a_provider_webhook_on_a_turns_the_payer_on_b_paid() {
     assert_eq!(code, 201, "{v}\n{}", b.log());
     let id = v["id"].as_str().unwrap().to_owned();
     assert_eq!(status(&http, &b.base, &id).await["status"], "pending");
+    // The payer's live status stream is open on B (issue 11).
+    let mut stream = http
+        .get(format!("{}/invoices/{id}/events", b.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200, "{}", b.log());
+    let mut seen = String::new();
+    while !seen.contains("pending") {
+        let chunk = tokio::time::timeout(Duration::from_secs(10), stream.chunk())
+            .await
+            .expect("the stream's first status")
+            .unwrap()
+            .expect("the stream stays open");
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
     // LNbits settles it and calls A.
     let deliveries = fake.settle(None).await;
     assert_eq!(deliveries.len(), 1, "{deliveries:?}");
     assert_eq!(deliveries[0].status, 200, "{deliveries:?}\n{}", a.log());
     assert!(deliveries[0].url.starts_with(&a.base), "{deliveries:?}");
+    // A's change reaches B's stream through LISTEN/NOTIFY, without B asking anyone.
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while !seen.contains("\"paid\"") {
+            match stream.chunk().await.unwrap() {
+                Some(chunk) => seen.push_str(&String::from_utf8_lossy(&chunk)),
+                None => break,
+            }
+        }
+    })
+    .await
+    .expect("B's stream hears of the payment made on A");
+    assert!(seen.contains("\"paid\""), "{seen}\n{}", b.log());
     // B cannot ask LNbits now: only the shared database can tell it.
     fake.set_down(true);
     let v = status(&http, &b.base, &id).await;
@@ -470,4 +498,58 @@ async fn the_database_restarted_under_load_loses_no_acknowledged_invoice() {
         }
     }
     eprintln!("{} acknowledged invoices, all found", acked.len());
+}
+
+/// One instance of several holds LND's invoice stream (an advisory lock); when it dies, another
+/// takes the stream over, and a payment made after that reaches the payer through it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_instance_holds_the_provider_stream_and_another_takes_over() {
+    let pg = pg::Pg::start();
+    let url = pg.create_db("lease");
+    let http = reqwest::Client::new();
+    let fake = testkit::Fake::start(testkit::Kind::Lnd).await;
+    let mut env = db_env(&url);
+    env.extend(fake.env());
+    let mut a = Instance::spawn("a", &env);
+    a.ready(&http).await;
+    wait_for("A's subscription", 10, || fake.stream_connects() == 1).await;
+    let mut b = Instance::spawn("b", &env);
+    b.ready(&http).await;
+    // B tries the lease every 5 s; two tries later it still has not opened a stream.
+    tokio::time::sleep(Duration::from_secs(11)).await;
+    assert_eq!(fake.stream_connects(), 1, "{}", b.log());
+    a.kill();
+    wait_for("B takes the stream over", 20, || {
+        fake.stream_connects() == 2
+    })
+    .await;
+    // LND sends no backlog for index 0, so the payment is made once B's stream is open.
+    let (code, v) = create(&http, &b.base, &json!({"amount_sat": 1234})).await;
+    assert_eq!(code, 201, "{v}\n{}", b.log());
+    let id = v["id"].as_str().unwrap().to_owned();
+    let mut stream = http
+        .get(format!("{}/invoices/{id}/events", b.base))
+        .send()
+        .await
+        .unwrap();
+    let lookups = fake.lookup_calls();
+    let handle = fake.invoices().last().unwrap().handle.clone();
+    fake.settle(Some(&handle)).await;
+    let mut seen = String::new();
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while !seen.contains("\"paid\"") {
+            match stream.chunk().await.unwrap() {
+                Some(chunk) => seen.push_str(&String::from_utf8_lossy(&chunk)),
+                None => break,
+            }
+        }
+    })
+    .await
+    .expect("the payment arrives on B's stream");
+    assert!(seen.contains("\"paid\""), "{seen}\n{}", b.log());
+    assert_eq!(
+        fake.lookup_calls(),
+        lookups,
+        "told by the stream, not a lookup"
+    );
 }

@@ -226,6 +226,7 @@ fn new_invoice(invoice_id: &str) -> lightning_checkout_backend::provider::NewInv
         expiry_secs: 600,
         order_id: None,
         now: T0,
+        unified: false,
     }
 }
 

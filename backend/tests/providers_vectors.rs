@@ -419,6 +419,7 @@ async fn adapter_errors_never_carry_secrets() {
             expiry_secs: 60,
             order_id: None,
             now: common::T0,
+            unified: false,
         };
         let err = provider.create_invoice(&req).await.unwrap_err();
         let text = format!("{err} {err:?}");

@@ -31,6 +31,7 @@ fn res<'a>(id: &'a str, order: Option<&'a str>, amount_msat: u64) -> Reservation
         provider: "demo",
         now: NOW,
         grace_secs: 0,
+        fiat: None,
     }
 }
 
@@ -296,6 +297,15 @@ fn provider_webhook_ids_are_deduplicated(open: Open) {
     assert!(!s.event_seen("lnbits", "evt-1").unwrap());
 }
 
+fn subscription_cursors_are_kept(open: Open) {
+    let (s, other) = (open(), open());
+    assert_eq!(s.cursor("lnd.settle_index").unwrap(), None);
+    s.set_cursor("lnd.settle_index", "41").unwrap();
+    other.set_cursor("lnd.settle_index", "42").unwrap();
+    assert_eq!(s.cursor("lnd.settle_index").unwrap().as_deref(), Some("42"));
+    assert_eq!(other.cursor("cln.lastpay_index").unwrap(), None);
+}
+
 fn status_changes_reach_subscribers(open: Open) {
     let (a, b) = (open(), open());
     let mut on_a = a.changes();
@@ -368,7 +378,73 @@ const CASES: &[Case] = &[
         status_changes_reach_subscribers,
     ),
     ("one_lease_holder", one_lease_holder),
+    (
+        "subscription_cursors_are_kept",
+        subscription_cursors_are_kept,
+    ),
+    ("fiat_and_onchain_columns", fiat_and_onchain_columns),
 ];
+
+/// Step 5: a fiat-priced invoice keeps its price and rate; the same order at the same price is
+/// its open invoice whatever the sats now, another price a conflict; a unified invoice keeps its
+/// address and what was seen paid to it.
+fn fiat_and_onchain_columns(open: Open) {
+    use lightning_checkout_backend::fiat::FiatQuote;
+    let s = open();
+    let quote = |amount: &str, rate: &str| FiatQuote {
+        currency: "EUR".into(),
+        amount: amount.into(),
+        rate: rate.into(),
+        rate_source: "fixed".into(),
+        rate_at: NOW - 5,
+    };
+    let q = quote("4.50", "60000.00");
+    let id = match s
+        .reserve(&Reservation {
+            fiat: Some(&q),
+            ..res("inv_f", Some("o-f"), 7_500_000)
+        })
+        .unwrap()
+    {
+        Reserved::New(inv) => {
+            assert_eq!(inv.fiat.as_ref(), Some(&q));
+            inv.id
+        }
+        other => panic!("{other:?}"),
+    };
+    // The rate moved: same order, same price, another sat amount: the open invoice.
+    let moved = quote("4.50", "61000.00");
+    assert!(matches!(
+        s.reserve(&Reservation { fiat: Some(&moved), ..res("inv_g", Some("o-f"), 7_377_000) })
+            .unwrap(),
+        Reserved::Open(inv) if inv.id == id
+    ));
+    let other = quote("5.00", "60000.00");
+    assert!(matches!(
+        s.reserve(&Reservation {
+            fiat: Some(&other),
+            ..res("inv_h", Some("o-f"), 7_500_000)
+        })
+        .unwrap(),
+        Reserved::Conflict(_)
+    ));
+    // No address yet: nothing to record.
+    assert!(!applied(s.record_onchain(&id, 0, NOW + 1).unwrap()));
+    let done = Completion {
+        onchain_address: Some("bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080".into()),
+        ..completion(9)
+    };
+    let inv = s.complete(&id, &done).unwrap().unwrap();
+    assert_eq!(inv.onchain_address, done.onchain_address);
+    assert!(applied(s.record_onchain(&id, 0, NOW + 1).unwrap()));
+    assert!(applied(s.record_onchain(&id, 2, NOW + 9).unwrap()));
+    let inv = open().get(&id).unwrap().unwrap();
+    assert_eq!(
+        (inv.onchain_seen_at, inv.onchain_confirmations),
+        (Some(NOW + 1), Some(2))
+    );
+    assert_eq!(inv.fiat, Some(q));
+}
 
 fn run_all(open_for: impl Fn(&str) -> Box<dyn Fn() -> Store + Sync>) {
     for (name, case) in CASES {
@@ -418,7 +494,7 @@ fn postgres_migrations_run_once_when_instances_start_together() {
         .iter()
         .map(|r| r.get(0))
         .collect();
-    assert_eq!(versions, vec![1, 2, 3]);
+    assert_eq!(versions, vec![1, 2, 3, 4, 5]);
     // Over the Unix socket too (the README's form of DATABASE_URL).
     let socket = format!(
         "postgres:///migrate?host={}&port={}&user={}",

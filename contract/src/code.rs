@@ -36,6 +36,12 @@ pub enum ErrorCode {
     InvalidTtl,
     /// `invalid_query`, 400: a query parameter of the admin API is unusable.
     InvalidQuery,
+    /// `invalid_fiat_amount`, 400: a fiat price that is not a decimal string above zero with at most the currency's decimals, only half of `currency` + `fiat_amount`, or beside `amount_sat`.
+    InvalidFiatAmount,
+    /// `unsupported_currency`, 400: a currency the backend has no rate for.
+    UnsupportedCurrency,
+    /// `invalid_unified`, 400: `unified` is not a boolean.
+    InvalidUnified,
     /// `order_conflict`, 409: the order's open invoice is for another amount.
     OrderConflict,
     /// `order_paid`, 409: the order is paid; it never gets a second invoice.
@@ -79,12 +85,19 @@ pub enum ErrorCode {
     WebhookUnavailable,
     /// `admin_not_configured`, 503: the admin API without `ADMIN_TOKEN`.
     AdminNotConfigured,
+    /// `fiat_not_configured`, 503: a fiat price, but no `RATE_SOURCE`.
+    FiatNotConfigured,
+    /// `rate_unavailable`, 503: no exchange rate younger than `RATE_MAX_AGE_SECS`.
+    RateUnavailable,
     /// `provider_unreachable`, 503: the order's invoice is past its deadline and the provider cannot say whether it was paid.
     ProviderUnreachable,
     /// `overloaded`, 503, with `Retry-After`: too many requests in progress.
     Overloaded,
     /// `timeout`, 503: the request took too long.
     Timeout,
+    /// `too_many_streams`, 503, with `Retry-After`: the live status streams
+    /// (`GET {endpoint}/invoices/{id}/events`) are at their cap; poll instead.
+    TooManyStreams,
     /// `database_unavailable`, 503: the database (PostgreSQL) cannot be reached now; the backend
     /// reconnects by itself.
     DatabaseUnavailable,
@@ -107,6 +120,9 @@ impl ErrorCode {
         ErrorCode::InvalidExpiry,
         ErrorCode::InvalidTtl,
         ErrorCode::InvalidQuery,
+        ErrorCode::InvalidFiatAmount,
+        ErrorCode::UnsupportedCurrency,
+        ErrorCode::InvalidUnified,
         ErrorCode::OrderConflict,
         ErrorCode::OrderPaid,
         ErrorCode::OrderSettling,
@@ -128,9 +144,12 @@ impl ErrorCode {
         ErrorCode::WebhookNotConfigured,
         ErrorCode::WebhookUnavailable,
         ErrorCode::AdminNotConfigured,
+        ErrorCode::FiatNotConfigured,
+        ErrorCode::RateUnavailable,
         ErrorCode::ProviderUnreachable,
         ErrorCode::Overloaded,
         ErrorCode::Timeout,
+        ErrorCode::TooManyStreams,
         ErrorCode::DatabaseUnavailable,
     ];
 
@@ -152,6 +171,9 @@ impl ErrorCode {
             ErrorCode::InvalidExpiry => "invalid_expiry",
             ErrorCode::InvalidTtl => "invalid_ttl",
             ErrorCode::InvalidQuery => "invalid_query",
+            ErrorCode::InvalidFiatAmount => "invalid_fiat_amount",
+            ErrorCode::UnsupportedCurrency => "unsupported_currency",
+            ErrorCode::InvalidUnified => "invalid_unified",
             ErrorCode::OrderConflict => "order_conflict",
             ErrorCode::OrderPaid => "order_paid",
             ErrorCode::OrderSettling => "order_settling",
@@ -173,9 +195,12 @@ impl ErrorCode {
             ErrorCode::WebhookNotConfigured => "webhook_not_configured",
             ErrorCode::WebhookUnavailable => "webhook_unavailable",
             ErrorCode::AdminNotConfigured => "admin_not_configured",
+            ErrorCode::FiatNotConfigured => "fiat_not_configured",
+            ErrorCode::RateUnavailable => "rate_unavailable",
             ErrorCode::ProviderUnreachable => "provider_unreachable",
             ErrorCode::Overloaded => "overloaded",
             ErrorCode::Timeout => "timeout",
+            ErrorCode::TooManyStreams => "too_many_streams",
             ErrorCode::DatabaseUnavailable => "database_unavailable",
         }
     }

@@ -9,6 +9,8 @@
 //!   [`wire::StatusReply`]);
 //! * [`limits`]: amounts, description length, ids, expiry;
 //! * [`order`]: the order-id rule and an order token's claims (the HMAC stays in the backend);
+//! * [`fiat`]: a fiat price as text (currency code + decimal) and the answer's quote (the
+//!   conversion stays in the backend);
 //! * [`payurl`]: when a pay link is safe to show a payer;
 //! * [`code`]: every error code, with its string;
 //! * [`text`]: the two small text helpers both sides need (hex, a case-insensitive prefix).
@@ -25,6 +27,7 @@
 extern crate alloc;
 
 pub mod code;
+pub mod fiat;
 pub mod limits;
 pub mod order;
 pub mod payurl;
@@ -32,6 +35,7 @@ pub mod text;
 pub mod wire;
 
 pub use code::ErrorCode;
+pub use fiat::{is_currency_code, split_decimal, FiatPrice, FiatQuote, MAX_FIAT_AMOUNT_LEN};
 pub use limits::*;
 pub use order::{is_order_id, is_widget_key, ClaimError, OrderClaims, TokenAmount};
 pub use payurl::{is_loopback_host, pay_url_host, valid_pay_url, HttpUrl};

@@ -6,6 +6,7 @@
 
 use alloc::string::String;
 
+use crate::fiat::FiatPrice;
 use crate::limits::{MAX_DESCRIPTION_BYTES, MAX_ORDER_ID_LEN, MIN_AMOUNT_SAT};
 
 /// Prefix of the ids the widget makes for a checkout the shop did not name (`wc_` + 24 hex
@@ -36,7 +37,7 @@ pub fn is_widget_key(s: &str) -> bool {
 }
 
 /// The amount an order token states.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TokenAmount {
     /// Exactly this many sat.
     Exact(u64),
@@ -47,6 +48,10 @@ pub enum TokenAmount {
         /// Largest.
         max_sat: u64,
     },
+    /// A fiat price (claims `currency` + `fiat_amount`, a decimal string such as `"4.50"`),
+    /// converted to sat by the backend at invoice time (which also decides whether it takes the
+    /// currency and its decimals).
+    Fiat(FiatPrice),
 }
 
 impl TokenAmount {
@@ -68,6 +73,30 @@ impl TokenAmount {
                 Ok(TokenAmount::Range { min_sat, max_sat })
             }
             _ => Err(ClaimError::Claim("amount_sat")),
+        }
+    }
+
+    /// As [`Self::from_claims`], or a fiat price: `currency` with `fiat_amount` (both, well
+    /// formed by [`FiatPrice::parse`], and none of the sat claims beside them).
+    #[inline]
+    pub fn from_claims_with_fiat(
+        currency: Option<&str>,
+        fiat_amount: Option<&str>,
+        amount_sat: Option<u64>,
+        min_sat: Option<u64>,
+        max_sat: Option<u64>,
+        max_amount_sat: u64,
+    ) -> Result<TokenAmount, ClaimError> {
+        match (currency, fiat_amount) {
+            (None, None) => TokenAmount::from_claims(amount_sat, min_sat, max_sat, max_amount_sat),
+            (Some(c), Some(a))
+                if amount_sat.is_none() && min_sat.is_none() && max_sat.is_none() =>
+            {
+                FiatPrice::parse(c, a)
+                    .map(TokenAmount::Fiat)
+                    .ok_or(ClaimError::Claim("fiat_amount"))
+            }
+            _ => Err(ClaimError::Claim("fiat_amount")),
         }
     }
 }

@@ -10,6 +10,7 @@ use alloc::string::String;
 
 use serde::{Deserialize, Serialize};
 
+use crate::fiat::{FiatPrice, FiatQuote};
 use crate::limits::{MAX_ID_LEN, MAX_MESSAGE_LEN};
 use crate::payurl::valid_pay_url;
 use crate::text::{hex_encode, parse_hash_hex};
@@ -35,6 +36,15 @@ pub struct CreateRequest {
     /// token's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order_token: Option<String>,
+    /// A fiat price's ISO 4217 currency (with `fiat_amount`, instead of `amount_sat`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    /// A fiat price as a decimal string (`"4.50"`), converted by the backend.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fiat_amount: Option<String>,
+    /// Ask for an on-chain address too (a unified BIP21 QR), where the provider gives one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unified: Option<bool>,
 }
 
 /// `201`/`200` answer to a create (also what the widget keeps in `sessionStorage` to show the
@@ -58,6 +68,12 @@ pub struct CreateResponse {
     pub expires_at: u64,
     /// Always `pending` for a usable invoice.
     pub status: String,
+    /// A unified invoice's on-chain address (for `bitcoin:ADDRESS?amount=…&lightning=…`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub onchain_address: Option<String>,
+    /// A fiat-priced invoice: its price, and the rate, source and time of the conversion.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fiat: Option<FiatQuote>,
     /// The backend's clock when it answered, Unix milliseconds: the widget measures the payer's
     /// clock against it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -93,9 +109,28 @@ pub struct StatusResponse {
     /// Unix seconds, only when paid.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paid_at: Option<u64>,
+    /// A unified invoice's on-chain address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub onchain_address: Option<String>,
+    /// An on-chain payment seen to that address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub onchain: Option<OnchainSeen>,
+    /// A fiat-priced invoice: its price, and the rate, source and time of the conversion.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fiat: Option<FiatQuote>,
     /// The backend's clock when it answered, Unix milliseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server_time: Option<u64>,
+}
+
+/// An on-chain payment seen to a unified invoice's address: its confirmations and the shop's
+/// count (`ONCHAIN_CONFIRMATIONS`) at which the invoice is paid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OnchainSeen {
+    /// Confirmations so far (0: in the mempool).
+    pub confirmations: u32,
+    /// Confirmations that make the invoice paid.
+    pub required: u32,
 }
 
 /// `{"error": {"code", "message"}}`, the body of every 4xx/5xx.
@@ -142,6 +177,10 @@ pub struct Created {
     pub amount_sat: u64,
     /// Unix seconds (the BOLT 11 invoice's own expiry wins for a BOLT 11 payable).
     pub expires_at: u64,
+    /// The fiat price the backend converted, if any (well formed, else dropped).
+    pub fiat: Option<FiatPrice>,
+    /// A unified invoice's on-chain address ([`valid_onchain_address`], else dropped).
+    pub onchain_address: Option<String>,
 }
 
 /// Status of an invoice.
@@ -188,6 +227,8 @@ pub struct StatusReply {
     /// Hex preimage (64 lower-case hex characters) when the backend gave one; anything else is
     /// dropped, not trusted.
     pub preimage: Option<String>,
+    /// An on-chain payment seen to a unified invoice's address ([`StatusResponse::onchain`]).
+    pub onchain: Option<OnchainSeen>,
 }
 
 /// Why a backend answer was refused.
@@ -217,6 +258,13 @@ pub fn valid_id(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'~' | b'-'))
         && id != "."
         && id != ".."
+}
+
+/// Is `a` shaped like an on-chain address the widget may put into a BIP21 URI: 14 to 90 ASCII
+/// letters and digits (base58 or bech32; the backend checks the network, the wallet the rest)?
+#[inline]
+pub fn valid_onchain_address(a: &str) -> bool {
+    (14..=90).contains(&a.len()) && a.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
 impl Created {
@@ -251,10 +299,15 @@ impl Created {
             payable,
             amount_sat: w.amount_sat,
             expires_at: w.expires_at,
+            fiat: w
+                .fiat
+                .and_then(|f| FiatPrice::parse(&f.currency, &f.amount)),
+            onchain_address: w.onchain_address.filter(|a| valid_onchain_address(a)),
         })
     }
 
-    /// Back to the wire form (what the widget keeps in `sessionStorage` across a reload).
+    /// Back to the wire form (what the widget keeps in `sessionStorage` across a reload; of a
+    /// fiat price only `currency` and `amount`, the rate fields are left empty).
     #[inline]
     pub fn to_wire(&self) -> CreateResponse {
         let (payment_request, payment_hash, pay_url) = match &self.payable {
@@ -276,6 +329,14 @@ impl Created {
             amount_sat: self.amount_sat,
             expires_at: self.expires_at,
             status: String::from(Status::Pending.as_str()),
+            onchain_address: self.onchain_address.clone(),
+            fiat: self.fiat.as_ref().map(|f| FiatQuote {
+                currency: f.currency.clone(),
+                amount: f.amount.clone(),
+                rate: String::new(),
+                rate_source: String::new(),
+                rate_at: 0,
+            }),
             server_time: None,
         }
     }
@@ -301,13 +362,17 @@ impl StatusReply {
             id,
             status,
             preimage,
+            onchain: None,
         })
     }
 
-    /// [`Self::check`] of a whole status answer.
+    /// [`Self::check`] of a whole status answer, with its `onchain`.
     #[inline]
     pub fn from_wire(w: StatusResponse, expected_id: &str) -> Result<StatusReply, ContractError> {
-        StatusReply::check(w.id, &w.status, w.preimage, expected_id)
+        let onchain = w.onchain;
+        let mut reply = StatusReply::check(w.id, &w.status, w.preimage, expected_id)?;
+        reply.onchain = onchain;
+        Ok(reply)
     }
 }
 

@@ -272,3 +272,136 @@ fn parsed_parts() {
     assert_eq!((u.host, u.port, u.rest), ("node.lan", "8080", ""));
     assert!(HttpUrl::parse("ftp://x").is_none());
 }
+
+#[test]
+fn fiat_prices() {
+    for (c, a) in [
+        ("EUR", "4.50"),
+        ("EUR", "4.5"),
+        ("JPY", "500"),
+        ("XYZ", "0.001"),
+    ] {
+        let p = FiatPrice::parse(c, a).expect(a);
+        assert_eq!((p.currency.as_str(), p.amount.as_str()), (c, a));
+    }
+    for (c, a) in [
+        ("eur", "4.50"),
+        ("EURO", "4.50"),
+        ("EU", "4.50"),
+        ("EUR", ""),
+        ("EUR", "4."),
+        ("EUR", ".5"),
+        ("EUR", "-4.50"),
+        ("EUR", "+4"),
+        ("EUR", "4,50"),
+        ("EUR", "4.5.0"),
+        ("EUR", "1e3"),
+        ("EUR", " 4.50"),
+        ("EUR", &"9".repeat(25)),
+    ] {
+        assert_eq!(FiatPrice::parse(c, a), None, "{c} {a:?}");
+    }
+    assert_eq!(split_decimal("4.50"), Some(("4", "50")));
+    assert_eq!(split_decimal("500"), Some(("500", "")));
+    let eur = |a| FiatPrice::parse("EUR", a).unwrap();
+    assert!(eur("4.5").same_as(&eur("4.50")));
+    assert!(eur("04.50").same_as(&eur("4.5")));
+    assert!(eur("4").same_as(&eur("4.00")));
+    assert!(!eur("4.5").same_as(&eur("45")));
+    assert!(!eur("4.5").same_as(&FiatPrice::parse("USD", "4.5").unwrap()));
+}
+
+#[test]
+fn fiat_claims() {
+    let f = |c, a, sat| TokenAmount::from_claims_with_fiat(c, a, sat, None, None, 1000);
+    assert_eq!(
+        f(Some("EUR"), Some("4.50"), None),
+        Ok(TokenAmount::Fiat(FiatPrice::parse("EUR", "4.50").unwrap()))
+    );
+    // Without a fiat price, the sat rule.
+    assert_eq!(f(None, None, Some(5)), Ok(TokenAmount::Exact(5)));
+    assert_eq!(f(None, None, None), Err(ClaimError::Claim("amount_sat")));
+    for bad in [
+        f(Some("EUR"), None, None),
+        f(None, Some("4.50"), None),
+        f(Some("EUR"), Some("4.50"), Some(5)),
+        f(Some("eur"), Some("4.50"), None),
+        f(Some("EUR"), Some("4.5.0"), None),
+    ] {
+        assert_eq!(bad, Err(ClaimError::Claim("fiat_amount")));
+    }
+    assert_eq!(
+        TokenAmount::from_claims_with_fiat(Some("EUR"), Some("4"), None, Some(1), Some(9), 1000),
+        Err(ClaimError::Claim("fiat_amount"))
+    );
+}
+
+#[test]
+fn onchain_addresses() {
+    for ok in [
+        "bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080",
+        "BC1QW508D6QEJXTDG4Y5R3ZARVARY0C5XW7KV8F3T4",
+        "1BoatSLRHtKNngkdXEeobR76b53LETtpyT",
+    ] {
+        assert!(valid_onchain_address(ok), "{ok}");
+    }
+    for bad in [
+        "",
+        "bc1short",
+        "bc1q w508d6qejxtdg4y5r3zarvary0c5xw7k",
+        &"a".repeat(91),
+        "bc1q<script>alert(1)</script>",
+    ] {
+        assert!(!valid_onchain_address(bad), "{bad}");
+    }
+}
+
+#[test]
+fn fiat_and_unified_codes() {
+    for s in [
+        "invalid_fiat_amount",
+        "unsupported_currency",
+        "invalid_unified",
+        "fiat_not_configured",
+        "rate_unavailable",
+    ] {
+        assert_eq!(ErrorCode::parse(s).map(ErrorCode::as_str), Some(s));
+    }
+}
+
+#[test]
+fn created_keeps_only_well_formed_fiat_and_address() {
+    let wire = |currency: &str, amount: &str, address: &str| CreateResponse {
+        id: "inv_1".into(),
+        payment_request: None,
+        pay_url: Some("https://pay.example/i/1".into()),
+        payment_hash: None,
+        amount_sat: 7500,
+        expires_at: 1,
+        status: "pending".into(),
+        onchain_address: Some(address.into()),
+        fiat: Some(FiatQuote {
+            currency: currency.into(),
+            amount: amount.into(),
+            rate: "60000.00".into(),
+            rate_source: "fixed".into(),
+            rate_at: 1,
+        }),
+        server_time: None,
+    };
+    let good = Created::from_wire(wire(
+        "EUR",
+        "4.50",
+        "bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080",
+    ))
+    .unwrap();
+    assert_eq!(good.fiat, FiatPrice::parse("EUR", "4.50"));
+    assert_eq!(
+        good.onchain_address.as_deref(),
+        Some("bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080")
+    );
+    // Kept across a reload: the price and address come back the same.
+    assert_eq!(Created::from_wire(good.to_wire()), Ok(good));
+    let bad = Created::from_wire(wire("EUR", "4,50", "bc1<b>")).unwrap();
+    assert_eq!((bad.fiat, bad.onchain_address), (None, None));
+}

@@ -17,6 +17,13 @@
 //! | `POST /_test/settle` | `{"id"?}`: mark paid (all pending without `id`) and deliver the signed webhook, for providers that send one |
 //! | `POST /_test/accept` | LND only: `ACCEPTED` (a held HTLC: not paid) |
 //! | `POST /_test/expire` | mark expired (and deliver the provider's expiry webhook, if it has one) |
+//! | `POST /_test/drop_streams` | LND, CLN: cut every open subscription (`/v1/invoices/subscribe`, `waitanyinvoice`) |
+//!
+//! LND and CLN push too, as the daemons do: `GET /v1/invoices/subscribe?settle_index=N` streams
+//! newline-delimited `{"result": Invoice}` objects (every invoice settled after `N`, then each
+//! new or settled one); clnrest's `POST /v1/waitanyinvoice {"lastpay_index", "timeout"}` answers
+//! the first invoice paid after that `pay_index` (error 904 at the timeout). A settled invoice
+//! gets the next `settle_index` / `pay_index` (its own sequence, apart from `add_index`).
 //!
 //! `id` matches an invoice's provider id, its idempotency key/label, its payment hash (hex) or its
 //! BOLT 11.
@@ -45,6 +52,7 @@ use p256::ecdsa::SigningKey;
 use rand::RngCore;
 use serde_json::{json, Value};
 
+pub use fakes::btcpay::chain_address as btcpay_chain_address;
 pub use util::{btc_to_msat, msat_to_btc, rfc3339};
 
 /// Which provider a fake plays.
@@ -223,6 +231,12 @@ pub(crate) struct Inner {
     pub deliveries: Vec<Delivery>,
     pub kraken_nonce: u64,
     pub seq: u64,
+    /// The last settle_index / pay_index given.
+    pub pay_seq: u64,
+    /// Subscriptions opened (LND stream, CLN waitanyinvoice calls).
+    pub stream_connects: usize,
+    /// The index each subscription asked to resume after (`settle_index`, `lastpay_index`).
+    pub stream_from: Vec<u64>,
 }
 
 /// The shared state of one fake.
@@ -239,7 +253,9 @@ pub struct Shared {
     /// Delay before answering a status lookup, in ms (a slow provider).
     lookup_delay_ms: AtomicU64,
     /// Answer every provider request 503 (a provider that is down).
-    down: std::sync::atomic::AtomicBool,
+    pub(crate) down: std::sync::atomic::AtomicBool,
+    /// Bumped to cut every open subscription.
+    pub(crate) stream_generation: AtomicU64,
     node_key: SecretKey,
     secp: Secp256k1<bitcoin::secp256k1::All>,
     pub(crate) jwt_key: SigningKey,
@@ -314,6 +330,7 @@ impl Fake {
             lookup_calls: AtomicUsize::new(0),
             lookup_delay_ms: AtomicU64::new(0),
             down: std::sync::atomic::AtomicBool::new(false),
+            stream_generation: AtomicU64::new(0),
             node_key: SecretKey::from_slice(&node).expect("random key"),
             secp: Secp256k1::new(),
             jwt_key: SigningKey::from_slice(&jwt).expect("random P-256 key"),
@@ -391,11 +408,31 @@ impl Fake {
     pub fn settle_with_amount(&self, id: Option<&str>, amount_msat: u64) {
         let now = self.shared.now();
         let mut g = self.shared.inner.lock().unwrap();
-        for i in g.invoices.iter_mut().filter(|i| Shared::matches(i, id)) {
+        let Inner {
+            invoices, pay_seq, ..
+        } = &mut *g;
+        for i in invoices.iter_mut().filter(|i| Shared::matches(i, id)) {
             i.status = FakeStatus::Paid;
             i.paid_at = Some(now);
             i.extra["amount_paid_msat"] = json!(amount_msat);
+            give_pay_index(i, pay_seq);
         }
+    }
+
+    /// LND, CLN: cut every open subscription (the stream or long poll ends with a broken
+    /// connection, as when the node restarts).
+    pub fn drop_streams(&self) {
+        self.shared.stream_generation.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// LND, CLN: subscriptions opened so far.
+    pub fn stream_connects(&self) -> usize {
+        self.shared.inner.lock().unwrap().stream_connects
+    }
+
+    /// LND, CLN: the index each subscription asked to resume after, in order.
+    pub fn stream_from(&self) -> Vec<u64> {
+        self.shared.inner.lock().unwrap().stream_from.clone()
     }
 
     /// Every invoice made.
@@ -433,10 +470,14 @@ impl Fake {
     pub fn mark(&self, id: Option<&str>, status: FakeStatus) {
         let now = self.shared.now();
         let mut g = self.shared.inner.lock().unwrap();
-        for i in g.invoices.iter_mut().filter(|i| Shared::matches(i, id)) {
+        let Inner {
+            invoices, pay_seq, ..
+        } = &mut *g;
+        for i in invoices.iter_mut().filter(|i| Shared::matches(i, id)) {
             i.status = status;
             if status == FakeStatus::Paid {
                 i.paid_at = Some(now);
+                give_pay_index(i, pay_seq);
             }
         }
     }
@@ -645,7 +686,10 @@ impl Shared {
         let now = self.now();
         let changed: Vec<FakeInvoice> = {
             let mut g = self.inner.lock().unwrap();
-            g.invoices
+            let Inner {
+                invoices, pay_seq, ..
+            } = &mut *g;
+            invoices
                 .iter_mut()
                 .filter(|i| Self::matches(i, id))
                 .filter(|i| matches!(i.status, FakeStatus::Pending | FakeStatus::Accepted))
@@ -654,6 +698,7 @@ impl Shared {
                     i.status = to;
                     if to == FakeStatus::Paid {
                         i.paid_at = Some(now);
+                        give_pay_index(i, pay_seq);
                     }
                     i.clone()
                 })
@@ -712,6 +757,7 @@ impl Shared {
             "create_calls": g.create_calls,
             "lookup_calls": self.lookup_calls.load(Ordering::SeqCst),
             "cancels": g.cancels,
+            "stream_connects": g.stream_connects,
             "rejections": g.rejections,
             "deliveries": g.deliveries.iter().map(|d| json!({"url": d.url, "status": d.status, "answer": d.answer})).collect::<Vec<_>>(),
             "invoices": g.invoices.iter().map(|i| json!({
@@ -726,6 +772,19 @@ impl Shared {
             })).collect::<Vec<_>>(),
         })
     }
+}
+
+/// A settled invoice's place in the node's settle order (LND `settle_index`, CLN `pay_index`).
+fn give_pay_index(i: &mut FakeInvoice, pay_seq: &mut u64) {
+    if i.extra["pay_index"].is_null() {
+        *pay_seq += 1;
+        i.extra["pay_index"] = json!(*pay_seq);
+    }
+}
+
+/// An invoice's `settle_index` / `pay_index`, 0 while unpaid.
+pub(crate) fn pay_index(i: &FakeInvoice) -> u64 {
+    i.extra["pay_index"].as_u64().unwrap_or(0)
 }
 
 /// A JSON answer.
@@ -748,6 +807,11 @@ async fn dispatch(
     let path = uri.path().to_owned();
     if let Some(control) = path.strip_prefix("/_test/") {
         return control_endpoint(&shared, &method, control, &body).await;
+    }
+    if let Some(r) =
+        fakes::streams::route(&shared, &method, &path, uri.query(), &headers, &body).await
+    {
+        return r;
     }
     let is_lookup = method == Method::GET || path.ends_with("/listinvoices");
     if is_lookup {
@@ -789,6 +853,10 @@ async fn control_endpoint(shared: &Shared, method: &Method, what: &str, body: &[
             json_response(200, &json!(map))
         }
         ("GET", "state") => json_response(200, &shared.state_json()),
+        ("POST", "drop_streams") => {
+            shared.stream_generation.fetch_add(1, Ordering::SeqCst);
+            json_response(200, &json!({"ok": true}))
+        }
         ("POST", "config") => {
             if let Some(u) = args["webhook_url"].as_str() {
                 *shared.webhook_url.lock().unwrap() = Some(u.to_owned());

@@ -176,6 +176,23 @@ impl Btcpay {
         Ok(g)
     }
 
+    /// The `destination` (an address) of the invoice's active `BTC-CHAIN` method, if it has one.
+    async fn chain_address(&self, id: &str) -> Result<Option<String>, ProviderError> {
+        let methods = self
+            .call(
+                Method::GET,
+                &format!("/invoices/{id}/payment-methods"),
+                None,
+            )
+            .await?;
+        Ok(methods.as_array().and_then(|a| {
+            a.iter()
+                .find(|m| m["paymentMethodId"].as_str() == Some("BTC-CHAIN"))
+                .and_then(destination)
+                .map(str::to_owned)
+        }))
+    }
+
     /// The invoice's Lightning payment method, if it has one.
     async fn lightning_method(&self, id: &str) -> Result<Option<Value>, ProviderError> {
         let methods = self
@@ -223,7 +240,13 @@ impl Adapter for Btcpay {
                 "itemDesc": req.description,
             },
             "checkout": {
-                "paymentMethods": [generation.lightning_method()],
+                // A unified invoice (2.x) also takes BTC on-chain, which BTCPay watches itself
+                // (its status covers the payment: Processing, then Settled).
+                "paymentMethods": if req.unified && generation == Generation::V2 {
+                    json!([generation.lightning_method(), "BTC-CHAIN"])
+                } else {
+                    json!([generation.lightning_method()])
+                },
                 "expirationMinutes": req.expiry_secs.div_ceil(60),
             },
         });
@@ -279,11 +302,17 @@ impl Adapter for Btcpay {
             Some(h) => Some(hash_from_hex(h).ok_or_else(|| bad("bad paymentHash"))?),
             None => None,
         };
+        let onchain_address = if req.unified && generation == Generation::V2 {
+            self.chain_address(id).await?
+        } else {
+            None
+        };
         Ok(CreatedInvoice {
             payment_request: Some(destination),
             payment_hash: hash,
             provider_ref: Some(id.to_owned()),
             expires_at: inv["expirationTime"].as_u64(),
+            onchain_address,
             ..CreatedInvoice::default()
         })
     }

@@ -105,6 +105,25 @@ fn created_from(v: &Value) -> Result<CreatedInvoice, ProviderError> {
     })
 }
 
+/// What an invoice object (`listinvoices`, `waitanyinvoice`) says.
+pub(crate) fn status_of(v: &Value) -> Result<ProviderStatus, ProviderError> {
+    Ok(match v["status"].as_str() {
+        Some("paid") => ProviderStatus::Paid {
+            preimage: v["payment_preimage"].as_str().and_then(hash_from_hex),
+            amount_paid_msat: json_u64(&v["amount_received_msat"]),
+            paid_at: json_u64(&v["paid_at"]),
+        },
+        Some("expired") => ProviderStatus::Expired,
+        Some(_) => ProviderStatus::Pending,
+        None => return Err(ProviderError::BadResponse("CLN: no status".into())),
+    })
+}
+
+/// The API with the rune, through `http` (the subscription's long-poll client).
+pub(crate) fn api(s: &Settings, http: super::http::HttpClient) -> Result<Api, String> {
+    Ok(Api::new(WHO, &s.url, &s.tls, vec![("rune", s.rune.clone())])?.with_client(http))
+}
+
 impl Adapter for Cln {
     fn name(&self) -> &'static str {
         "cln"
@@ -157,15 +176,6 @@ impl Adapter for Cln {
                 "CLN: no invoice with this label".into(),
             ));
         };
-        Ok(Some(match v["status"].as_str() {
-            Some("paid") => ProviderStatus::Paid {
-                preimage: v["payment_preimage"].as_str().and_then(hash_from_hex),
-                amount_paid_msat: json_u64(&v["amount_received_msat"]),
-                paid_at: json_u64(&v["paid_at"]),
-            },
-            Some("expired") => ProviderStatus::Expired,
-            Some(_) => ProviderStatus::Pending,
-            None => return Err(ProviderError::BadResponse("CLN: no status".into())),
-        }))
+        status_of(&v).map(Some)
     }
 }

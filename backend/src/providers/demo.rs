@@ -48,6 +48,7 @@ pub struct DemoProvider {
     key: SecretKey,
     node_id: PublicKey,
     currency: Currency,
+    network: bitcoin::Network,
 }
 
 impl fmt::Debug for DemoProvider {
@@ -93,12 +94,32 @@ impl DemoProvider {
             key,
             node_id,
             currency: network.currency(),
+            network: match network {
+                Network::Bitcoin => bitcoin::Network::Bitcoin,
+                Network::Testnet => bitcoin::Network::Testnet,
+                Network::Signet => bitcoin::Network::Signet,
+                Network::Regtest => bitcoin::Network::Regtest,
+            },
         }
     }
 
     /// The node's public key: the payee every invoice's signature recovers to.
     pub fn node_id(&self) -> PublicKey {
         self.node_id
+    }
+
+    /// The demo's on-chain address of invoice `invoice_id`: P2WPKH of a key derived from the
+    /// node key and the id (`sha256(node key || id)`), for the configured network. Deterministic,
+    /// valid, one per invoice; nothing ever watches it (the demo control says what arrived).
+    pub fn address_for(&self, invoice_id: &str) -> String {
+        let mut engine = sha256::Hash::engine();
+        bitcoin::hashes::HashEngine::input(&mut engine, &self.key.secret_bytes());
+        bitcoin::hashes::HashEngine::input(&mut engine, invoice_id.as_bytes());
+        let digest = sha256::Hash::from_engine(engine).to_byte_array();
+        // A SHA-256 output is a valid secret key but for a 2^-128 chance; the node key then.
+        let key = SecretKey::from_slice(&digest).unwrap_or(self.key);
+        let pk = bitcoin::CompressedPublicKey(PublicKey::from_secret_key(&self.secp, &key));
+        bitcoin::Address::p2wpkh(&pk, self.network).to_string()
     }
 
     fn build(&self, req: &NewInvoice) -> Result<CreatedInvoice, ProviderError> {
@@ -125,6 +146,7 @@ impl DemoProvider {
             preimage: Some(preimage),
             provider_ref: None,
             expires_at: Some(req.now.saturating_add(u64::from(req.expiry_secs))),
+            onchain_address: None,
         })
     }
 }
@@ -144,5 +166,9 @@ impl Adapter for DemoProvider {
 
     fn simulates_payments(&self) -> bool {
         true
+    }
+
+    async fn onchain_address(&self, req: &NewInvoice) -> Result<Option<String>, ProviderError> {
+        Ok(Some(self.address_for(&req.invoice_id)))
     }
 }

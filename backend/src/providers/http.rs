@@ -109,6 +109,14 @@ impl Api {
         &self.http
     }
 
+    /// The same API through another client (see [`HttpClient::streaming`]).
+    pub fn with_client(&self, http: HttpClient) -> Self {
+        Self {
+            http,
+            ..self.clone()
+        }
+    }
+
     /// A request to `{base}{path}` with the credential headers.
     pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
         let url = format!("{}{path}", self.base);
@@ -180,9 +188,23 @@ impl Reply {
 impl HttpClient {
     /// A client trusting `trust`.
     pub fn new(trust: &TlsTrust) -> Result<Self, String> {
-        let builder = reqwest::Client::builder()
+        Self::build(trust, reqwest::Client::builder().timeout(REQUEST_TIMEOUT))
+    }
+
+    /// A client for long-lived answers (a subscription's stream, a long poll): no limit on the
+    /// whole answer; TCP keepalive finds a dead peer; `read_timeout`, if any, bounds a silence.
+    pub fn streaming(trust: &TlsTrust, read_timeout: Option<Duration>) -> Result<Self, String> {
+        let builder = reqwest::Client::builder().tcp_keepalive(Duration::from_secs(30));
+        let builder = match read_timeout {
+            Some(t) => builder.read_timeout(t),
+            None => builder,
+        };
+        Self::build(trust, builder)
+    }
+
+    fn build(trust: &TlsTrust, builder: reqwest::ClientBuilder) -> Result<Self, String> {
+        let builder = builder
             .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(REQUEST_TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!(
                 "lightning-checkout-backend/",

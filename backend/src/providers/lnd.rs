@@ -91,6 +91,32 @@ fn b64_32(v: &serde_json::Value) -> Option<[u8; 32]> {
     bytes.try_into().ok()
 }
 
+/// What an `lnrpc.Invoice` (a lookup's answer, a subscription's `result`) says.
+pub(crate) fn status_of(v: &serde_json::Value) -> Result<ProviderStatus, ProviderError> {
+    Ok(match v["state"].as_str() {
+        Some("SETTLED") => ProviderStatus::Paid {
+            preimage: b64_32(&v["r_preimage"]),
+            amount_paid_msat: json_u64(&v["amt_paid_msat"]).filter(|a| *a > 0),
+            paid_at: json_u64(&v["settle_date"]).filter(|t| *t > 0),
+        },
+        Some("CANCELED") => ProviderStatus::Expired,
+        // OPEN, and ACCEPTED (a held HTLC is not a payment); the deadline is ours.
+        Some(_) => ProviderStatus::Pending,
+        None => return Err(ProviderError::BadResponse("LND: no state".into())),
+    })
+}
+
+/// The payment hash of an `lnrpc.Invoice` (base64 `r_hash`).
+pub(crate) fn hash_of(v: &serde_json::Value) -> Option<[u8; 32]> {
+    b64_32(&v["r_hash"])
+}
+
+/// The API with the macaroon, through `http` (the subscription's streaming client).
+pub(crate) fn api(s: &Settings, http: super::http::HttpClient) -> Result<Api, String> {
+    let macaroon = ("grpc-metadata-macaroon", s.macaroon_hex.clone());
+    Ok(Api::new(WHO, &s.url, &s.tls, vec![macaroon])?.with_client(http))
+}
+
 impl Adapter for Lnd {
     fn name(&self) -> &'static str {
         "lnd"
@@ -121,16 +147,6 @@ impl Adapter for Lnd {
         };
         let path = format!("/v1/invoice/{}", hex::encode(hash));
         let v = self.api.call(Method::GET, &path, None).await?;
-        Ok(Some(match v["state"].as_str() {
-            Some("SETTLED") => ProviderStatus::Paid {
-                preimage: b64_32(&v["r_preimage"]),
-                amount_paid_msat: json_u64(&v["amt_paid_msat"]).filter(|a| *a > 0),
-                paid_at: json_u64(&v["settle_date"]).filter(|t| *t > 0),
-            },
-            Some("CANCELED") => ProviderStatus::Expired,
-            // OPEN, and ACCEPTED (a held HTLC is not a payment); the deadline is ours.
-            Some(_) => ProviderStatus::Pending,
-            None => return Err(ProviderError::BadResponse("LND: no state".into())),
-        }))
+        status_of(&v).map(Some)
     }
 }

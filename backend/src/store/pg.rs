@@ -57,7 +57,7 @@ pub const CHANNEL: &str = "lightning_checkout_changes";
 const MIGRATION_LOCK: i64 = 0x4c43_4d49_4752_0001;
 
 /// The schema version this program writes (`schema_migrations`' highest `version`).
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// The migration steps, in order: `(version, what, SQL)`. The numbers match SQLite's steps
 /// (`crate::store::sqlite`). Add a step at the end; never change one that shipped.
@@ -131,6 +131,25 @@ CREATE INDEX invoices_paid_at ON invoices (paid_at, id) WHERE status = 'paid';
 ALTER TABLE invoices ADD COLUMN amount_received_msat BIGINT;
 ALTER TABLE invoices ADD COLUMN underpaid_at BIGINT;
 ALTER TABLE invoices ADD COLUMN paid_late BOOLEAN NOT NULL DEFAULT false;
+",
+    ),
+    (
+        4,
+        "where the provider subscriptions resume",
+        "CREATE TABLE cursors (name TEXT PRIMARY KEY, value TEXT NOT NULL);",
+    ),
+    (
+        5,
+        "fiat prices and unified (on-chain) invoices",
+        "
+ALTER TABLE invoices ADD COLUMN fiat_currency TEXT;
+ALTER TABLE invoices ADD COLUMN fiat_amount TEXT;
+ALTER TABLE invoices ADD COLUMN fiat_rate TEXT;
+ALTER TABLE invoices ADD COLUMN fiat_rate_source TEXT;
+ALTER TABLE invoices ADD COLUMN fiat_rate_at BIGINT;
+ALTER TABLE invoices ADD COLUMN onchain_address TEXT;
+ALTER TABLE invoices ADD COLUMN onchain_seen_at BIGINT;
+ALTER TABLE invoices ADD COLUMN onchain_confirmations INTEGER;
 ",
     ),
 ];
@@ -368,6 +387,21 @@ impl TryFrom<&Row> for Invoice {
             amount_received_msat: opt_u64("amount_received_msat")?,
             underpaid_at: opt_u64("underpaid_at")?,
             paid_late: col(r, "paid_late")?,
+            fiat: super::fiat_quote(
+                col(r, "fiat_currency")?,
+                col(r, "fiat_amount")?,
+                col(r, "fiat_rate")?,
+                col(r, "fiat_rate_source")?,
+                opt_u64("fiat_rate_at")?,
+            )?,
+            onchain_address: col(r, "onchain_address")?,
+            onchain_seen_at: opt_u64("onchain_seen_at")?,
+            onchain_confirmations: col::<Option<i32>>(r, "onchain_confirmations")?
+                .map(|v| {
+                    u32::try_from(v)
+                        .map_err(|_| StoreError::Corrupt("onchain_confirmations".into()))
+                })
+                .transpose()?,
         })
     }
 }
@@ -537,8 +571,9 @@ impl PgStore {
         let expires_at = r.now.saturating_add(u64::from(r.expiry_secs));
         tx.execute(
             "INSERT INTO invoices (id, order_id, amount_msat, description, expiry_secs, status, \
-             created_at, expires_at, provider, idempotency_key) \
-             VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8, $9)",
+             created_at, expires_at, provider, idempotency_key, fiat_currency, fiat_amount, \
+             fiat_rate, fiat_rate_source, fiat_rate_at) \
+             VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8, $9, $10, $11, $12, $13, $14)",
             &[
                 &r.id,
                 &r.order_id,
@@ -549,6 +584,11 @@ impl PgStore {
                 &to_i64(expires_at)?,
                 &r.provider,
                 &hex::encode(r.idempotency_key),
+                &r.fiat.map(|f| &f.currency),
+                &r.fiat.map(|f| &f.amount),
+                &r.fiat.map(|f| &f.rate),
+                &r.fiat.map(|f| &f.rate_source),
+                &r.fiat.map(|f| to_i64(f.rate_at)).transpose()?,
             ],
         )?;
         let row =
@@ -562,7 +602,7 @@ impl PgStore {
         let mut conn = self.conn()?;
         conn.execute(
             "UPDATE invoices SET payment_request = $2, pay_url = $3, payment_hash = $4, \
-             preimage = $5, provider_ref = $6, expires_at = $7 \
+             preimage = $5, provider_ref = $6, expires_at = $7, onchain_address = $8 \
              WHERE id = $1 AND status = 'pending' AND payment_request IS NULL AND pay_url IS NULL",
             &[
                 &id,
@@ -572,6 +612,7 @@ impl PgStore {
                 &c.preimage.map(hex::encode),
                 &c.provider_ref,
                 &to_i64(c.expires_at)?,
+                &c.onchain_address,
             ],
         )?;
         get_in(&mut *conn, id)
@@ -675,6 +716,30 @@ impl PgStore {
         Ok(t)
     }
 
+    /// See [`crate::store::Store::record_onchain`]; announced as a change (every instance's
+    /// payers see the on-chain payment), with no shop event.
+    pub fn record_onchain(
+        &self,
+        id: &str,
+        confirmations: u32,
+        now: u64,
+    ) -> Result<Option<Transition>, StoreError> {
+        let mut c = self.conn()?;
+        let mut tx = c.transaction()?;
+        let n = tx.execute(
+            "UPDATE invoices SET onchain_seen_at = COALESCE(onchain_seen_at, $2), \
+             onchain_confirmations = $3 \
+             WHERE id = $1 AND status = 'pending' AND onchain_address IS NOT NULL",
+            &[&id, &to_i64(now)?, &to_i32(confirmations)?],
+        )?;
+        let t = transition(&mut tx, id, n)?;
+        if let Some(Transition::Applied(inv)) = &t {
+            tx.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &inv.id])?;
+        }
+        tx.commit()?;
+        Ok(t)
+    }
+
     /// Record an underpayment; no status change.
     pub fn record_underpayment(
         &self,
@@ -751,6 +816,24 @@ impl PgStore {
         self.announce(&mut tx, &t, EventType::Expired)?;
         tx.commit()?;
         Ok(t)
+    }
+
+    /// A subscription's resume point, by name (`None`: never set).
+    pub fn cursor(&self, name: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn()?
+            .query_opt("SELECT value FROM cursors WHERE name = $1", &[&name])?
+            .map(|r| r.get(0)))
+    }
+
+    /// Keep a subscription's resume point.
+    pub fn set_cursor(&self, name: &str, value: &str) -> Result<(), StoreError> {
+        self.conn()?.execute(
+            "INSERT INTO cursors (name, value) VALUES ($1, $2) \
+             ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value",
+            &[&name, &value],
+        )?;
+        Ok(())
     }
 
     /// Whether a provider's webhook event id was processed.

@@ -35,7 +35,16 @@ const READERS: usize = 4;
 /// How long a connection waits for a lock held by another process before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Schema version in `PRAGMA user_version`.
-pub(crate) const SCHEMA_VERSION: i64 = 3;
+pub(crate) const SCHEMA_VERSION: i64 = 5;
+
+/// Migration step 4 (issue 11): where the provider subscriptions resume (LND's `settle_index`,
+/// Core Lightning's `lastpay_index`), by name. Idempotent.
+const MIGRATION_4_CURSORS: &str = "
+CREATE TABLE IF NOT EXISTS cursors (
+    name  TEXT PRIMARY KEY NOT NULL,
+    value TEXT NOT NULL
+);
+";
 
 /// Migration step 3 (issue 10): what arrived for an underpaid invoice, and late payments.
 /// Each column is added only if missing, so the step is idempotent.
@@ -43,6 +52,20 @@ const MIGRATION_3_COLUMNS: [(&str, &str); 3] = [
     ("amount_received_msat", "INTEGER"),
     ("underpaid_at", "INTEGER"),
     ("paid_late", "INTEGER NOT NULL DEFAULT 0"),
+];
+
+/// Migration step 5 (fiat branch, issue 12): the fiat price of an invoice and the rate it was
+/// converted at (all NULL for a sat-priced invoice); the on-chain address of a unified invoice and
+/// what was seen paid to it. Idempotent as step 3.
+const MIGRATION_5_COLUMNS: [(&str, &str); 8] = [
+    ("fiat_currency", "TEXT"),
+    ("fiat_amount", "TEXT"),
+    ("fiat_rate", "TEXT"),
+    ("fiat_rate_source", "TEXT"),
+    ("fiat_rate_at", "INTEGER"),
+    ("onchain_address", "TEXT"),
+    ("onchain_seen_at", "INTEGER"),
+    ("onchain_confirmations", "INTEGER"),
 ];
 
 const SCHEMA: &str = "
@@ -104,7 +127,9 @@ CREATE INDEX IF NOT EXISTS invoices_paid_at ON invoices (paid_at, id) WHERE stat
 pub(crate) const COLUMNS: &str =
     "id, order_id, amount_msat, description, expiry_secs, payment_request, \
     pay_url, payment_hash, preimage, status, created_at, expires_at, paid_at, amount_paid_msat, \
-    provider, provider_ref, idempotency_key, amount_received_msat, underpaid_at, paid_late";
+    provider, provider_ref, idempotency_key, amount_received_msat, underpaid_at, paid_late, \
+    fiat_currency, fiat_amount, fiat_rate, fiat_rate_source, fiat_rate_at, onchain_address, \
+    onchain_seen_at, onchain_confirmations";
 
 /// The invoice database.
 pub struct SqliteStore {
@@ -155,9 +180,10 @@ impl SqliteStore {
         let tx = writer.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute_batch(SCHEMA)?;
         tx.execute_batch(MIGRATION_2_OUTBOX)?;
-        for (column, decl) in MIGRATION_3_COLUMNS {
+        for (column, decl) in MIGRATION_3_COLUMNS.into_iter().chain(MIGRATION_5_COLUMNS) {
             add_column_if_missing(&tx, "invoices", column, decl)?;
         }
+        tx.execute_batch(MIGRATION_4_CURSORS)?;
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         tx.commit()?;
         let mut readers = Vec::with_capacity(READERS);
@@ -250,6 +276,7 @@ impl SqliteStore {
     pub fn reserve(&self, r: &Reservation<'_>) -> Result<Reserved, StoreError> {
         let (id, order_id) = (r.id.to_owned(), r.order_id.map(str::to_owned));
         let (description, provider) = (r.description.to_owned(), r.provider.to_owned());
+        let fiat = r.fiat.cloned();
         let Reservation {
             amount_msat,
             expiry_secs,
@@ -271,6 +298,7 @@ impl SqliteStore {
                     provider: &provider,
                     now,
                     grace_secs,
+                    fiat: fiat.as_ref(),
                 },
             )
         })
@@ -283,7 +311,7 @@ impl SqliteStore {
         self.batch.run(move |conn| {
             conn.prepare_cached(
                 "UPDATE invoices SET payment_request = ?2, pay_url = ?3, payment_hash = ?4, \
-                 preimage = ?5, provider_ref = ?6, expires_at = ?7 \
+                 preimage = ?5, provider_ref = ?6, expires_at = ?7, onchain_address = ?8 \
                  WHERE id = ?1 AND status = 'pending' AND payment_request IS NULL AND pay_url IS NULL",
             )?
             .execute(params![
@@ -294,6 +322,7 @@ impl SqliteStore {
                     c.preimage.map(hex::encode),
                     c.provider_ref,
                     to_i64(c.expires_at)?,
+                    c.onchain_address,
                 ],
             )?;
             get_in(conn, &id)
@@ -408,6 +437,23 @@ impl SqliteStore {
         })
     }
 
+    /// See [`crate::store::Store::record_onchain`].
+    pub fn record_onchain(
+        &self,
+        id: &str,
+        confirmations: u32,
+        now: u64,
+    ) -> Result<Option<Transition>, StoreError> {
+        let conn = lock(&self.writer);
+        let n = conn.execute(
+            "UPDATE invoices SET onchain_seen_at = COALESCE(onchain_seen_at, ?2), \
+             onchain_confirmations = ?3 \
+             WHERE id = ?1 AND status = 'pending' AND onchain_address IS NOT NULL",
+            params![id, to_i64(now)?, confirmations],
+        )?;
+        transition(&conn, id, n)
+    }
+
     /// Record an underpayment (`received_msat` below the amount asked) on a pending or expired
     /// invoice; its status does not change. `Applied` the first time (or when the amount
     /// changed), `Unchanged` for a repeat of the same report.
@@ -468,6 +514,28 @@ impl SqliteStore {
         })
     }
 
+    /// A subscription's resume point, by name (`None`: never set).
+    pub fn cursor(&self, name: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .reader()
+            .query_row(
+                "SELECT value FROM cursors WHERE name = ?1",
+                params![name],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Keep a subscription's resume point.
+    pub fn set_cursor(&self, name: &str, value: &str) -> Result<(), StoreError> {
+        lock(&self.writer).execute(
+            "INSERT INTO cursors (name, value) VALUES (?1, ?2) \
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            params![name, value],
+        )?;
+        Ok(())
+    }
+
     /// Whether a webhook event id of `provider` was already processed.
     pub fn event_seen(&self, provider: &str, event_id: &str) -> Result<bool, StoreError> {
         let conn = self.reader();
@@ -525,8 +593,9 @@ fn reserve_in(conn: &Connection, r: &Reservation<'_>) -> Result<Reserved, StoreE
     let expires_at = r.now.saturating_add(u64::from(r.expiry_secs));
     conn.prepare_cached(
         "INSERT INTO invoices (id, order_id, amount_msat, description, expiry_secs, status, \
-             created_at, expires_at, provider, idempotency_key) \
-             VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?7, ?8, ?9)",
+             created_at, expires_at, provider, idempotency_key, fiat_currency, fiat_amount, \
+             fiat_rate, fiat_rate_source, fiat_rate_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
     )?
     .execute(params![
         r.id,
@@ -538,6 +607,11 @@ fn reserve_in(conn: &Connection, r: &Reservation<'_>) -> Result<Reserved, StoreE
         to_i64(expires_at)?,
         r.provider,
         hex::encode(r.idempotency_key),
+        r.fiat.map(|f| &f.currency),
+        r.fiat.map(|f| &f.amount),
+        r.fiat.map(|f| &f.rate),
+        r.fiat.map(|f| &f.rate_source),
+        r.fiat.map(|f| to_i64(f.rate_at)).transpose()?,
     ])?;
     let row = get_in(conn, r.id)?.ok_or_else(|| StoreError::Corrupt("insert vanished".into()))?;
     Ok(Reserved::New(row))
@@ -602,6 +676,14 @@ fn read_row(row: &Row<'_>) -> rusqlite::Result<Result<Invoice, StoreError>> {
     let amount_received_msat: Option<i64> = row.get("amount_received_msat")?;
     let underpaid_at: Option<i64> = row.get("underpaid_at")?;
     let paid_late: i64 = row.get("paid_late")?;
+    let fiat_currency: Option<String> = row.get("fiat_currency")?;
+    let fiat_amount: Option<String> = row.get("fiat_amount")?;
+    let fiat_rate: Option<String> = row.get("fiat_rate")?;
+    let fiat_rate_source: Option<String> = row.get("fiat_rate_source")?;
+    let fiat_rate_at: Option<i64> = row.get("fiat_rate_at")?;
+    let onchain_address: Option<String> = row.get("onchain_address")?;
+    let onchain_seen_at: Option<i64> = row.get("onchain_seen_at")?;
+    let onchain_confirmations: Option<u32> = row.get("onchain_confirmations")?;
     Ok((|| {
         Ok(Invoice {
             status: Status::parse(&status)
@@ -632,6 +714,20 @@ fn read_row(row: &Row<'_>) -> rusqlite::Result<Result<Invoice, StoreError>> {
                 .map(|v| to_u64(v, "underpaid_at"))
                 .transpose()?,
             paid_late: paid_late != 0,
+            fiat: super::fiat_quote(
+                fiat_currency,
+                fiat_amount,
+                fiat_rate,
+                fiat_rate_source,
+                fiat_rate_at
+                    .map(|v| to_u64(v, "fiat_rate_at"))
+                    .transpose()?,
+            )?,
+            onchain_address,
+            onchain_seen_at: onchain_seen_at
+                .map(|v| to_u64(v, "onchain_seen_at"))
+                .transpose()?,
+            onchain_confirmations,
         })
     })())
 }

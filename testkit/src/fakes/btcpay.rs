@@ -214,7 +214,36 @@ fn payment_methods(i: &FakeInvoice, mode: &Mode) -> Value {
             "nodeInfo": "fake@127.0.0.1:9735",
         });
     }
-    json!([m])
+    let mut all = vec![m];
+    let chain = i.extra["checkout"]["paymentMethods"]
+        .as_array()
+        .is_some_and(|a| a.iter().any(|m| m == "BTC-CHAIN"));
+    if chain && !mode.legacy() {
+        // The on-chain method of a unified invoice: an address of its own (regtest P2WPKH,
+        // derived from the invoice id).
+        all.push(json!({
+            "paymentMethodId": "BTC-CHAIN", "currency": "BTC", "activated": true,
+            "destination": chain_address(&i.handle),
+            "paymentLink": format!("bitcoin:{}?amount={}", chain_address(&i.handle), msat_to_btc(i.amount_msat)),
+            "rate": "1", "paymentMethodPaid": "0", "totalPaid": "0",
+            "due": msat_to_btc(i.amount_msat), "amount": msat_to_btc(i.amount_msat),
+            "paymentMethodFee": "0", "payments": [], "additionalData": {},
+        }));
+    }
+    json!(all)
+}
+
+/// A regtest P2WPKH address for `handle`: the key is sha256 of it.
+pub fn chain_address(handle: &str) -> String {
+    use bitcoin::hashes::{sha256, Hash};
+    let secp = bitcoin::secp256k1::Secp256k1::new();
+    let key = bitcoin::secp256k1::SecretKey::from_slice(
+        &sha256::Hash::hash(handle.as_bytes()).to_byte_array(),
+    )
+    .expect("a sha256 is a valid key");
+    let pk =
+        bitcoin::CompressedPublicKey(bitcoin::secp256k1::PublicKey::from_secret_key(&secp, &key));
+    bitcoin::Address::p2wpkh(&pk, bitcoin::Network::Regtest).to_string()
 }
 
 fn activate(shared: &Shared, id: &str, method: &str) -> Response {

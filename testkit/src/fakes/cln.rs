@@ -9,7 +9,13 @@ use super::{random_hex, Req};
 use crate::creds::CLN_RUNE;
 use crate::{json_response, FakeInvoice, FakeStatus, Shared};
 
-fn rpc_error(shared: &Shared, reason: &str, status: u16, code: i64, message: &str) -> Response {
+pub(crate) fn rpc_error(
+    shared: &Shared,
+    reason: &str,
+    status: u16,
+    code: i64,
+    message: &str,
+) -> Response {
     shared.reject(
         format!("cln: {reason}"),
         status,
@@ -163,7 +169,7 @@ fn create(shared: &Shared, body: &Value) -> Response {
     )
 }
 
-fn invoice_json(i: &FakeInvoice, now: u64) -> Value {
+pub(crate) fn invoice_json(i: &FakeInvoice, now: u64) -> Value {
     let status = match i.status {
         FakeStatus::Paid => "paid",
         FakeStatus::Expired => "expired",
@@ -181,7 +187,7 @@ fn invoice_json(i: &FakeInvoice, now: u64) -> Value {
         "created_index": i.seq,
     });
     if status == "paid" {
-        v["pay_index"] = json!(i.seq);
+        v["pay_index"] = json!(crate::pay_index(i));
         v["amount_received_msat"] = json!(i.amount_msat);
         v["paid_at"] = json!(i.paid_at);
         v["payment_preimage"] = json!(i.preimage.map(hex::encode));

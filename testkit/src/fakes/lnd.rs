@@ -12,7 +12,13 @@ use super::{positive_int, random_hex, Req};
 use crate::creds::LND_MACAROON_HEX;
 use crate::{json_response, FakeInvoice, FakeStatus, Shared};
 
-fn rpc_error(shared: &Shared, reason: &str, status: u16, code: u32, message: &str) -> Response {
+pub(crate) fn rpc_error(
+    shared: &Shared,
+    reason: &str,
+    status: u16,
+    code: u32,
+    message: &str,
+) -> Response {
     shared.reject(
         format!("lnd: {reason}"),
         status,
@@ -167,7 +173,7 @@ fn create(shared: &Shared, req: &Req) -> Response {
     )
 }
 
-fn invoice_json(i: &FakeInvoice) -> Value {
+pub(crate) fn invoice_json(i: &FakeInvoice) -> Value {
     let state = match i.status {
         FakeStatus::Pending => "OPEN",
         FakeStatus::Accepted => "ACCEPTED",
@@ -201,7 +207,7 @@ fn invoice_json(i: &FakeInvoice) -> Value {
         "route_hints": [],
         "private": false,
         "add_index": i.seq.to_string(),
-        "settle_index": if paid { i.seq.to_string() } else { "0".into() },
+        "settle_index": crate::pay_index(i).to_string(),
         "amt_paid": if paid { received.to_string() } else { "0".into() },
         "amt_paid_sat": if paid { (received / 1000).to_string() } else { "0".into() },
         "amt_paid_msat": if paid { received.to_string() } else { "0".into() },

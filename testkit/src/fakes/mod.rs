@@ -7,6 +7,7 @@ pub mod cln;
 pub mod kraken;
 pub mod lnbits;
 pub mod lnd;
+pub mod streams;
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method};
