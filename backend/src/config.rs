@@ -208,12 +208,8 @@ impl Config {
             }
             c.pay_link_host = Some(host);
         }
-        if let Some((n, v)) = var("ONCHAIN_CONFIRMATIONS") {
-            c.onchain_confirmations = v
-                .parse()
-                .ok()
-                .filter(|c| (1..=100).contains(c))
-                .ok_or_else(|| ConfigError::new(n, "must be a whole number from 1 to 100"))?;
+        if let Some(n) = whole_number(&get, "ONCHAIN_CONFIRMATIONS", 1, 100)? {
+            c.onchain_confirmations = n as u32;
         }
         c.rates = crate::rates::RateConfig::from_lookup(
             &|name| get(name),
@@ -222,21 +218,10 @@ impl Config {
         if let Some((n, v)) = var("DATABASE_URL") {
             let mut db = crate::store::PgOptions::new(v);
             db.client_config().map_err(|e| ConfigError::new(n, e))?;
-            if let Some((n, v)) = var("DATABASE_POOL_SIZE") {
-                db.pool_size = v
-                    .parse()
-                    .ok()
-                    .filter(|n| (1..=1000).contains(n))
-                    .ok_or_else(|| ConfigError::new(n, "must be a whole number from 1 to 1000"))?;
+            if let Some(n) = whole_number(&get, "DATABASE_POOL_SIZE", 1, 1000)? {
+                db.pool_size = n as u32;
             }
-            if let Some((n, v)) = var("DATABASE_STATEMENT_TIMEOUT_MS") {
-                let ms: u64 = v
-                    .parse()
-                    .ok()
-                    .filter(|n| (100..=600_000).contains(n))
-                    .ok_or_else(|| {
-                        ConfigError::new(n, "must be a whole number of ms from 100 to 600000")
-                    })?;
+            if let Some(ms) = whole_number(&get, "DATABASE_STATEMENT_TIMEOUT_MS", 100, 600_000)? {
                 db.statement_timeout = std::time::Duration::from_millis(ms);
             }
             c.database = Some(db);
@@ -249,6 +234,35 @@ impl Config {
         }
         Ok(c)
     }
+}
+
+/// The one reading of a whole-number variable: unset or blank is `None`; anything but a whole
+/// number from `min` to `max` is refused, naming the variable and the range (`max` of
+/// `u64::MAX`: no upper bound).
+pub fn whole_number(
+    get: &dyn Fn(&str) -> Option<String>,
+    name: &'static str,
+    min: u64,
+    max: u64,
+) -> Result<Option<u64>, ConfigError> {
+    let Some(v) = get(name)
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+    else {
+        return Ok(None);
+    };
+    v.parse::<u64>()
+        .ok()
+        .filter(|n| (min..=max).contains(n))
+        .map(Some)
+        .ok_or_else(|| {
+            let range = if max == u64::MAX {
+                format!("{min} or more")
+            } else {
+                format!("from {min} to {max}")
+            };
+            ConfigError::new(name, format!("must be a whole number {range}"))
+        })
 }
 
 /// A configuration variable that could not be used. Names the variable, never a secret's value.
@@ -460,5 +474,31 @@ impl fmt::Debug for Secret {
 impl fmt::Display for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("[redacted]")
+    }
+}
+#[cfg(test)]
+mod tests {
+    use super::whole_number;
+
+    #[test]
+    fn a_whole_number_variable_is_read_one_way_everywhere() {
+        let env = |v: &'static str| move |_: &str| Some(v.to_owned());
+        let read = |v: &'static str, min, max| whole_number(&env(v), "X", min, max);
+        assert_eq!(read("  ", 1, 10), Ok(None));
+        assert_eq!(read(" 7 ", 1, 10), Ok(Some(7)));
+        assert_eq!(read("10", 1, 10), Ok(Some(10)));
+        for bad in ["0", "11", "-1", "1.5", "1e3", "ten"] {
+            let e = read(bad, 1, 10).unwrap_err();
+            assert_eq!(
+                (e.name, e.reason.as_str()),
+                ("X", "must be a whole number from 1 to 10")
+            );
+        }
+        assert_eq!(read("99999", 24, u64::MAX), Ok(Some(99_999)));
+        assert_eq!(
+            read("23", 24, u64::MAX).unwrap_err().reason,
+            "must be a whole number 24 or more"
+        );
+        assert_eq!(whole_number(&|_| None, "X", 1, 10), Ok(None));
     }
 }

@@ -67,23 +67,7 @@ impl Default for Settings {
 impl Settings {
     /// Read the variables through `get` (unset or empty: default).
     pub fn from_lookup(get: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let num = |name: &'static str, min: u64, max: u64| -> Result<Option<u64>, ConfigError> {
-            get(name)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-                .map(|v| {
-                    v.parse::<u64>()
-                        .ok()
-                        .filter(|n| (min..=max).contains(n))
-                        .ok_or_else(|| {
-                            ConfigError::new(
-                                name,
-                                format!("must be a whole number from {min} to {max}"),
-                            )
-                        })
-                })
-                .transpose()
-        };
+        let num = |name, min, max| crate::config::whole_number(get, name, min, max);
         let mut s = Self::default();
         if let Some(n) = num("MAX_EVENT_STREAMS", 0, 1_000_000)? {
             s.max_streams = n as usize;

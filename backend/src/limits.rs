@@ -85,21 +85,7 @@ impl Limits {
                 .map(|v| v.trim().to_owned())
                 .filter(|v| !v.is_empty())
         };
-        let num = |name: &'static str, min: u64, max: u64| -> Result<Option<u64>, ConfigError> {
-            var(name)
-                .map(|v| {
-                    v.parse::<u64>()
-                        .ok()
-                        .filter(|n| (min..=max).contains(n))
-                        .ok_or_else(|| {
-                            ConfigError::new(
-                                name,
-                                format!("must be a whole number from {min} to {max}"),
-                            )
-                        })
-                })
-                .transpose()
-        };
+        let num = |name, min, max| crate::config::whole_number(get, name, min, max);
         let mut l = Self::default();
         if let Some(s) = num("HEADER_READ_TIMEOUT_SECS", 1, 3600)? {
             l.header_read_timeout = Duration::from_secs(s);

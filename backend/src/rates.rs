@@ -95,13 +95,8 @@ impl RateConfig {
                 .filter(|v| !v.is_empty())
         };
         let mut c = Self::default();
-        let secs = |n: &'static str, d: u64| -> Result<u64, ConfigError> {
-            var(n).map_or(Ok(d), |v| {
-                v.parse::<u64>()
-                    .ok()
-                    .filter(|s| *s > 0)
-                    .ok_or_else(|| ConfigError::new(n, "must be a whole number above 0"))
-            })
+        let secs = |n, d: u64| -> Result<u64, ConfigError> {
+            Ok(crate::config::whole_number(get, n, 1, u64::MAX)?.unwrap_or(d))
         };
         c.refresh_secs = secs("RATE_REFRESH_SECS", c.refresh_secs)?;
         c.max_age_secs = secs("RATE_MAX_AGE_SECS", c.max_age_secs)?;

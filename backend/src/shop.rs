@@ -168,21 +168,9 @@ impl ShopConfig {
                     ));
                 }
                 let mut w = WebhookConfig::new(url, Secret::new(secret));
-                let ms = |name: &'static str, min: u64| -> Result<Option<Duration>, ConfigError> {
-                    var(name)
-                        .map(|v| {
-                            v.parse::<u64>()
-                                .ok()
-                                .filter(|n| *n >= min)
-                                .map(Duration::from_millis)
-                                .ok_or_else(|| {
-                                    ConfigError::new(
-                                        name,
-                                        format!("must be a whole number ≥ {min}"),
-                                    )
-                                })
-                        })
-                        .transpose()
+                let ms = |name, min| -> Result<Option<Duration>, ConfigError> {
+                    Ok(crate::config::whole_number(get, name, min, u64::MAX)?
+                        .map(Duration::from_millis))
                 };
                 if let Some(d) = ms("SHOP_WEBHOOK_BACKOFF_MS", 1)? {
                     w.backoff = d;
@@ -196,10 +184,9 @@ impl ShopConfig {
                 if let Some(d) = ms("SHOP_WEBHOOK_POLL_MS", 1)? {
                     w.poll = d;
                 }
-                if let Some(v) = var("SHOP_WEBHOOK_RETRY_HOURS") {
-                    let h: u64 = v.parse().ok().filter(|h| *h >= 24).ok_or_else(|| {
-                        ConfigError::new("SHOP_WEBHOOK_RETRY_HOURS", "must be a whole number ≥ 24")
-                    })?;
+                if let Some(h) =
+                    crate::config::whole_number(get, "SHOP_WEBHOOK_RETRY_HOURS", 24, u64::MAX)?
+                {
                     w.retry_for = Duration::from_secs(h * 3600);
                 }
                 c.webhook = Some(w);

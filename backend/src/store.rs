@@ -37,6 +37,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+pub mod batch;
 pub mod pg;
 pub mod sqlite;
 

@@ -5,7 +5,9 @@
 //! One writer connection behind a mutex (so writers never see `SQLITE_BUSY` from each other) and
 //! a few read-only connections; WAL lets readers run beside the writer. The methods block: call
 //! them from `tokio::task::spawn_blocking`. `synchronous=FULL`: a "paid" survives a power cut.
-//! [`SqliteStore::reserve`] runs in one `BEGIN IMMEDIATE` transaction.
+//! Creates and status changes go through group commit ([`super::batch`]): the writer thread runs
+//! every write waiting in one transaction (a savepoint each) and one fsync, and a method returns
+//! only after that commit, so an `Ok` is on disk.
 //!
 //! # Migrations
 //! `PRAGMA user_version` is the schema version; each step is idempotent and all run in one
@@ -14,11 +16,12 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior};
 
+use super::batch::Batcher;
 use super::{hex_array, to_i64, to_u64};
 use super::{
     Completion, Invoice, InvoiceKey, OptionalRow, Reservation, Reserved, Status, StoreError,
@@ -130,7 +133,8 @@ pub(crate) const COLUMNS: &str =
 
 /// The invoice database.
 pub struct SqliteStore {
-    writer: Mutex<Connection>,
+    batch: Batcher,
+    writer: Arc<Mutex<Connection>>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
     path: PathBuf,
@@ -192,8 +196,14 @@ impl SqliteStore {
             r.pragma_update(None, "query_only", true)?;
             readers.push(Mutex::new(r));
         }
+        let writer = Arc::new(Mutex::new(writer));
+        let batch = Batcher::start(writer.clone()).map_err(|source| StoreError::Io {
+            path: path.clone(),
+            source,
+        })?;
         Ok(Self {
-            writer: Mutex::new(writer),
+            batch,
+            writer,
             readers,
             next_reader: AtomicUsize::new(0),
             path,
@@ -211,17 +221,29 @@ impl SqliteStore {
         self.outbox.store(enabled, Ordering::Relaxed);
     }
 
-    /// Record a shop notification for an applied transition, in the transition's transaction.
-    fn notify(
+    /// Run a status change `update(conn, id)` (rows changed) in the next batch, with its shop
+    /// notification of `kind` in the same transaction.
+    fn change(
         &self,
-        conn: &Connection,
-        t: &Option<Transition>,
+        id: &str,
         kind: crate::outbox::EventType,
-    ) -> Result<(), StoreError> {
-        if let (true, Some(Transition::Applied(inv))) = (self.outbox.load(Ordering::Relaxed), t) {
-            crate::outbox::enqueue(conn, inv, kind)?;
-        }
-        Ok(())
+        update: impl FnOnce(&Connection, &str) -> Result<usize, StoreError> + Send + 'static,
+    ) -> Result<Option<Transition>, StoreError> {
+        let outbox = self.outbox.load(Ordering::Relaxed);
+        let id = id.to_owned();
+        self.batch.run(move |conn| {
+            let n = update(conn, &id)?;
+            let t = transition(conn, &id, n)?;
+            if let (true, Some(Transition::Applied(inv))) = (outbox, &t) {
+                crate::outbox::enqueue(conn, inv, kind)?;
+            }
+            Ok(t)
+        })
+    }
+
+    /// Transactions the group commit has committed so far (each holds one or more writes).
+    pub fn commits(&self) -> u64 {
+        self.batch.commits()
     }
 
     /// Run `f` on the writer connection (the outbox worker's bookkeeping).
@@ -252,84 +274,59 @@ impl SqliteStore {
 
     /// Return the order's open invoice, or insert a new pending row (see the module docs).
     pub fn reserve(&self, r: &Reservation<'_>) -> Result<Reserved, StoreError> {
-        let mut conn = lock(&self.writer);
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        if let Some(order_id) = r.order_id {
-            let paid = tx
-                .query_row(
-                    &format!(
-                        "SELECT {COLUMNS} FROM invoices WHERE order_id = ?1 AND status = 'paid' \
-                         ORDER BY paid_at LIMIT 1"
-                    ),
-                    params![order_id],
-                    read_row,
-                )
-                .optional_row()?;
-            let open = if paid.is_some() {
-                None
-            } else {
-                tx.query_row(
-                    &format!(
-                        "SELECT {COLUMNS} FROM invoices WHERE order_id = ?1 AND status = 'pending'"
-                    ),
-                    params![order_id],
-                    read_row,
-                )
-                .optional_row()?
-            };
-            if let Some(existing) = super::existing(paid, open, r) {
-                return Ok(existing);
-            }
-        }
-        let expires_at = r.now.saturating_add(u64::from(r.expiry_secs));
-        tx.execute(
-            "INSERT INTO invoices (id, order_id, amount_msat, description, expiry_secs, status, \
-             created_at, expires_at, provider, idempotency_key, fiat_currency, fiat_amount, \
-             fiat_rate, fiat_rate_source, fiat_rate_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-            params![
-                r.id,
-                r.order_id,
-                to_i64(r.amount_msat)?,
-                r.description,
-                r.expiry_secs,
-                to_i64(r.now)?,
-                to_i64(expires_at)?,
-                r.provider,
-                hex::encode(r.idempotency_key),
-                r.fiat.map(|f| &f.currency),
-                r.fiat.map(|f| &f.amount),
-                r.fiat.map(|f| &f.rate),
-                r.fiat.map(|f| &f.rate_source),
-                r.fiat.map(|f| to_i64(f.rate_at)).transpose()?,
-            ],
-        )?;
-        let row =
-            get_in(&tx, r.id)?.ok_or_else(|| StoreError::Corrupt("insert vanished".into()))?;
-        tx.commit()?;
-        Ok(Reserved::New(row))
+        let (id, order_id) = (r.id.to_owned(), r.order_id.map(str::to_owned));
+        let (description, provider) = (r.description.to_owned(), r.provider.to_owned());
+        let fiat = r.fiat.cloned();
+        let Reservation {
+            amount_msat,
+            expiry_secs,
+            idempotency_key,
+            now,
+            grace_secs,
+            ..
+        } = *r;
+        self.batch.run(move |conn| {
+            reserve_in(
+                conn,
+                &Reservation {
+                    id: &id,
+                    order_id: order_id.as_deref(),
+                    amount_msat,
+                    description: &description,
+                    expiry_secs,
+                    idempotency_key,
+                    provider: &provider,
+                    now,
+                    grace_secs,
+                    fiat: fiat.as_ref(),
+                },
+            )
+        })
     }
 
     /// Store the provider's answer for a reserved row. Only a pending row that has no answer yet
     /// is changed; the row as it now is comes back (`None` for an unknown id).
     pub fn complete(&self, id: &str, c: &Completion) -> Result<Option<Invoice>, StoreError> {
-        let conn = lock(&self.writer);
-        conn.execute(
-            "UPDATE invoices SET payment_request = ?2, pay_url = ?3, payment_hash = ?4, \
-             preimage = ?5, provider_ref = ?6, expires_at = ?7, onchain_address = ?8 \
-             WHERE id = ?1 AND status = 'pending' AND payment_request IS NULL AND pay_url IS NULL",
-            params![
-                id,
-                c.payment_request,
-                c.pay_url,
-                c.payment_hash.map(hex::encode),
-                c.preimage.map(hex::encode),
-                c.provider_ref,
-                to_i64(c.expires_at)?,
-                c.onchain_address,
-            ],
-        )?;
-        get_in(&conn, id)
+        let (id, c) = (id.to_owned(), c.clone());
+        self.batch.run(move |conn| {
+            conn.prepare_cached(
+                "UPDATE invoices SET payment_request = ?2, pay_url = ?3, payment_hash = ?4, \
+                 preimage = ?5, provider_ref = ?6, expires_at = ?7, onchain_address = ?8 \
+                 WHERE id = ?1 AND status = 'pending' AND payment_request IS NULL AND pay_url IS NULL",
+            )?
+            .execute(params![
+                    id,
+                    c.payment_request,
+                    c.pay_url,
+                    c.payment_hash.map(hex::encode),
+                    c.preimage.map(hex::encode),
+                    c.provider_ref,
+                    to_i64(c.expires_at)?,
+                    c.onchain_address,
+                ],
+            )?;
+            get_in(conn, &id)
+        })
     }
 
     /// One invoice by id.
@@ -424,24 +421,20 @@ impl SqliteStore {
         preimage: Option<[u8; 32]>,
         amount_paid_msat: Option<u64>,
     ) -> Result<Option<Transition>, StoreError> {
-        let mut conn = lock(&self.writer);
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let n = tx.execute(
-            "UPDATE invoices SET status = 'paid', paid_late = (?5 = 'expired'), paid_at = ?2, \
-             preimage = COALESCE(preimage, ?3), amount_paid_msat = ?4 \
-             WHERE id = ?1 AND status = ?5 AND (?4 IS NULL OR ?4 >= amount_msat)",
-            params![
-                id,
-                to_i64(paid_at)?,
-                preimage.map(hex::encode),
-                amount_paid_msat.map(to_i64).transpose()?,
-                from.as_str(),
-            ],
-        )?;
-        let t = transition(&tx, id, n)?;
-        self.notify(&tx, &t, crate::outbox::EventType::Paid)?;
-        tx.commit()?;
-        Ok(t)
+        self.change(id, crate::outbox::EventType::Paid, move |conn, id| {
+            Ok(conn.execute(
+                "UPDATE invoices SET status = 'paid', paid_late = (?5 = 'expired'), paid_at = ?2, \
+                 preimage = COALESCE(preimage, ?3), amount_paid_msat = ?4 \
+                 WHERE id = ?1 AND status = ?5 AND (?4 IS NULL OR ?4 >= amount_msat)",
+                params![
+                    id,
+                    to_i64(paid_at)?,
+                    preimage.map(hex::encode),
+                    amount_paid_msat.map(to_i64).transpose()?,
+                    from.as_str(),
+                ],
+            )?)
+        })
     }
 
     /// See [`crate::store::Store::record_onchain`].
@@ -470,18 +463,14 @@ impl SqliteStore {
         received_msat: u64,
         now: u64,
     ) -> Result<Option<Transition>, StoreError> {
-        let mut conn = lock(&self.writer);
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let n = tx.execute(
-            "UPDATE invoices SET amount_received_msat = ?2, underpaid_at = COALESCE(underpaid_at, ?3) \
-             WHERE id = ?1 AND status IN ('pending', 'expired') AND ?2 < amount_msat \
-             AND (underpaid_at IS NULL OR amount_received_msat IS NOT ?2)",
-            params![id, to_i64(received_msat)?, to_i64(now)?],
-        )?;
-        let t = transition(&tx, id, n)?;
-        self.notify(&tx, &t, crate::outbox::EventType::Underpaid)?;
-        tx.commit()?;
-        Ok(t)
+        self.change(id, crate::outbox::EventType::Underpaid, move |conn, id| {
+            Ok(conn.execute(
+                "UPDATE invoices SET amount_received_msat = ?2, underpaid_at = COALESCE(underpaid_at, ?3) \
+                 WHERE id = ?1 AND status IN ('pending', 'expired') AND ?2 < amount_msat \
+                 AND (underpaid_at IS NULL OR amount_received_msat IS NOT ?2)",
+                params![id, to_i64(received_msat)?, to_i64(now)?],
+            )?)
+        })
     }
 
     /// Retention: delete expired invoices that were never paid and hold no underpayment, whose
@@ -506,31 +495,23 @@ impl SqliteStore {
 
     /// `pending → expired` if the deadline has passed at `now`. Callers ask the provider first.
     pub fn expire_if_due(&self, id: &str, now: u64) -> Result<Option<Transition>, StoreError> {
-        let mut conn = lock(&self.writer);
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let n = tx.execute(
-            "UPDATE invoices SET status = 'expired' \
-             WHERE id = ?1 AND status = 'pending' AND expires_at <= ?2",
-            params![id, to_i64(now)?],
-        )?;
-        let t = transition(&tx, id, n)?;
-        self.notify(&tx, &t, crate::outbox::EventType::Expired)?;
-        tx.commit()?;
-        Ok(t)
+        self.change(id, crate::outbox::EventType::Expired, move |conn, id| {
+            Ok(conn.execute(
+                "UPDATE invoices SET status = 'expired' \
+                 WHERE id = ?1 AND status = 'pending' AND expires_at <= ?2",
+                params![id, to_i64(now)?],
+            )?)
+        })
     }
 
     /// `pending → expired` whatever the deadline (the provider says it was cancelled or expired).
     pub fn mark_expired(&self, id: &str) -> Result<Option<Transition>, StoreError> {
-        let mut conn = lock(&self.writer);
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let n = tx.execute(
-            "UPDATE invoices SET status = 'expired' WHERE id = ?1 AND status = 'pending'",
-            params![id],
-        )?;
-        let t = transition(&tx, id, n)?;
-        self.notify(&tx, &t, crate::outbox::EventType::Expired)?;
-        tx.commit()?;
-        Ok(t)
+        self.change(id, crate::outbox::EventType::Expired, |conn, id| {
+            Ok(conn.execute(
+                "UPDATE invoices SET status = 'expired' WHERE id = ?1 AND status = 'pending'",
+                params![id],
+            )?)
+        })
     }
 
     /// A subscription's resume point, by name (`None`: never set).
@@ -575,13 +556,65 @@ impl SqliteStore {
         event_id: &str,
         now: u64,
     ) -> Result<bool, StoreError> {
-        let conn = lock(&self.writer);
-        let n = conn.execute(
-            "INSERT OR IGNORE INTO webhook_events (provider, event_id, received_at) VALUES (?1, ?2, ?3)",
-            params![provider, event_id, to_i64(now)?],
-        )?;
-        Ok(n == 1)
+        let (provider, event_id) = (provider.to_owned(), event_id.to_owned());
+        self.batch.run(move |conn| {
+            let n = conn.execute(
+                "INSERT OR IGNORE INTO webhook_events (provider, event_id, received_at) VALUES (?1, ?2, ?3)",
+                params![provider, event_id, to_i64(now)?],
+            )?;
+            Ok(n == 1)
+        })
     }
+}
+
+/// [`SqliteStore::reserve`] inside the batch's transaction.
+fn reserve_in(conn: &Connection, r: &Reservation<'_>) -> Result<Reserved, StoreError> {
+    if let Some(order_id) = r.order_id {
+        let paid = conn
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM invoices WHERE order_id = ?1 AND status = 'paid' \
+                         ORDER BY paid_at LIMIT 1"
+            ))?
+            .query_row(params![order_id], read_row)
+            .optional_row()?;
+        let open = if paid.is_some() {
+            None
+        } else {
+            conn.prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM invoices WHERE order_id = ?1 AND status = 'pending'"
+            ))?
+            .query_row(params![order_id], read_row)
+            .optional_row()?
+        };
+        if let Some(existing) = super::existing(paid, open, r) {
+            return Ok(existing);
+        }
+    }
+    let expires_at = r.now.saturating_add(u64::from(r.expiry_secs));
+    conn.prepare_cached(
+        "INSERT INTO invoices (id, order_id, amount_msat, description, expiry_secs, status, \
+             created_at, expires_at, provider, idempotency_key, fiat_currency, fiat_amount, \
+             fiat_rate, fiat_rate_source, fiat_rate_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+    )?
+    .execute(params![
+        r.id,
+        r.order_id,
+        to_i64(r.amount_msat)?,
+        r.description,
+        r.expiry_secs,
+        to_i64(r.now)?,
+        to_i64(expires_at)?,
+        r.provider,
+        hex::encode(r.idempotency_key),
+        r.fiat.map(|f| &f.currency),
+        r.fiat.map(|f| &f.amount),
+        r.fiat.map(|f| &f.rate),
+        r.fiat.map(|f| &f.rate_source),
+        r.fiat.map(|f| to_i64(f.rate_at)).transpose()?,
+    ])?;
+    let row = get_in(conn, r.id)?.ok_or_else(|| StoreError::Corrupt("insert vanished".into()))?;
+    Ok(Reserved::New(row))
 }
 
 fn add_column_if_missing(
@@ -616,12 +649,9 @@ fn transition(
 }
 
 fn get_in(conn: &Connection, id: &str) -> Result<Option<Invoice>, StoreError> {
-    conn.query_row(
-        &format!("SELECT {COLUMNS} FROM invoices WHERE id = ?1"),
-        params![id],
-        read_row,
-    )
-    .optional_row()
+    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM invoices WHERE id = ?1"))?
+        .query_row(params![id], read_row)
+        .optional_row()
 }
 
 /// Row → `Invoice`. The outer `Result` is SQLite's, the inner one ours.
