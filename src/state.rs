@@ -1072,8 +1072,13 @@ impl Checkout {
                 }
                 // The backend's own decision: final.
                 Status::Expired => self.expire(now_ms, false, fx),
-                // A stream's "pending" says nothing new; the polls' schedule stays.
-                Status::Pending if !polled => {}
+                // A stream's "pending" leaves the polls' schedule as it is; it may say that an
+                // on-chain payment was seen.
+                Status::Pending if !polled => {
+                    if reply.onchain.is_some() {
+                        self.onchain_seen = reply.onchain;
+                    }
+                }
                 Status::Pending => {
                     self.failures = 0;
                     if reply.onchain.is_some() {

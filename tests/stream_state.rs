@@ -257,3 +257,25 @@ fn a_message_about_another_invoice_changes_nothing() {
     assert!(fx.is_empty());
     assert_eq!(c.phase(), &Phase::Open);
 }
+
+#[test]
+fn a_pushed_pending_that_saw_an_onchain_payment_says_so() {
+    let mut c = open();
+    let mut r = reply(Status::Pending, None);
+    r.onchain = Some(lightning_checkout::contract::OnchainSeen {
+        confirmations: 0,
+        required: 1,
+    });
+    c.handle(
+        Event::Stream {
+            reply: Some(r),
+            alive_ms: 30_000,
+        },
+        T0 + 500,
+    );
+    assert_eq!(c.phase(), &Phase::Open);
+    assert_eq!(
+        c.view(T0 + 500).status,
+        "Payment seen on-chain; waiting for a confirmation…"
+    );
+}
