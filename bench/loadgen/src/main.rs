@@ -181,8 +181,18 @@ struct ClientResult {
     errors: u64,
 }
 
-fn create_body(order_id: &str, amount_sat: u64) -> String {
-    format!(r#"{{"amount_sat":{amount_sat},"description":"loadgen","order_id":"{order_id}"}}"#)
+/// A create as a payer's widget sends it: unsigned, with a widget-made id (`wc_` + 24 hex digits,
+/// one per `label`) that makes a retry idempotent. A shop's own order id would need a signed
+/// order token under a real provider (the hostile run's LND fake).
+fn create_body(label: &str, amount_sat: u64) -> String {
+    use std::hash::{Hash, Hasher};
+    let half = |seed: u8| {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (seed, label).hash(&mut h);
+        h.finish()
+    };
+    let key = format!("wc_{:016x}{:08x}", half(1), half(2) as u32);
+    format!(r#"{{"amount_sat":{amount_sat},"description":"loadgen","order_id":"{key}"}}"#)
 }
 
 /// Creates one invoice and answers its id.
