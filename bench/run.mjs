@@ -594,12 +594,12 @@ function tables(r) {
   lines.push('');
   lines.push(`Peak memory of the backend (VmHWM after the run): ${(r.backend.vm_hwm_kb / 1024).toFixed(1)} MiB (${(r.backend.rss_idle_kb / 1024).toFixed(1)} MiB at start). The load generator (\`bench/loadgen\`, one tokio worker, one keep-alive connection per client, closed loop) runs on the same ${r.machine.nproc} cores. Creations go through the store's single SQLite writer with \`synchronous=FULL\` (so that a 201 or a "paid" survives a power cut), by group commit: every write waiting shares one transaction and one fsync.`);
   if (r.hostile) lines.push('', hostileTable(r.hostile));
-  if (r.stream) lines.push('', streamTable(r.stream));
   if (r.postgres) {
     lines.push('', `### 7. The store: SQLite beside PostgreSQL with one and two instances (demo provider, release, loopback, ${r.postgres.options.warmup} s warm-up + ${r.postgres.options.secs} s each)`, '');
     lines.push(postgresTable(r.postgres), '');
     lines.push('Requests per second with p50 / p99 latency. PostgreSQL 15 from Debian, started by the bench in a temporary directory with its default (durable) settings, on the same cores as the backends and the load generator; `DATABASE_POOL_SIZE=16`. With two instances the load generator\'s clients alternate between them (`--url` twice). On one machine a second instance shares the same two cores, so it shows the cost of the shared database rather than added capacity (`node bench/postgres.mjs` runs this part alone).');
   }
+  if (r.stream) lines.push('', streamTable(r.stream));
   return lines.join('\n');
 }
 
@@ -668,7 +668,7 @@ function streamTargets(s) {
       held_back: 'Chromium dispatches the event as soon as its bytes arrive; the rest is the backend (commit, then one store read for all streams of the invoice).',
     },
     {
-      target: '10,000 idle streams held at a flat memory (the bench opens 2,000 by default: `node bench/stream.mjs --streams 10000`)',
+      target: '10,000 idle streams held at a flat memory',
       figure: `${i.streams.toLocaleString('en-US')} streams, ${(i.bytes_per_stream / 1024).toFixed(1)} KiB each; ${(i.rss_open_kb / 1024).toFixed(1)} MiB open, ${(i.rss_5s_later_kb / 1024).toFixed(1)} MiB 5 s later`,
       met: i.streams >= 10_000 && i.rss_5s_later_kb <= i.rss_open_kb * 1.05,
       held_back: 'Each stream holds a connection (hyper\'s buffers) and a broadcast receiver; no task, no timer beyond its heartbeat.',

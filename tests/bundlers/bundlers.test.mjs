@@ -8,7 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:http';
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync, cpSync, existsSync, statSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync, cpSync, existsSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, extname, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -110,11 +110,14 @@ async function runApp(name, dist, { paidText } = {}) {
 
 test('npm pack: the files, the size and the metadata a registry needs', () => {
   const listing = execFileSync('tar', ['-tzf', tarball], { encoding: 'utf8' }).trim().split('\n').sort();
+  // Every language but English (built in) is one file in locales/, fetched on demand.
+  const locales = readdirSync(join(ROOT, 'js', 'locales')).filter((f) => f.endsWith('.json'));
+  assert.ok(locales.length >= 10, `${locales.length} locale files`);
   assert.deepEqual(listing, [
     'package/LICENSE-APACHE', 'package/LICENSE-MIT', 'package/README.md',
     'package/lightning-checkout.d.ts', 'package/lightning-checkout.iife.js', 'package/lightning-checkout.js',
-    'package/lightning_checkout_bg.wasm', 'package/package.json',
-  ]);
+    'package/lightning_checkout_bg.wasm', ...locales.map((f) => `package/locales/${f}`), 'package/package.json',
+  ].sort());
   assert.ok(statSync(tarball).size < 150_000, `tarball ${statSync(tarball).size} bytes`);
   const dir = project('meta');
   const meta = JSON.parse(readFileSync(join(dir, 'node_modules/lightning-checkout/package.json'), 'utf8'));
