@@ -141,22 +141,25 @@ pub fn tf(key: &str, args: &[(&str, &str)]) -> String {
         return out;
     }
     // `{name}` by its value; an unknown name stays as written. (By hand: `str::replace` would
-    // bring the two-way string search into the wasm.)
+    // bring the two-way string search into the wasm; `split_once` rather than slicing by index:
+    // a slice can panic, and its panic message alone brings Unicode tables into the wasm.)
     let mut filled = String::with_capacity(out.len() + 16);
     let mut rest = out.as_str();
-    while let Some(open) = rest.find('{') {
-        filled.push_str(&rest[..open]);
-        rest = &rest[open + 1..];
-        let value = rest.find('}').and_then(|close| {
-            let (_, v) = args.iter().find(|(name, _)| *name == &rest[..close])?;
-            Some((v, close))
+    while let Some((before, after)) = rest.split_once('{') {
+        filled.push_str(before);
+        let value = after.split_once('}').and_then(|(name, tail)| {
+            let (_, v) = args.iter().find(|(n, _)| *n == name)?;
+            Some((v, tail))
         });
         match value {
-            Some((v, close)) => {
+            Some((v, tail)) => {
                 filled.push_str(v);
-                rest = &rest[close + 1..];
+                rest = tail;
             }
-            None => filled.push('{'),
+            None => {
+                filled.push('{');
+                rest = after;
+            }
         }
     }
     filled.push_str(rest);

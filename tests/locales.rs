@@ -263,3 +263,20 @@ fn price_eur() -> lightning_checkout::fiat::FiatPrice {
         amount: "4.50".into(),
     }
 }
+
+#[test]
+fn placeholders_are_filled_by_name_and_anything_else_is_kept_as_written() {
+    use lightning_checkout::i18n::{with, Catalogue};
+    use std::rc::Rc;
+    let odd = Rc::new(Catalogue {
+        texts: vec![(
+            "paid",
+            String::from("{a}{b} – {unknown}, {a} {{b}} {b no close ñ{a"),
+        )],
+        ..Catalogue::default()
+    });
+    let filled = with(&odd, || tf("paid", &[("a", "ä"), ("b", "{a}")]));
+    // Values are inserted as they are (a value's own braces are not filled again), an unknown
+    // name and an unclosed brace stay as written, non-ASCII text around them is kept.
+    assert_eq!(filled, "ä{a} – {unknown}, ä {{a}} {b no close ñ{a");
+}

@@ -61,29 +61,32 @@ impl<'a> HttpUrl<'a> {
             Some(r) => (true, r),
             None => (false, strip_prefix_ignore_case(url, "http://")?),
         };
-        // Printable ASCII only (checked above), so every byte index is a character boundary.
+        // Printable ASCII only (checked above), so every byte index is a character boundary:
+        // the checked splits below never fail, and have no panic path (a slice's panic message
+        // costs the widget's wasm Unicode tables).
         let end = after
             .bytes()
             .position(|b| matches!(b, b'/' | b'?' | b'#'))
             .unwrap_or(after.len());
-        let (authority, rest) = (&after[..end], &after[end..]);
+        let (authority, rest) = after.split_at_checked(end)?;
         let (host, port) = if authority.starts_with('[') {
             let close = authority.bytes().position(|b| b == b']')?;
-            let (host, tail) = (&authority[..=close], &authority[close + 1..]);
+            let (host, tail) = authority.split_at_checked(close + 1)?;
             let ok = close > 1
-                && host[1..close]
+                && host
+                    .get(1..close)?
                     .bytes()
                     .all(|b| b.is_ascii_hexdigit() || matches!(b, b':' | b'.'));
             match tail.as_bytes().first() {
                 _ if !ok => return None,
                 None => (host, ""),
-                Some(b':') => (host, &tail[1..]),
+                Some(b':') => (host, tail.get(1..)?),
                 Some(_) => return None,
             }
         } else {
             let (host, port) = match authority.bytes().rposition(|b| b == b':') {
                 Some(i) if i + 1 == authority.len() => return None,
-                Some(i) => (&authority[..i], &authority[i + 1..]),
+                Some(i) => (authority.get(..i)?, authority.get(i + 1..)?),
                 None => (authority, ""),
             };
             let ok = !host.is_empty()

@@ -17,9 +17,10 @@ pub fn hex_encode(bytes: &[u8]) -> String {
 /// `s` without `prefix`, compared ASCII case-insensitively (URL schemes, `lightning:`), or `None`.
 #[inline]
 pub fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
-    let head = s.get(..prefix.len())?;
-    head.eq_ignore_ascii_case(prefix)
-        .then(|| &s[prefix.len()..])
+    // `split_at_checked`, not `&s[n..]`: no panic path (its message costs the widget's wasm
+    // Unicode tables).
+    let (head, tail) = s.split_at_checked(prefix.len())?;
+    head.eq_ignore_ascii_case(prefix).then_some(tail)
 }
 
 /// Exactly 64 hex characters (either case, no whitespace, no `0x`) as 32 bytes: a payment hash
