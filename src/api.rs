@@ -1,13 +1,13 @@
-//! EDGE: the only code that talks to the backend (`fetch` through gloo-net).
+//! EDGE: the only code that talks to the backend (the browser's `fetch`, called directly: gloo-net
+//! brought the `http` crate and its own error formatting into the wasm).
 //!
 //! Bodies are parsed with the browser's own `JSON.parse` and read field by field through
 //! `Reflect` (no JSON parser and no serde in the wasm: serde's error paths alone pull in float
 //! formatting, ~30 KB). Every failure becomes a [`Failure`]: a stable code and one plain
 //! sentence; backend text is cleaned and later rendered as text only.
 
-use gloo_net::http::{Request, Response};
 use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{AbortController, RequestCache};
+use web_sys::{AbortController, RequestCache, RequestInit, Response};
 
 use crate::contract::{
     clean_message, ContractError, CreateRequest, Created, CreatedWire, ErrorBody, ErrorWire,
@@ -68,16 +68,9 @@ pub async fn create(
     let Ok(body) = js_sys::JSON::stringify(&request_to_js(request)) else {
         return (Err(build_failure()), None);
     };
-    let Ok(req) = Request::post(&format!("{endpoint}/invoices"))
-        .header("content-type", "application/json")
-        .header("accept", "application/json")
-        .cache(RequestCache::NoStore)
-        .abort_signal(signal.as_ref())
-        .body(JsValue::from(body))
-    else {
-        return (Err(build_failure()), None);
-    };
-    let value = match send(req, signal.as_ref()).await {
+    let init = request_init("POST", signal.as_ref());
+    init.set_body(&JsValue::from(body));
+    let value = match send(&format!("{endpoint}/invoices"), &init, signal.as_ref()).await {
         Ok(v) => v,
         Err(f) => return (Err(f), None),
     };
@@ -93,15 +86,8 @@ pub async fn status(
     id: &str,
     signal: Option<web_sys::AbortSignal>,
 ) -> Answer<StatusReply> {
-    let Ok(req) = Request::get(&format!("{endpoint}/invoices/{id}"))
-        .header("accept", "application/json")
-        .cache(RequestCache::NoStore)
-        .abort_signal(signal.as_ref())
-        .build()
-    else {
-        return (Err(build_failure()), None);
-    };
-    let value = match send(req, signal.as_ref()).await {
+    let init = request_init("GET", signal.as_ref());
+    let value = match send(&format!("{endpoint}/invoices/{id}"), &init, signal.as_ref()).await {
         Ok(v) => v,
         Err(f) => return (Err(f), None),
     };
@@ -123,8 +109,42 @@ fn build_failure() -> Failure {
     Failure::new("internal", t("internal"))
 }
 
-async fn send(req: Request, signal: Option<&web_sys::AbortSignal>) -> Result<JsValue, Failure> {
-    let resp = match req.send().await {
+/// A `fetch` request's options: `method`, JSON accepted (and sent, with a body), never from the
+/// HTTP cache, aborted by `signal`.
+fn request_init(method: &str, signal: Option<&web_sys::AbortSignal>) -> RequestInit {
+    let init = RequestInit::new();
+    init.set_method(method);
+    let headers = js_sys::Object::new();
+    set(&headers, "accept", &JsValue::from_str("application/json"));
+    if method == "POST" {
+        set(
+            &headers,
+            "content-type",
+            &JsValue::from_str("application/json"),
+        );
+    }
+    init.set_headers(&headers);
+    init.set_cache(RequestCache::NoStore);
+    init.set_signal(signal);
+    init
+}
+
+async fn send(
+    url: &str,
+    init: &RequestInit,
+    signal: Option<&web_sys::AbortSignal>,
+) -> Result<JsValue, Failure> {
+    let Some(window) = web_sys::window() else {
+        return Err(build_failure());
+    };
+    // Built first, as gloo-net did: a URL `fetch` cannot take fails here, as `internal`.
+    let Ok(req) = web_sys::Request::new_with_str_and_init(url, init) else {
+        return Err(build_failure());
+    };
+    let fetched = wasm_bindgen_futures::JsFuture::from(window.fetch_with_request(&req))
+        .await
+        .and_then(JsCast::dyn_into::<Response>);
+    let resp = match fetched {
         Ok(r) => r,
         Err(_) if signal.is_some_and(web_sys::AbortSignal::aborted) => {
             return Err(Failure::new("backend_timeout", t("backend_timeout")))
@@ -154,6 +174,8 @@ async fn read_capped(resp: &Response) -> Result<String, Failure> {
     let announced = resp
         .headers()
         .get("content-length")
+        .ok()
+        .flatten()
         .and_then(|v| v.trim().parse::<u64>().ok());
     if announced.is_some_and(|n| n > MAX_RESPONSE_BYTES as u64) {
         let _ = body.cancel();
@@ -344,6 +366,8 @@ fn http_failure(status: u16, resp: &Response, text: &str) -> Failure {
     let retry_after_secs = resp
         .headers()
         .get("retry-after")
+        .ok()
+        .flatten()
         .and_then(|v| v.trim().parse::<u64>().ok());
     let body = error_from_text(text);
     let mut f = match (status, body) {
