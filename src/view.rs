@@ -21,7 +21,8 @@ const SVG_NS: &str = "http://www.w3.org/2000/svg";
 /// `--lightning-checkout-font`, `--lightning-checkout-radius`, `--lightning-checkout-background`,
 /// `--lightning-checkout-text`, `--lightning-checkout-muted`, `--lightning-checkout-border`.
 /// The QR code is always black on white with its quiet zone, whatever the theme.
-pub const CSS: &str = include_str!("widget.css");
+/// (`src/widget.css`, minified at build time by build.rs.)
+pub const CSS: &str = include_str!(concat!(env!("OUT_DIR"), "/widget.min.css"));
 
 /// The widget's elements, by panel.
 pub struct View {
