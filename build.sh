@@ -160,6 +160,17 @@ timed() {
   say "$name: $((SECONDS - start)) s"
 }
 
+# wasm_opt FILE: the size pass every widget build gets, in place. The widget's memory is its own
+# (not imported), so it starts zeroed (--zero-filled-memory: zero bytes of data segments are not
+# stored), and Rust never uses its first 1 KB (the stack starts at 1 MB and grows down, data and
+# heap above it: --low-memory-unused lets address offsets fold). -0.8 KB gzip together.
+wasm_opt() {
+  tools/node_modules/.bin/wasm-opt -Oz --converge --enable-bulk-memory --enable-nontrapping-float-to-int \
+    --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
+    --zero-filled-memory --low-memory-unused --strip-debug --strip-producers \
+    "$1" -o "$1"
+}
+
 build() {
   need_wasm_tools
   say "building the widget (wasm-pack, profile wasm-release)"
@@ -173,10 +184,9 @@ build() {
     wasm-pack build --profile wasm-release --target web --out-dir "$out" --out-name lightning_checkout --no-pack . >&2
   npm_ci tools
   say "optimising with wasm-opt -Oz (binaryen from npm, newer than Debian's)"
-  tools/node_modules/.bin/wasm-opt -Oz --converge --enable-bulk-memory --enable-nontrapping-float-to-int \
-    --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
-    --strip-debug --strip-producers \
-    "$out/lightning_checkout_bg.wasm" -o "$out/lightning_checkout_bg.wasm"
+  wasm_opt "$out/lightning_checkout_bg.wasm"
+  # The import and export names that tie the wasm to its glue (hashes, in both files) made short.
+  node scripts/short-names.mjs "$out/lightning_checkout_bg.wasm" "$out/lightning_checkout.js"
   say "bundling the element shim and the wasm-bindgen glue into one minified module"
   cp js/lightning-checkout.js "$out/entry.js"
   tools/node_modules/.bin/esbuild "$out/entry.js" --bundle --format=esm --minify --target=es2022 \
@@ -195,18 +205,21 @@ build() {
   node scripts/package-readme.mjs > "$out/README.md"
   node scripts/package-json.mjs > "$out/package.json"
   rm -rf pkg && mv "$out" pkg
-  local gz=0 f
-  for f in pkg/lightning-checkout.js pkg/lightning_checkout_bg.wasm; do
-    gz=$((gz + $(gzip -9 -c "$f" | wc -c)))
-  done
-  say "pkg/ ready: the page downloads $gz bytes (JS + wasm, gzip -9); a language other than English adds $(gzip -9 -c pkg/locales/de.json | wc -c) bytes (de)"
-  PKG_GZ_BYTES=$gz
+  local wasm_gz module_gz iife_gz
+  wasm_gz=$(gzip -9 -c pkg/lightning_checkout_bg.wasm | wc -c)
+  module_gz=$(( $(gzip -9 -c pkg/lightning-checkout.js | wc -c) + wasm_gz ))
+  iife_gz=$(( $(gzip -9 -c pkg/lightning-checkout.iife.js | wc -c) + wasm_gz ))
+  say "pkg/ ready: the page downloads $module_gz bytes (JS + wasm, gzip -9; $iife_gz with the classic-script build); a language other than English adds $(gzip -9 -c pkg/locales/de.json | wc -c) bytes (de)"
+  # The budget holds for both pages: the module one and the classic-script (iife) one.
+  PKG_GZ_BYTES=$(( module_gz > iife_gz ? module_gz : iife_gz ))
 }
 
-# The size budget (issues 2 and 15): everything a page downloads to show the widget, gzip -9.
-# 90,895 bytes when it was set (our own BOLT 11 decoder took 10 KB off; languages, WebLN, fiat,
-# unified QR and the live stream added 13.6 KB), plus 1 KB; issue 15 aims at 64 KB.
-SIZE_BUDGET_BYTES=92000
+# The size budget (issues 2 and 15): everything a page downloads to show the widget, gzip -9,
+# with the module build and with the classic-script one. 79,783 bytes (iife page; module page
+# 79,555) when it was set in issue 15's round, down from 90,906: no slice panics (Unicode tables),
+# fetch without gloo-net, minified CSS, short glue names, wasm-opt's memory flags. Issue 15 aims
+# at 64 KB.
+SIZE_BUDGET_BYTES=80000
 check_size_budget() {
   [ "$PKG_GZ_BYTES" -le "$SIZE_BUDGET_BYTES" ] ||
     die "the widget is $PKG_GZ_BYTES bytes gzip -9, over its budget of $SIZE_BUDGET_BYTES bytes (see twiggy in BENCH.md)."
@@ -288,10 +301,7 @@ bench() {
   # Kept with its function names: bench/run.mjs breaks the code size down by crate from it.
   cp "$out/lightning_checkout_bg.wasm" bench/out/widget-with-names.wasm
   # The same wasm-opt pass as the shipped package, so the timed code is the code that ships.
-  tools/node_modules/.bin/wasm-opt -Oz --converge --enable-bulk-memory --enable-nontrapping-float-to-int \
-    --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
-    --strip-debug --strip-producers \
-    "$out/lightning_checkout_bg.wasm" -o "$out/lightning_checkout_bg.wasm"
+  wasm_opt "$out/lightning_checkout_bg.wasm"
   npm_ci tests/e2e   # bench/run.mjs reuses the end-to-end harness (Chromium, backend start-up)
   npm_ci bench
   say "benchmarking (a minute or two)"
