@@ -206,7 +206,7 @@ function wasmBreakdown(file) {
   let fmt = 0;
   bodies.forEach((len, i) => {
     const name = names.get(imported + i) ?? '';
-    if (/core::fmt::/.test(name)) fmt += len;
+    if (/core(\[[0-9a-f]+\])?::fmt::/.test(name)) fmt += len; // std names read core[hash]::fmt::
     const m = name.replace(/^[<&*]+/, '').match(/^lightning_checkout(\[[0-9a-f]+\])?::([a-z0-9_]+)::/);
     if (m) byModule.set(m[2], (byModule.get(m[2]) ?? 0) + len);
   });
