@@ -370,6 +370,7 @@ fn http_failure(status: u16, resp: &Response, text: &str) -> Failure {
         .flatten()
         .and_then(|v| v.trim().parse::<u64>().ok());
     let body = error_from_text(text);
+    // The status is written as a u64: u16's Display would be one more integer formatter.
     let mut f = match (status, body) {
         (400..=499, Some(ErrorWire { error })) if status != 429 => {
             let code: String = error
@@ -386,7 +387,10 @@ fn http_failure(status: u16, resp: &Response, text: &str) -> Failure {
                     &code
                 },
                 if message.is_empty() {
-                    tf("backend_refused", &[("status", &status.to_string())])
+                    tf(
+                        "backend_refused",
+                        &[("status", &u64::from(status).to_string())],
+                    )
                 } else {
                     message
                 },
@@ -395,11 +399,17 @@ fn http_failure(status: u16, resp: &Response, text: &str) -> Failure {
         (429, _) => Failure::new("rate_limited", t("rate_limited")),
         (400..=499, None) => Failure::new(
             "backend_error",
-            tf("backend_refused", &[("status", &status.to_string())]),
+            tf(
+                "backend_refused",
+                &[("status", &u64::from(status).to_string())],
+            ),
         ),
         _ => Failure::new(
             "backend_error",
-            tf("backend_error", &[("status", &status.to_string())]),
+            tf(
+                "backend_error",
+                &[("status", &u64::from(status).to_string())],
+            ),
         ),
     };
     f.retry_after_secs = retry_after_secs;

@@ -38,9 +38,15 @@ fn option(options: &JsValue, keys: &[&str]) -> Option<String> {
         }
         if let Some(n) = v.as_f64() {
             // Whole numbers become their digits; anything else (2500.5, NaN) a text that the
-            // config check refuses. No float formatting: it would add ~15 KB of wasm.
+            // config check refuses. No float formatting: it would add ~15 KB of wasm. (Written
+            // as a u64 and a sign: i64's Display would be one more integer formatter.)
             return Some(if n.fract() == 0.0 && n.abs() < 9.0e15 {
-                format!("{}", n as i64)
+                let digits = n.abs() as u64;
+                if n < 0.0 {
+                    format!("-{digits}")
+                } else {
+                    format!("{digits}")
+                }
             } else {
                 String::from("not a whole number")
             });
