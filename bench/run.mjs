@@ -19,6 +19,7 @@ import * as esbuild from 'esbuild';
 import { startProcess, launchBrowser, newPage, part, ROOT } from '../tests/e2e/harness.mjs';
 import { streamBench, streamTable } from './stream.mjs';
 import { postgresBench, postgresTable } from './postgres.mjs';
+import { tracedLoad, boundaryCalls, summariseTraces, traceTable } from './trace.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const OUT = join(BENCH, 'out');
@@ -705,9 +706,15 @@ async function main() {
   const opts = parseArgs(process.argv.slice(2));
   const t0 = Date.now();
   const needsBackend = !opts.only || [...opts.only].some((s) => s !== 'payload');
-  for (const [f, how] of [[BACKEND_BIN, 'cargo build --release -p lightning-checkout-backend'], [LOADGEN_BIN, 'cargo build --release -p lightning-checkout-loadgen'], [FAKE_BIN, 'cargo build --release -p testkit'], [join(PKG, 'lightning_checkout_bg.wasm'), './build.sh build']]) {
-    if (f !== join(PKG, 'lightning_checkout_bg.wasm') && !needsBackend) continue;
-    if (!existsSync(f)) throw new Error(`${relative(ROOT, f)} is missing: ${how} (./build.sh bench does it all)`);
+  // What each section runs: only those of the sections asked for must be built.
+  const needs = (...s) => !opts.only || s.some((x) => opts.only.has(x));
+  for (const [f, how, wanted] of [
+    [BACKEND_BIN, 'cargo build --release -p lightning-checkout-backend', needsBackend],
+    [LOADGEN_BIN, 'cargo build --release -p lightning-checkout-loadgen', needs('backend', 'hostile', 'postgres')],
+    [FAKE_BIN, 'cargo build --release -p testkit', needs('hostile', 'stream')],
+    [join(PKG, 'lightning_checkout_bg.wasm'), './build.sh build', true],
+  ]) {
+    if (wanted && !existsSync(f)) throw new Error(`${relative(ROOT, f)} is missing: ${how} (./build.sh bench does it all)`);
   }
   mkdirSync(OUT, { recursive: true });
   const versions = Object.fromEntries(['@getalby/bitcoin-connect', 'light-bolt11-decoder', 'bolt11', 'qrcode', 'esbuild', 'playwright-core']
@@ -735,8 +742,20 @@ async function main() {
         }
         log(`click → QR painted: ${opts.runs} runs`);
         const clicks = await clickRuns(browser, backend.url, opts.runs);
+        const traceRuns = opts.quick ? 2 : 7;
+        log(`where page load → interactive goes: ${traceRuns} traced loads of each page, one with call counts`);
+        const traced = { load: [], load_preload: [] };
+        for (let i = 0; i < traceRuns; i++) {
+          traced.load.push(await tracedLoad(browser, backend.url, 'load.html', PROBE));
+          traced.load_preload.push(await tracedLoad(browser, backend.url, 'load-preload.html', PROBE));
+        }
         start = { runs: opts.runs, load: { ...summary(loads), wasm_api: loads[0].wasm_api },
-          load_preload: { ...summary(preloads), wasm_api: preloads[0].wasm_api }, click: summary(clicks), raw: { loads, preloads, clicks } };
+          load_preload: { ...summary(preloads), wasm_api: preloads[0].wasm_api }, click: summary(clicks),
+          trace: {
+            load: summariseTraces(traced.load), load_preload: summariseTraces(traced.load_preload),
+            boundary_calls: await boundaryCalls(browser, backend.url, 'load.html', PROBE),
+          },
+          raw: { loads, preloads, clicks, traced } };
       }
       if (want('speed')) speedResult = await speed(browser, backend.url, opts);
     } finally {
@@ -762,8 +781,11 @@ async function main() {
     }
     if (start) {
       for (const [k, v] of [['as before', start.load], ['with the two <head> lines', start.load_preload]]) {
-        console.log(`page load → interactive, ${k}: ${v.interactive.median.toFixed(1)} ms median (p90 ${v.interactive.p90.toFixed(1)}); JS received ${v.js_loaded.median.toFixed(1)} ms, wasm fetch+compile+instantiate ${v.wasm_fetch_compile_instantiate.median.toFixed(1)} ms; wasm requests ${v.wasm_requests.median}`);
+        console.log(`page load → interactive, ${k}: ${v.interactive.median.toFixed(1)} ms median (p90 ${v.interactive.p90.toFixed(1)}); JS received ${v.js_loaded.median.toFixed(1)} ms, wasm fetch+compile+instantiate ${v.wasm_fetch_compile_instantiate.median.toFixed(1)} ms, start + mount + first render ${v.init_and_mount.median.toFixed(1)} ms; wasm requests ${v.wasm_requests.median}`);
       }
+      const c = start.click;
+      console.log(`click → QR painted: ${c.total.median.toFixed(1)} ms median (p90 ${c.total.p90.toFixed(1)}); widget up to the QR in the DOM ${c.widget_to_dom.median.toFixed(1)} ms`);
+      console.log(traceTable(start.trace));
     }
     if (streamResult) console.log(streamTable(streamResult));
     console.log(`Wrote bench/out/results-partial.json (sections ${[...opts.only].join(', ')}; load average ${partial.load_average}).`);
