@@ -7,8 +7,9 @@
 // For each traced run, the page load is cut at its milestones (navigation start, HTML received,
 // parser started, JS requested and received, the shim's module run, wasm requested and
 // received, WebAssembly compile + instantiate called and resolved, widget interactive), in the
-// order they happened, and each segment says what the renderer's main thread did in it: busy
-// (by kind of work, from the trace events' own time) or waiting. The mount itself (instantiated
+// order they happened, and each segment says what the renderer's main thread did in it: its CPU
+// time by kind of work (the trace events' own time, scaled by their thread time: on a machine
+// shared with other work a thread also waits for a core), the rest of the segment it waited. The mount itself (instantiated
 // → interactive) is also split by the CPU samples: wasm code, the JS glue, browser built-ins
 // (DOM, storage), compiling wasm functions on first call, garbage collection.
 import { newPage } from '../tests/e2e/harness.mjs';
@@ -110,20 +111,23 @@ function analyse(events, file, m) {
     const inherited = stack.length ? stack.at(-1).kind : 'other';
     const k = kind(e.name) ?? inherited;
     stack.push({ end: e.ts + e.dur, kind: k });
-    spans.push([e.ts, e.ts + e.dur, k, stack.length]);
+    // The share of its wall time the thread ran (thread time): on a loaded machine the rest is
+    // the thread waiting for a core, not work.
+    const ran = e.tdur != null ? Math.min(1, e.tdur / e.dur) : 1;
+    spans.push([e.ts, e.ts + e.dur, k, stack.length, ran]);
   }
   // Exclusive attribution: paint the timeline from outer to inner events.
   const busyIn = (from, to) => {
     const a = t0 + from * 1000, b = t0 + to * 1000;
     const cuts = []; // [start, end, kind, depth]
-    for (const [s, e, k, d] of spans) if (e > a && s < b) cuts.push([Math.max(s, a), Math.min(e, b), k, d]);
+    for (const [s, e, k, d, ran] of spans) if (e > a && s < b) cuts.push([Math.max(s, a), Math.min(e, b), k, d, ran]);
     const points = [...new Set(cuts.flatMap(([s, e]) => [s, e]))].sort((x, y) => x - y);
     const out = {};
     for (let i = 0; i + 1 < points.length; i++) {
       const [s, e] = [points[i], points[i + 1]];
       let best = null;
       for (const c of cuts) if (c[0] <= s && c[1] >= e && (!best || c[3] > best[3])) best = c;
-      if (best) out[best[2]] = (out[best[2]] ?? 0) + (e - s) / 1000;
+      if (best) out[best[2]] = (out[best[2]] ?? 0) + ((e - s) / 1000) * best[4];
     }
     return out;
   };
@@ -248,7 +252,7 @@ export function traceTable(trace) {
   for (const [label, t] of [['the page as before', trace.load], ['with the two `<head>` lines', trace.load_preload]]) {
     if (!t) continue;
     lines.push('', `**${label}** (${t.runs} traced loads; medians)`, '');
-    lines.push('| from → to | wall | main thread busy | on what (main thread) |', '| --- | ---: | ---: | --- |');
+    lines.push('| from → to | wall | main thread CPU | on what (main thread CPU, ms) |', '| --- | ---: | ---: | --- |');
     for (const s of t.segments) {
       const what = Object.entries(s.busy).map(([k, v]) => `${KINDS[k] ?? k} ${v.toFixed(1)}`).join(', ');
       lines.push(`| ${s.from} (${s.ms >= 0 ? f1(t.milestones[s.from]) : ''}) → ${s.to} | ${f1(s.ms)} | ${f1(s.busy_ms)} | ${what} |`);
