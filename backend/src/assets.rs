@@ -8,8 +8,8 @@
 //!
 //! Files that compress (JS, wasm, JSON, HTML, CSS, SVG, text) go out gzip-compressed to a client
 //! that accepts gzip: each is compressed once, at its first request (best level), and the result
-//! kept in memory while the file stays the same (length and modification time); never per
-//! request. Every such answer carries `Vary: Accept-Encoding` and a strong `ETag` (a hash of the
+//! kept in memory (with the file as it is) while the file stays the same (length and
+//! modification time, to the second): neither compressed nor read again per request. Every such answer carries `Vary: Accept-Encoding` and a strong `ETag` (a hash of the
 //! bytes sent, so one per encoding), and `If-None-Match` with it is answered `304`: with
 //! `Cache-Control: no-cache` a returning visitor revalidates each file in one small round trip.
 
@@ -50,23 +50,25 @@ pub fn www(dir: &Path) -> Router {
 }
 
 /// Larger files go out as they are (streamed by `ServeDir`, never held in memory).
-const MAX_COMPRESSED_FILE: usize = 8 << 20;
-/// Files kept compressed per directory; past it the memory is emptied and refilled on demand.
-const MAX_ENTRIES: usize = 256;
+const MAX_COMPRESSED_FILE: usize = 4 << 20;
+/// Bytes kept per directory (both forms); past it the memory is emptied and refilled on demand.
+const MAX_KEPT_BYTES: usize = 64 << 20;
 
-/// One file as last seen: its validators, its `ETag` as is, and its gzip form with that form's.
+/// One file as last seen: its validators, its bytes and `ETag` as is, and its gzip form with
+/// that form's.
 struct Entry {
     last_modified: Option<HeaderValue>,
     len: usize,
+    raw: Bytes,
     etag: HeaderValue,
     gzip: Bytes,
     gzip_etag: HeaderValue,
 }
 
-/// The compressed files of one directory, by request path.
+/// The files of one directory as sent, by request path, and the bytes they hold.
 #[derive(Default)]
 pub struct Compressed {
-    files: Mutex<HashMap<String, Arc<Entry>>>,
+    files: Mutex<(HashMap<String, Arc<Entry>>, usize)>,
 }
 
 /// A strong entity tag: the first 128 bits of the SHA-256 of `bytes`, in hex.
@@ -153,29 +155,30 @@ async fn compress(State(cache): State<Arc<Compressed>>, req: Request, next: Next
             .insert(header::VARY, HeaderValue::from_static("accept-encoding"));
         return res;
     }
-    let small = res
+    let Some(len) = res
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
-        .is_some_and(|n| n <= MAX_COMPRESSED_FILE);
-    if !small {
+        .filter(|n| *n <= MAX_COMPRESSED_FILE)
+    else {
         return res;
-    }
+    };
     let (mut parts, body) = res.into_parts();
     let last_modified = parts.headers.get(header::LAST_MODIFIED).cloned();
-    let Ok(bytes) = axum::body::to_bytes(body, MAX_COMPRESSED_FILE).await else {
-        // The file could not be read to its end: nothing sensible to send.
-        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-    };
-    let fresh = |e: &Entry| e.len == bytes.len() && e.last_modified == last_modified;
-    let known = cache
-        .files
-        .lock()
-        .ok()
-        .and_then(|f| f.get(&path).filter(|e| fresh(e)).cloned());
+    // Known and unchanged (same length, same modification time to the second): sent from
+    // memory, the file is not read again.
+    let known = cache.files.lock().ok().and_then(|f| {
+        f.0.get(&path)
+            .filter(|e| e.len == len && e.last_modified == last_modified)
+            .cloned()
+    });
     let entry = match known {
         Some(e) => e,
         None => {
+            let Ok(bytes) = axum::body::to_bytes(body, MAX_COMPRESSED_FILE).await else {
+                // The file could not be read to its end: nothing sensible to send.
+                return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+            };
             let b = bytes.clone();
             let Ok(Some(gz)) = tokio::task::spawn_blocking(move || gzip(&b)).await else {
                 return Response::from_parts(parts, Body::from(bytes));
@@ -186,22 +189,27 @@ async fn compress(State(cache): State<Arc<Compressed>>, req: Request, next: Next
                 etag: etag_of(&bytes),
                 gzip_etag: etag_of(&gz),
                 gzip: Bytes::from(gz),
+                raw: bytes,
             });
             if let Ok(mut f) = cache.files.lock() {
-                if f.len() >= MAX_ENTRIES {
-                    f.clear();
+                let size = e.raw.len() + e.gzip.len();
+                if f.1 + size > MAX_KEPT_BYTES {
+                    *f = (HashMap::new(), 0);
                 }
-                f.insert(path, e.clone());
+                if let Some(old) = f.0.insert(path, e.clone()) {
+                    f.1 -= old.raw.len() + old.gzip.len();
+                }
+                f.1 += size;
             }
             e
         }
     };
     // Sent compressed only when that is smaller (a tiny file may grow).
-    let gzipped = wants_gzip && entry.gzip.len() < bytes.len();
+    let gzipped = wants_gzip && entry.gzip.len() < entry.raw.len();
     let (body, etag) = if gzipped {
         (entry.gzip.clone(), entry.gzip_etag.clone())
     } else {
-        (bytes, entry.etag.clone())
+        (entry.raw.clone(), entry.etag.clone())
     };
     let h = &mut parts.headers;
     h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
