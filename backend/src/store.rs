@@ -762,3 +762,6 @@ impl Drop for Lease {
             .remove(&self.name);
     }
 }
+
+mod watch;
+pub use watch::Watched;

@@ -50,6 +50,9 @@ pub fn handle(shared: &Shared, req: Req) -> Response {
     if req.method == "POST" && req.path == "/v1/invoices" {
         return create(shared, &req);
     }
+    if let Some(r) = super::lnd_chain::handle(shared, &req) {
+        return r;
+    }
     if req.method == "GET" {
         if let Some(h) = req.path.strip_prefix("/v1/invoice/") {
             if h.len() != 64 || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
