@@ -125,10 +125,17 @@ pub async fn apply(state: &AppState, inv: &Invoice, t: Tally) -> Result<Invoice,
                 )
                 .await?
                 .ok_or_else(AppError::invoice_not_found)?;
-            if paid_here && row.paid_late {
-                tracing::warn!(id = %row.id, order_id = ?row.order_id, "late payment: an invoice already marked expired was paid on-chain");
-            } else if paid_here {
-                tracing::info!(id = %row.id, "invoice paid on-chain");
+            if paid_here {
+                if row.paid_late {
+                    tracing::warn!(id = %row.id, order_id = ?row.order_id, "late payment: an invoice already marked expired was paid on-chain");
+                } else {
+                    tracing::info!(id = %row.id, "invoice paid on-chain");
+                }
+                // Its Lightning invoice can no longer be paid (a refusal means it was: the
+                // Lightning payment is then told as a second one when it is reported).
+                if let Err(e) = state.provider().cancel_lightning(&row).await {
+                    tracing::warn!(id = %row.id, error = %e, "the Lightning invoice of an invoice paid on-chain was not cancelled");
+                }
             } else if row.status == Status::Paid {
                 // Paid by Lightning meanwhile: this one is a second payment.
                 return second_payment(state, row, t.seen_sat).await;
@@ -256,16 +263,46 @@ pub async fn watch_once(state: &AppState) -> Result<usize, String> {
     Ok(list.len())
 }
 
-/// Start the watch task (a round every [`POLL_EVERY`]); it ends when the app is dropped. It
-/// runs for every provider: without watched addresses a round is one store query.
+/// The lease that makes one instance of several on one PostgreSQL database the one that runs
+/// the rounds ([`crate::store::Store::try_lease`]); the others still check the invoices their
+/// clients poll.
+pub const LEASE: &str = "onchain-watch";
+
+/// Start the watch task (a round every [`POLL_EVERY`], by the instance holding [`LEASE`]); it
+/// ends when the app is dropped. It runs for every provider: without watched addresses a round
+/// is one store query.
 pub fn spawn(state: &AppState) -> tokio::task::JoinHandle<()> {
+    spawn_every(state, POLL_EVERY)
+}
+
+/// [`spawn`] with a round every `every` (tests).
+pub fn spawn_every(state: &AppState, every: Duration) -> tokio::task::JoinHandle<()> {
     let weak = state.downgrade();
     tokio::spawn(async move {
+        let mut lease: Option<crate::store::Lease> = None;
         loop {
-            tokio::time::sleep(POLL_EVERY).await;
+            tokio::time::sleep(every).await;
             let Some(state) = weak.upgrade() else {
                 return;
             };
+            let held = lease.take();
+            lease = state
+                .with_store(move |s| {
+                    if let Some(mut l) = held {
+                        if l.is_held() {
+                            return Ok(Some(l));
+                        }
+                    }
+                    s.try_lease(LEASE)
+                })
+                .await
+                .unwrap_or_else(|e| {
+                    tracing::warn!(error = %e, "on-chain watch: lease not taken");
+                    None
+                });
+            if lease.is_none() {
+                continue;
+            }
             if let Err(e) = watch_once(&state).await {
                 tracing::warn!(error = %e, "on-chain watch round failed; the next one retries");
             }

@@ -308,6 +308,15 @@ pub trait Provider: Send + Sync {
         Box::pin(async { Ok(None) })
     }
 
+    /// Cancel the Lightning invoice of `invoice`, paid another way (on-chain), so that it cannot
+    /// be paid a second time. By default nothing (it expires at its deadline).
+    fn cancel_lightning<'a>(
+        &'a self,
+        _invoice: &'a Invoice,
+    ) -> BoxFuture<'a, Result<(), ProviderError>> {
+        Box::pin(async { Ok(()) })
+    }
+
     /// The wallet's incoming transaction outputs from block height `from_height` on, the
     /// mempool included: how the backend watches the addresses of [`OnchainAddress`]es with a
     /// `watch_from_height`. Only providers that give such addresses implement it.
@@ -387,6 +396,14 @@ pub trait Adapter: Send + Sync {
         async { Ok(None) }
     }
 
+    /// See [`Provider::cancel_lightning`]; by default nothing.
+    fn cancel_lightning(
+        &self,
+        _invoice: &Invoice,
+    ) -> impl Future<Output = Result<(), ProviderError>> + Send {
+        async { Ok(()) }
+    }
+
     /// See [`Provider::wallet_receipts`]; by default unsupported.
     fn wallet_receipts(
         &self,
@@ -453,6 +470,13 @@ impl<A: Adapter> Provider for A {
         req: &'a NewInvoice,
     ) -> BoxFuture<'a, Result<Option<OnchainAddress>, ProviderError>> {
         Box::pin(Adapter::onchain_address(self, req))
+    }
+
+    fn cancel_lightning<'a>(
+        &'a self,
+        invoice: &'a Invoice,
+    ) -> BoxFuture<'a, Result<(), ProviderError>> {
+        Box::pin(Adapter::cancel_lightning(self, invoice))
     }
 
     fn wallet_receipts<'a>(

@@ -77,6 +77,9 @@ async fn mempool_then_confirmations_then_paid() {
         row.preimage.is_none(),
         "an on-chain payment has no preimage"
     );
+    // Its Lightning invoice is cancelled at LND: it cannot be paid a second time.
+    assert_eq!(s.fake.cancels(), 1);
+    assert_eq!(s.fake.invoices()[0].status, testkit::FakeStatus::Expired);
     // Paid: no longer watched, and never asked about again.
     let queries = s.fake.chain_queries().len();
     assert_eq!(onchain::watch_once(&s.app.state).await, Ok(0));
@@ -293,4 +296,27 @@ async fn older_lnd_without_output_details_or_chainkit() {
         // The only refusals: ChainKit's, which the adapter then does without.
         assert!(s.fake.rejections().iter().all(|r| r.contains("ChainKit")));
     }
+}
+
+#[tokio::test]
+async fn the_watch_task_finds_payments_without_any_poll_and_tells_subscribers() {
+    let s = lnd("1").await;
+    let (id, addr) = unified(&s, 2500, 900).await;
+    let mut changes = s.app.state.store().changes();
+    let task = onchain::spawn_every(&s.app.state, std::time::Duration::from_millis(50));
+    s.fake.chain_pay(&addr, 2500);
+    // Seen in the mempool: a change the status streams push.
+    let changed = tokio::time::timeout(std::time::Duration::from_secs(10), changes.recv())
+        .await
+        .expect("a change within 10 s")
+        .unwrap();
+    assert_eq!(changed, id);
+    assert_eq!(s.row(&id).onchain_confirmations, Some(0));
+    s.fake.mine(1);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while s.row(&id).status.as_str() != "paid" {
+        assert!(std::time::Instant::now() < deadline, "paid within 10 s");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    task.abort();
 }

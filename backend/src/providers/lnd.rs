@@ -9,7 +9,8 @@
 //! else `GET /v1/getinfo` (`info:read`, not in the invoice macaroon). The backend watches the
 //! address ([`crate::onchain`]) through `GET /v1/transactions?start_height=H&end_height=-1`
 //! (`onchain:read`): per-output `output_details` (LND 0.15+), else `dest_addresses` and the
-//! transaction's `amount` (older).
+//! transaction's `amount` (older). An invoice paid on-chain has its Lightning invoice cancelled
+//! (`POST /v2/invoices/cancel`, `invoices:write`), so that it cannot be paid twice.
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -254,6 +255,18 @@ impl Adapter for Lnd {
             address: address.to_owned(),
             watch_from_height: Some(height),
         }))
+    }
+
+    async fn cancel_lightning(&self, invoice: &Invoice) -> Result<(), ProviderError> {
+        let Some(hash) = invoice.payment_hash else {
+            return Ok(());
+        };
+        // invoicesrpc CancelInvoice (`invoices:write`, in the invoice macaroon).
+        let body = json!({ "payment_hash": STANDARD.encode(hash) });
+        self.api
+            .call(Method::POST, "/v2/invoices/cancel", Some(&body))
+            .await
+            .map(|_| ())
     }
 
     async fn wallet_receipts(&self, from_height: u64) -> Result<Vec<ChainReceipt>, ProviderError> {
