@@ -91,13 +91,15 @@ pub async fn apply(state: &AppState, inv: &Invoice, t: Tally) -> Result<Invoice,
     let full = t.confirmed_sat >= amount_sat;
     let all_confirmed = t.confirmed_sat == t.seen_sat;
     let paid_msat = t.confirmed_sat.saturating_mul(1000);
+    // Told once per change: every round sees the same payment again.
+    let news = inv.onchain_seen_at.is_none() || inv.onchain_confirmations != Some(confirmations);
     match inv.status {
         Status::Pending | Status::Expired => {
             let from = inv.status;
             let (row, paid_here, underpaid_news) = state
                 .with_store(
                     move |s| -> Result<Option<(Invoice, bool, bool)>, AppError> {
-                        let mut t = if from == Status::Pending {
+                        let mut t = if from == Status::Pending && news {
                             s.record_onchain(&id, confirmations, now)?
                         } else {
                             None

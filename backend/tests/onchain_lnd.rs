@@ -312,6 +312,12 @@ async fn the_watch_task_finds_payments_without_any_poll_and_tells_subscribers() 
         .unwrap();
     assert_eq!(changed, id);
     assert_eq!(s.row(&id).onchain_confirmations, Some(0));
+    // Seen again by the next rounds: nothing new to tell.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        changes.try_recv().is_err(),
+        "no change while nothing changed"
+    );
     s.fake.mine(1);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while s.row(&id).status.as_str() != "paid" {
