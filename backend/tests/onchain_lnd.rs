@@ -326,3 +326,19 @@ async fn the_watch_task_finds_payments_without_any_poll_and_tells_subscribers() 
     }
     task.abort();
 }
+
+#[tokio::test]
+async fn listings_start_at_the_invoices_own_height_and_a_round_at_the_lowest() {
+    let s = lnd("1").await;
+    let (_a, _) = unified(&s, 1000, 900).await;
+    s.fake.mine(5);
+    let (b, _) = unified(&s, 1000, 900).await;
+    s.status(&b).await;
+    assert_eq!(s.fake.chain_queries(), vec![(TIP + 5, -1)], "a poll of b");
+    assert_eq!(onchain::watch_once(&s.app.state).await, Ok(2));
+    assert_eq!(
+        s.fake.chain_queries(),
+        vec![(TIP + 5, -1), (TIP, -1)],
+        "one listing for both, from a's height"
+    );
+}
