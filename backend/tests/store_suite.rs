@@ -492,6 +492,16 @@ fn onchain_watch_list(open: Open) {
     assert!(s.record_second_payment(&a, 3000, NOW + 7).unwrap());
     assert_eq!(open().second_payment(&a).unwrap(), Some((3000, NOW + 5)));
     assert_eq!(open().second_payment(&b).unwrap(), None);
+    // Retention: a pending invoice's watch and one holding a second payment are kept.
+    let c = addressed("inv_wd", 4);
+    assert!(applied(s.mark_expired(&c).unwrap()));
+    s.watch_onchain(&b, 802, NOW).unwrap();
+    let end = NOW + 600 + 86_400;
+    assert_eq!(s.delete_onchain_watches(end).unwrap(), 0);
+    assert_eq!(s.delete_onchain_watches(end + 1).unwrap(), 1);
+    assert_eq!(s.onchain_from_height(&c).unwrap(), None);
+    assert_eq!(s.onchain_from_height(&a).unwrap(), Some(801));
+    assert_eq!(s.onchain_from_height(&b).unwrap(), Some(802));
 }
 
 fn run_all(open_for: impl Fn(&str) -> Box<dyn Fn() -> Store + Sync>) {

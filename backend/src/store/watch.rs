@@ -53,6 +53,12 @@ impl Store {
         dispatch!(self, s => s.record_second_payment(id, sat, now))
     }
 
+    /// Retention: forget the watches whose window ended before `before` (Unix seconds), except a
+    /// pending invoice's and one holding a second payment, and those of deleted invoices.
+    pub fn delete_onchain_watches(&self, before: u64) -> Result<usize, StoreError> {
+        dispatch!(self, s => s.delete_onchain_watches(before))
+    }
+
     /// What [`Store::record_second_payment`] kept for invoice `id`: `(sat, first seen at)`.
     pub fn second_payment(&self, id: &str) -> Result<Option<(u64, u64)>, StoreError> {
         dispatch!(self, s => s.second_payment(id))

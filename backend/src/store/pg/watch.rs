@@ -76,6 +76,17 @@ impl PgStore {
         Ok(n > 0)
     }
 
+    /// See [`crate::store::Store::delete_onchain_watches`].
+    pub fn delete_onchain_watches(&self, before: u64) -> Result<usize, StoreError> {
+        let n = self.conn()?.execute(
+            "DELETE FROM onchain_watch WHERE NOT EXISTS (SELECT 1 FROM invoices i WHERE i.id = invoice_id) \
+             OR (watch_until < $1 AND extra_sat IS NULL \
+             AND NOT EXISTS (SELECT 1 FROM invoices i WHERE i.id = invoice_id AND i.status = 'pending'))",
+            &[&to_i64(before)?],
+        )?;
+        Ok(usize::try_from(n).unwrap_or(usize::MAX))
+    }
+
     /// See [`crate::store::Store::second_payment`].
     pub fn second_payment(&self, id: &str) -> Result<Option<(u64, u64)>, StoreError> {
         let row = self.conn()?.query_opt(
