@@ -342,3 +342,33 @@ async fn listings_start_at_the_invoices_own_height_and_a_round_at_the_lowest() {
         "one listing for both, from a's height"
     );
 }
+
+#[tokio::test]
+async fn lnds_wallet_stream_starts_a_round_at_once() {
+    let s = lnd("1").await;
+    let (id, addr) = unified(&s, 2500, 900).await;
+    // Timed rounds an hour apart: only the stream can start one.
+    let task = onchain::spawn_every(&s.app.state, std::time::Duration::from_secs(3600));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while s.fake.chain_subscribers() == 0 {
+        assert!(std::time::Instant::now() < deadline, "the stream opens");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    s.fake.chain_pay(&addr, 2500);
+    while s.row(&id).onchain_seen_at.is_none() {
+        assert!(std::time::Instant::now() < deadline, "seen within 10 s");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    s.fake.mine(1);
+    while s.row(&id).status.as_str() != "paid" {
+        assert!(std::time::Instant::now() < deadline, "paid within 10 s");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    // A cut stream is opened again.
+    s.fake.drop_streams();
+    while s.fake.chain_subscribers() < 2 {
+        assert!(std::time::Instant::now() < deadline, "reconnected");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    task.abort();
+}

@@ -9,7 +9,7 @@
 //! else `GET /v1/getinfo` (`info:read`, not in the invoice macaroon). The backend watches the
 //! address ([`crate::onchain`]) through `GET /v1/transactions?start_height=H&end_height=-1`
 //! (`onchain:read`): per-output `output_details` (LND 0.15+), else `dest_addresses` and the
-//! transaction's `amount` (older). An invoice paid on-chain has its Lightning invoice cancelled
+//! transaction's `amount` (older); `GET /v1/transactions/subscribe` tells it when to look. An invoice paid on-chain has its Lightning invoice cancelled
 //! (`POST /v2/invoices/cancel`, `invoices:write`), so that it cannot be paid twice.
 
 use base64::engine::general_purpose::STANDARD;

@@ -9,7 +9,9 @@
 //! to an address that is not the wallet's), mine blocks ([`Fake::mine`]: every mempool
 //! transaction confirms in the first), and choose the version played ([`Fake::set_lnd_version`]:
 //! `0.14` has neither `output_details` nor ChainKit; `0.15` has `output_details` but no ChainKit).
-//! `garbage` makes the wallet calls answer 200 with an unusable body.
+//! `garbage` makes the wallet calls answer 200 with an unusable body. `GET
+//! /v1/transactions/subscribe` (`fakes::streams`) streams `{"result": Transaction}` lines: each
+//! transaction when it enters the mempool and when it confirms, no backlog.
 
 use std::str::FromStr;
 
@@ -32,6 +34,11 @@ pub(crate) struct Chain {
     pub garbage: bool,
     /// `(start_height, end_height)` of each `GetTransactions`.
     pub queries: Vec<(i64, i64)>,
+    /// What `SubscribeTransactions` sends, in order: a transaction when it enters the mempool
+    /// and when it confirms.
+    pub events: Vec<Value>,
+    /// `SubscribeTransactions` streams opened.
+    pub subscribers: usize,
 }
 
 impl Default for Chain {
@@ -43,6 +50,8 @@ impl Default for Chain {
             version: String::new(),
             garbage: false,
             queries: Vec::new(),
+            events: Vec::new(),
+            subscribers: 0,
         }
     }
 }
@@ -170,7 +179,7 @@ pub(crate) fn handle(shared: &Shared, req: &Req) -> Option<Response> {
     }
 }
 
-fn tx_json(t: &FakeTx, tip: u64, old_shape: bool) -> Value {
+pub(crate) fn tx_json(t: &FakeTx, tip: u64, old_shape: bool) -> Value {
     let confirmations = t.block_height.map_or(0, |h| tip.saturating_sub(h) + 1);
     // What the transaction brought the wallet: its outputs to the wallet's addresses.
     let net: u64 = t.outputs.iter().filter(|o| o.2).map(|o| o.1).sum();
@@ -215,11 +224,14 @@ impl Shared {
             .map(|(a, s)| ((*a).to_owned(), *s, chain.addresses.iter().any(|x| x == a)))
             .collect();
         outs.push((regtest_p2wpkh(), 12_345, false));
-        chain.txs.push(FakeTx {
+        let tx = FakeTx {
             txid: txid.clone(),
             outputs: outs,
             block_height: None,
-        });
+        };
+        let event = tx_json(&tx, chain.height, chain.version == "0.14");
+        chain.events.push(event);
+        chain.txs.push(tx);
         txid
     }
 
@@ -228,8 +240,10 @@ impl Shared {
         let chain = &mut g.chain;
         if n > 0 {
             let first = chain.height + 1;
+            let old_shape = chain.version == "0.14";
             for t in chain.txs.iter_mut().filter(|t| t.block_height.is_none()) {
                 t.block_height = Some(first);
+                chain.events.push(tx_json(t, first, old_shape));
             }
             chain.height += n;
         }
@@ -274,6 +288,11 @@ impl Fake {
     /// ChainKit), `""` (the newest).
     pub fn set_lnd_version(&self, version: &str) {
         self.shared.inner.lock().unwrap().chain.version = version.to_owned();
+    }
+
+    /// `SubscribeTransactions` streams opened so far.
+    pub fn chain_subscribers(&self) -> usize {
+        self.shared.inner.lock().unwrap().chain.subscribers
     }
 
     /// Wallet calls answer 200 with an unusable body while `on`.
