@@ -10,7 +10,8 @@
 //!   second payment is recorded for a person, never a second "paid").
 //! * **Bounded cost**: one wallet listing from the lowest height of the watched invoices
 //!   (`GetTransactions` from that height to the mempool) serves all of them in one round
-//!   ([`watch_once`], every [`POLL_EVERY`] by [`spawn`]); a status poll of one invoice lists from
+//!   ([`watch_once`], run by [`spawn`] every [`POLL_EVERY`] and at once when LND's wallet stream
+//!   tells of a transaction); a status poll of one invoice lists from
 //!   that invoice's height only ([`check_one`], coalesced like every lookup). Heights are at most
 //!   the invoice's expiry plus the window old, so the wallet's older history is never listed.
 //! * **What counts** ([`tally`]): the outputs paying the address, summed. Seen at all (the mempool

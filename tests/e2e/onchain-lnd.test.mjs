@@ -44,8 +44,8 @@ test('lnd: the unified QR carries LND\'s address; an on-chain payment is seen, t
     const state = await (await fetch(`${fakeUrl}/_test/state`)).json();
     assert.deepEqual(state.rejections, [], 'the fake accepted every request');
 
-    // The payer's wallet broadcasts: the backend's watch (a round every 10 s) sees it in the
-    // mempool and the widget is told at once.
+    // The payer's wallet broadcasts: LND's wallet stream starts a watch round, which sees it in
+    // the mempool, and the widget is told at once (the timed rounds, every 10 s, would too).
     await postJson(`${fakeUrl}/_test/chain_pay`, { address, sat: 2500 });
     await waitForStatus(p, 'Payment seen on-chain; waiting for a confirmation', { timeout: 30_000 });
     assert.equal((await backend.api('GET', `/invoices/${created.detail.id}`)).body.status, 'pending');
