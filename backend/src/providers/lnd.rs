@@ -302,3 +302,57 @@ impl Lnd {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::receipts_of;
+
+    /// `GetTransactions` as LND 0.18 answers over REST (int64 as strings, int32 as numbers): an
+    /// incoming payment in the mempool, an outgoing transaction with change, and one in LND 0.14's
+    /// shape (no `output_details`).
+    #[test]
+    fn reads_lnds_transactions_in_both_shapes() {
+        let v = serde_json::json!({"transactions": [
+            {"tx_hash": "aa".repeat(32), "amount": "2500", "num_confirmations": 0, "block_hash": "",
+             "block_height": 0, "time_stamp": "1700000000", "total_fees": "0",
+             "dest_addresses": ["bcrt1qours", "bcrt1qpayerchange"],
+             "output_details": [
+                {"output_type": "SCRIPT_TYPE_WITNESS_V0_PUBKEY_HASH", "address": "bcrt1qours",
+                 "pk_script": "0014", "output_index": "0", "amount": "2500", "is_our_address": true},
+                {"output_type": "SCRIPT_TYPE_WITNESS_V0_PUBKEY_HASH", "address": "bcrt1qpayerchange",
+                 "pk_script": "0014", "output_index": "1", "amount": "90000", "is_our_address": false}],
+             "raw_tx_hex": "", "label": "", "previous_outpoints": []},
+            {"tx_hash": "bb".repeat(32), "amount": "-20000", "num_confirmations": 7,
+             "block_height": 801, "dest_addresses": ["bcrt1qchange"],
+             "output_details": [{"address": "", "amount": "0"}]},
+            {"tx_hash": "cc".repeat(32), "amount": "1000", "num_confirmations": 3,
+             "block_height": 799, "dest_addresses": ["bcrt1qold"]}
+        ]});
+        let r = receipts_of(&v).unwrap();
+        let got: Vec<_> = r
+            .iter()
+            .map(|r| {
+                (
+                    r.address.as_str(),
+                    r.amount_sat,
+                    r.confirmations,
+                    r.per_output,
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("bcrt1qours", 2500, 0, true),
+                ("bcrt1qpayerchange", 90_000, 0, true),
+                ("bcrt1qold", 1000, 3, false),
+            ]
+        );
+        assert!(receipts_of(&serde_json::json!({})).unwrap().is_empty());
+        assert!(receipts_of(&serde_json::json!({"transactions": "x"})).is_err());
+        assert!(receipts_of(&serde_json::json!({"transactions": [{"tx_hash": "zz"}]})).is_err());
+        let bad_amount = serde_json::json!({"transactions": [{"tx_hash": "aa".repeat(32),
+            "output_details": [{"address": "a", "amount": 2.5}]}]});
+        assert!(receipts_of(&bad_amount).is_err());
+    }
+}
