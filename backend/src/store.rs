@@ -738,3 +738,6 @@ impl Drop for Lease {
             .remove(&self.name);
     }
 }
+
+mod watch;
+pub use watch::Watched;

@@ -32,6 +32,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+mod watch;
+
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::{GenericClient, NoTls, Row};
 use sha2::{Digest, Sha256};
@@ -60,7 +62,7 @@ pub const CHANNEL: &str = "lightning_checkout_changes";
 const MIGRATION_LOCK: i64 = 0x4c43_4d49_4752_0001;
 
 /// The schema version this program writes (`schema_migrations`' highest `version`).
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 /// The migration steps, in order: `(version, what, SQL)`. The numbers match SQLite's steps
 /// (`crate::store::sqlite`). Add a step at the end; never change one that shipped.
@@ -153,6 +155,19 @@ ALTER TABLE invoices ADD COLUMN fiat_rate_at BIGINT;
 ALTER TABLE invoices ADD COLUMN onchain_address TEXT;
 ALTER TABLE invoices ADD COLUMN onchain_seen_at BIGINT;
 ALTER TABLE invoices ADD COLUMN onchain_confirmations INTEGER;
+",
+    ),
+    (
+        6,
+        "on-chain addresses the backend watches (unified invoices with LND)",
+        "
+CREATE TABLE onchain_watch (
+    invoice_id    TEXT PRIMARY KEY,
+    from_height   BIGINT NOT NULL,
+    watch_until   BIGINT NOT NULL,
+    extra_sat     BIGINT,
+    extra_seen_at BIGINT
+);
 ",
     ),
 ];
