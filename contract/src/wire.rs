@@ -183,7 +183,8 @@ pub struct Created {
     pub onchain_address: Option<String>,
 }
 
-/// Status of an invoice.
+/// Status of an invoice. The backend's store keeps this same type, with [`Status::as_str`] as
+/// its database text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
     /// Not paid yet.
