@@ -588,12 +588,16 @@ fn complete_job(
 ) -> impl FnOnce(&Connection) -> Result<Option<Invoice>, StoreError> + Send + 'static {
     let (id, c) = (id.to_owned(), c.clone());
     move |conn| {
-        conn.prepare_cached(
-            "UPDATE invoices SET payment_request = ?2, pay_url = ?3, payment_hash = ?4, \
-             preimage = ?5, provider_ref = ?6, expires_at = ?7, onchain_address = ?8 \
-             WHERE id = ?1 AND status = 'pending' AND payment_request IS NULL AND pay_url IS NULL",
-        )?
-        .execute(params![
+        // The row as updated comes back from the statement itself; when it changed nothing (the
+        // row is gone, settled, or already completed) the row as it is.
+        let updated = conn
+            .prepare_cached(&format!(
+                "UPDATE invoices SET payment_request = ?2, pay_url = ?3, payment_hash = ?4, \
+                 preimage = ?5, provider_ref = ?6, expires_at = ?7, onchain_address = ?8 \
+                 WHERE id = ?1 AND status = 'pending' AND payment_request IS NULL AND pay_url IS NULL \
+                 RETURNING {COLUMNS}"
+            ))?
+            .query_row(params![
             id,
             c.payment_request,
             c.pay_url,
@@ -602,8 +606,12 @@ fn complete_job(
             c.provider_ref,
             to_i64(c.expires_at)?,
             c.onchain_address,
-        ])?;
-        get_in(conn, &id)
+        ], read_row)
+            .optional_row()?;
+        match updated {
+            Some(row) => Ok(Some(row)),
+            None => get_in(conn, &id),
+        }
     }
 }
 
@@ -631,29 +639,36 @@ fn reserve_in(conn: &Connection, r: &Reservation<'_>) -> Result<Reserved, StoreE
         }
     }
     let expires_at = r.now.saturating_add(u64::from(r.expiry_secs));
-    conn.prepare_cached(
-        "INSERT INTO invoices (id, order_id, amount_msat, description, expiry_secs, status, \
+    let row = conn
+        .prepare_cached(&format!(
+            "INSERT INTO invoices (id, order_id, amount_msat, description, expiry_secs, status, \
              created_at, expires_at, provider, idempotency_key, fiat_currency, fiat_amount, \
              fiat_rate, fiat_rate_source, fiat_rate_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-    )?
-    .execute(params![
-        r.id,
-        r.order_id,
-        to_i64(r.amount_msat)?,
-        r.description,
-        r.expiry_secs,
-        to_i64(r.now)?,
-        to_i64(expires_at)?,
-        r.provider,
-        hex::encode(r.idempotency_key),
-        r.fiat.map(|f| &f.currency),
-        r.fiat.map(|f| &f.amount),
-        r.fiat.map(|f| &f.rate),
-        r.fiat.map(|f| &f.rate_source),
-        r.fiat.map(|f| to_i64(f.rate_at)).transpose()?,
-    ])?;
-    let row = get_in(conn, r.id)?.ok_or_else(|| StoreError::Corrupt("insert vanished".into()))?;
+             VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) \
+             RETURNING {COLUMNS}"
+        ))?
+        // The row as stored, in the same statement (no second lookup).
+        .query_row(
+            params![
+                r.id,
+                r.order_id,
+                to_i64(r.amount_msat)?,
+                r.description,
+                r.expiry_secs,
+                to_i64(r.now)?,
+                to_i64(expires_at)?,
+                r.provider,
+                hex::encode(r.idempotency_key),
+                r.fiat.map(|f| &f.currency),
+                r.fiat.map(|f| &f.amount),
+                r.fiat.map(|f| &f.rate),
+                r.fiat.map(|f| &f.rate_source),
+                r.fiat.map(|f| to_i64(f.rate_at)).transpose()?,
+            ],
+            read_row,
+        )
+        .optional_row()?
+        .ok_or_else(|| StoreError::Corrupt("insert vanished".into()))?;
     Ok(Reserved::New(row))
 }
 
