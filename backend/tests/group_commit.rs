@@ -423,3 +423,72 @@ async fn answered_writes_survive_kill_9() {
         .unwrap();
     assert_eq!(events, ["invoice.paid"]);
 }
+
+/// Writes that arrive while a batch runs join it before its COMMIT (one commit, not two); an
+/// unsynced batch takes only unsynced ones, and a synced write arriving meanwhile begins the next
+/// batch, which is synced.
+#[test]
+fn writes_arriving_during_a_batch_join_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let conn = Connection::open(dir.path().join("t.sqlite3")).unwrap();
+    conn.execute_batch(
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; CREATE TABLE t (k TEXT);",
+    )
+    .unwrap();
+    let batcher = Arc::new(Batcher::start(Arc::new(Mutex::new(conn))).unwrap());
+    let running = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let write = |k: &'static str, synced: bool, wait_for: u64| {
+        let (b, seen, running) = (batcher.clone(), batcher.clone(), running.clone());
+        std::thread::spawn(move || {
+            let op = move |c: &Connection| {
+                running.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                // The first write waits (inside its batch) until the others are queued.
+                let deadline = Instant::now() + Duration::from_secs(30);
+                while seen.submitted() < wait_for && Instant::now() < deadline {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                c.execute("INSERT INTO t (k) VALUES (?1)", params![k])?;
+                Ok(())
+            };
+            if synced {
+                b.run(op)
+            } else {
+                b.run_unsynced(op)
+            }
+        })
+    };
+    // Until `n` writes have started running (the first one is inside its batch).
+    let started = |n: u64| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while running.load(std::sync::atomic::Ordering::SeqCst) < n {
+            assert!(Instant::now() < deadline, "not started");
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    };
+    let queued = |n: u64| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while batcher.submitted() < n {
+            assert!(Instant::now() < deadline, "not queued");
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    };
+
+    // Synced: the three queued during the first write's batch share its transaction.
+    let first = write("a", true, 4);
+    started(1);
+    let others: Vec<_> = ["b", "c", "d"].map(|k| write(k, false, 0)).into();
+    for t in std::iter::once(first).chain(others) {
+        t.join().unwrap().unwrap();
+    }
+    assert_eq!((batcher.commits(), batcher.unsynced_commits()), (1, 0));
+
+    // Unsynced: a synced write queued during it is not taken in; it begins a synced batch.
+    let first = write("e", false, 6);
+    started(5);
+    let synced = write("f", true, 0);
+    queued(6);
+    for t in [first, synced] {
+        t.join().unwrap().unwrap();
+    }
+    assert_eq!((batcher.commits(), batcher.unsynced_commits()), (3, 1));
+}

@@ -2,8 +2,9 @@
 //!
 //! Every write is a job sent to one writer thread. The thread takes the first job waiting, locks
 //! the writer connection, then takes every other job already waiting (at most [`MAX_BATCH`] in
-//! all) and runs them in ONE transaction, each inside its own `SAVEPOINT`: a job that fails is
-//! rolled back alone and its caller gets its own error, the others go on. Then ONE `COMMIT` (one
+//! all, jobs arriving while it runs included) and runs them in ONE transaction, each inside its
+//! own `SAVEPOINT`: a job that fails is rolled back alone and its caller gets its own error, the
+//! others go on. Then ONE `COMMIT` (one
 //! fsync with `synchronous=FULL`), and only then is each caller answered: an `Ok` means the write
 //! is on disk. If the commit itself fails, every caller whose job succeeded gets that failure.
 //!
@@ -207,7 +208,16 @@ impl Drop for Batcher {
 }
 
 fn writer_loop(conn: &Mutex<Connection>, rx: &Receiver<Job>, counts: &Counts, synchronous: i64) {
-    while let Ok(first) = rx.recv() {
+    // A synced job that arrived while an unsynced batch ran: it begins the next batch.
+    let mut held: Option<Job> = None;
+    loop {
+        let first = match held.take() {
+            Some(job) => job,
+            None => match rx.recv() {
+                Ok(job) => job,
+                Err(_) => break,
+            },
+        };
         let conn = conn.lock().unwrap_or_else(|e| e.into_inner());
         // Jobs that arrived while we waited for the lock join this batch.
         let mut batch = vec![first];
@@ -222,7 +232,20 @@ fn writer_loop(conn: &Mutex<Connection>, rx: &Receiver<Job>, counts: &Counts, sy
         let relaxed = synchronous > 1
             && !batch.iter().any(|j| j.synced)
             && conn.pragma_update(None, "synchronous", "NORMAL").is_ok();
-        run_batch(&conn, batch, counts, relaxed);
+        // Jobs arriving while the batch runs join it too, before its COMMIT (fewer commits: each
+        // writes the pages it changed to the WAL once); an unsynced batch takes only unsynced ones.
+        let mut more = || -> Option<Job> {
+            if held.is_some() {
+                return None;
+            }
+            let job = rx.try_recv().ok()?;
+            if relaxed && job.synced {
+                held = Some(job);
+                return None;
+            }
+            Some(job)
+        };
+        run_batch(&conn, batch, &mut more, counts, relaxed);
         if relaxed {
             // Outside any transaction (the batch committed or rolled back), so this cannot be
             // refused; were it ever, the next batch would not be relaxed on a stale setting: the
@@ -235,10 +258,25 @@ fn writer_loop(conn: &Mutex<Connection>, rx: &Receiver<Job>, counts: &Counts, sy
     }
 }
 
-fn run_batch(conn: &Connection, batch: Vec<Job>, counts: &Counts, relaxed: bool) {
+fn run_batch(
+    conn: &Connection,
+    batch: Vec<Job>,
+    more: &mut dyn FnMut() -> Option<Job>,
+    counts: &Counts,
+    relaxed: bool,
+) {
     let mut done: Vec<Answer> = Vec::with_capacity(batch.len());
     let mut open = false;
-    for Job { run: job, .. } in batch {
+    let mut batch = batch.into_iter();
+    let mut taken = 0;
+    let mut next = || {
+        let job = batch
+            .next()
+            .or_else(|| if taken < MAX_BATCH { more() } else { None });
+        taken += usize::from(job.is_some());
+        job
+    };
+    while let Some(Job { run: job, .. }) = next() {
         if !open {
             if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
                 // The job does not run; its answer is this error.
