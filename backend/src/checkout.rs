@@ -89,7 +89,23 @@ pub async fn create(state: &AppState, order: NewOrder) -> Result<(Invoice, bool)
     let grace_secs = state.provider().callback_grace_secs();
     let mut asked_about_due = false;
     let reserved = loop {
-        let reserved = {
+        let reservation = Reservation {
+            id: &id,
+            order_id: order.order_id.as_deref(),
+            amount_msat: order.amount_msat,
+            description: &order.description,
+            expiry_secs: order.expiry_secs,
+            idempotency_key: key,
+            provider,
+            now,
+            grace_secs,
+            fiat: order.fiat.as_ref(),
+        };
+        // SQLite: straight to its writer thread, no blocking thread in between.
+        let queued = state.store().reserve_queued(&reservation);
+        let reserved = if let Some(queued) = queued {
+            queued.await?
+        } else {
             let order = order.clone();
             let id = id.clone();
             state
@@ -192,11 +208,16 @@ pub async fn create(state: &AppState, order: NewOrder) -> Result<(Invoice, bool)
         completion.payment_request.clone(),
         completion.pay_url.clone(),
     );
-    let id = row.id.clone();
-    let row = state
-        .with_store(move |s| s.complete(&id, &completion))
-        .await?
-        .ok_or_else(|| AppError::internal("reserved invoice vanished"))?;
+    let queued = state.store().complete_queued(&row.id, &completion);
+    let row = if let Some(queued) = queued {
+        queued.await?
+    } else {
+        let id = row.id.clone();
+        state
+            .with_store(move |s| s.complete(&id, &completion))
+            .await?
+    }
+    .ok_or_else(|| AppError::internal("reserved invoice vanished"))?;
     if !row.is_complete() {
         return Err(AppError::internal(
             "invoice left incomplete after the provider answered",

@@ -26,6 +26,16 @@
 //! Pay's `external_id` and Amboss's `idempotency_key` need. `complete` only fills a row that has
 //! no answer yet, so two instances racing on one reservation store one invoice.
 //!
+//! With SQLite, only the completion is the durable commit of a create (one fsync per create,
+//! shared by group commit): the reservation is committed unsynced (WAL, `synchronous=NORMAL` for
+//! that batch alone: [`batch`]). It is visible to every connection at once (so concurrent and
+//! retried creates still meet it) and, written to the WAL file, survives a crash or `kill -9` of
+//! the backend; the completion's fsync of the same WAL file flushes it with itself, in order. A
+//! power cut can lose only reservations whose invoice nobody was shown: the payer sees an invoice
+//! only after its completion is on disk, and a retry then reserves afresh with a new key (at
+//! worst the provider keeps an invoice that no one will ever pay). PostgreSQL commits both
+//! durably: there an unflushed commit would not survive a crash of the database server itself.
+//!
 //! # Shop notifications and changes
 //! With `SHOP_WEBHOOK_URL` set ([`Store::set_outbox`]), every applied transition writes its event
 //! to the `outbox` table in the same transaction ([`crate::outbox`]); a transition that changed
@@ -509,6 +519,29 @@ impl Store {
     /// Return the order's open invoice, or insert a new pending row (see the module docs).
     pub fn reserve(&self, r: &Reservation<'_>) -> Result<Reserved, StoreError> {
         dispatch!(self, s => s.reserve(r))
+    }
+
+    /// [`Store::reserve`] for async callers where the database allows it without a blocking
+    /// thread (SQLite: queued to its writer thread); `None` for PostgreSQL (call `reserve`
+    /// from `spawn_blocking`).
+    pub fn reserve_queued(
+        &self,
+        r: &Reservation<'_>,
+    ) -> Option<impl std::future::Future<Output = Result<Reserved, StoreError>> + Send + 'static>
+    {
+        self.sqlite().map(|s| s.reserve_queued(r))
+    }
+
+    /// [`Store::complete`] for async callers, as [`Store::reserve_queued`].
+    #[allow(clippy::type_complexity)]
+    pub fn complete_queued(
+        &self,
+        id: &str,
+        c: &Completion,
+    ) -> Option<
+        impl std::future::Future<Output = Result<Option<Invoice>, StoreError>> + Send + 'static,
+    > {
+        self.sqlite().map(|s| s.complete_queued(id, c))
     }
 
     /// Store the provider's answer for a reserved row. Only a pending row that has no answer yet

@@ -87,7 +87,10 @@ impl DemoProvider {
 
     /// A demo provider signing with `key`.
     pub fn from_key(key: SecretKey, network: Network) -> Self {
-        let secp = Secp256k1::new();
+        // Blinded once against side channels (the backend builds `bitcoin` without `rand-std`,
+        // which would randomize every context, checking ones included).
+        let mut secp = Secp256k1::new();
+        secp.randomize(&mut rand::rngs::OsRng);
         let node_id = PublicKey::from_secret_key(&secp, &key);
         Self {
             secp,
