@@ -19,6 +19,7 @@ import * as esbuild from 'esbuild';
 import { startProcess, launchBrowser, newPage, part, ROOT } from '../tests/e2e/harness.mjs';
 import { streamBench, streamTable } from './stream.mjs';
 import { postgresBench, postgresTable } from './postgres.mjs';
+import { tracedLoad, boundaryCalls, summariseTraces, traceTable } from './trace.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const OUT = join(BENCH, 'out');
@@ -280,6 +281,8 @@ async function loadRun(browser, url, file) {
         html: nav.responseEnd,
         dom_content_loaded: nav.domContentLoadedEventEnd,
         js_end: js?.responseEnd,
+        js_start: js?.startTime,
+        js_request_start: js?.requestStart,
         wasm_start: wasm?.startTime,
         wasm_fetch: wasm ? wasm.responseEnd - wasm.startTime : null,
         wasm_api: inst?.name,
@@ -294,6 +297,10 @@ async function loadRun(browser, url, file) {
       interactive: m.interactive,
       html: m.html,
       js_loaded: m.js_end,
+      // Resource timing of the JS: from its fetch to the request going out (queued in the
+      // browser's network stack), then the request to the last byte (server and loopback).
+      js_queued: m.js_request_start - m.js_start,
+      js_request_to_end: m.js_end - m.js_request_start,
       wasm_fetch_compile_instantiate: m.wasm_ready - m.wasm_start,
       wasm_fetch: m.wasm_fetch,
       init_and_mount: m.interactive - m.wasm_ready,
@@ -550,6 +557,8 @@ function tables(r) {
   row('**page load → widget interactive** (navigation start → amount input enabled; fresh context each run)', L.interactive);
   row('&nbsp;&nbsp;HTML received', L.html);
   row('&nbsp;&nbsp;widget JS received', L.js_loaded);
+  row('&nbsp;&nbsp;&nbsp;&nbsp;its request queued in the browser (resource timing: fetch start → request start)', L.js_queued);
+  row('&nbsp;&nbsp;&nbsp;&nbsp;its request sent → last byte (server, loopback)', L.js_request_to_end);
   row(`&nbsp;&nbsp;wasm fetch + compile + instantiate (wasm request → \`WebAssembly.${L.wasm_api}\` resolved)`, L.wasm_fetch_compile_instantiate);
   row('&nbsp;&nbsp;&nbsp;&nbsp;of which the wasm fetch (resource timing)', L.wasm_fetch);
   row('&nbsp;&nbsp;wasm-bindgen start + mount + first render', L.init_and_mount);
@@ -571,6 +580,10 @@ function tables(r) {
   lines.push('');
   lines.push('Each line is its own median (they need not add up). Painted = the first task after the next `requestAnimationFrame` once the QR is in the DOM.');
   lines.push('');
+  if (s.trace) {
+    lines.push('Where page load → interactive goes, from a Chromium trace (`bench/trace.mjs`: the trace with V8\'s CPU sampler, in runs apart from the timed ones above, since tracing slows the page a little). Milestones in ms from navigation start; each row is a step between two milestones, with the CPU time the renderer\'s main thread spent in it and on what (the rest of the step it waited: for the network, the browser process, other threads, or a core of this shared machine).');
+    lines.push(traceTable(s.trace), '');
+  }
   lines.push(`### 3. Decode + check per second, same page, median of ${r.options.rounds} alternating rounds`, '');
   lines.push('| invoice | ours (Rust/wasm) | light-bolt11-decoder | bolt11 | ours / light-bolt11-decoder | ours / bolt11 |', '| --- | ---: | ---: | ---: | ---: | ---: |');
   for (const [label, v] of [['BOLT 11 spec (`lnbc2500u1pvjluez…`)', d.spec], ['with route hints (`lnbc20m1pvjluez…`, 2 hops, fallback)', d.route_hints]]) {
@@ -640,13 +653,13 @@ function targets(r) {
       target: 'Page load → widget interactive at most 60 ms (loopback)',
       figure: `${ms(LP.interactive.median)} with the two \`<head>\` lines of the README, ${ms(L.interactive.median)} without`,
       met: LP.interactive.median <= 60,
-      held_back: `Without the lines the wasm is requested only once the module has run (JS received at ${ms(L.js_loaded.median)}); with them both downloads start while the HTML parses, and what remains is compile + instantiate and the first render (${ms(LP.init_and_mount.median)}), on a machine shared with other builds.`,
+      held_back: startHeldBack(r),
     },
     {
       target: 'Backend creates at 64 clients at least 5,000/s, p99 at most 20 ms, with synchronous=FULL',
       figure: create64 ? `${ops(create64.rps)}/s, p99 ${create64.p99_ms.toFixed(1)} ms` : '–',
       met: !!create64 && create64.rps >= 5000 && create64.p99_ms <= 20,
-      held_back: 'Group commit batches the waiting writes into one SQLite transaction and one fsync, but a create is still two commits in a row (reserve, then complete after the provider) plus the demo\'s invoice signing, on 2 cores shared with the load generator (and other builds).',
+      held_back: `CPU, on 2 cores shared with the load generator (and other builds: load average ${r.machine.load_average}). A create now pays one fsync (the reservation is committed unsynced and synced by the completion) and no thread hand-off to the blocking pool; profiled (perf, 64 clients) it costs the backend 250–300 µs of CPU (360–400 µs before, with 10 context switches per create, now 2): the SQLite writer thread (statements 26%, WAL page writes 7%, fsync 4%) 37%, the check of the provider's answer (lightning-invoice decodes it again and verifies its signature) 20%, the demo's signing 16%, HTTP writes 7%, scheduling 8%; the load generator about 20 µs per request. Both processes need about 300 µs of the 2 cores per create: about 6,500/s on an idle machine at best.`,
     },
     {
       target: 'The widget\'s own share of click-to-QR within one frame (16 ms)',
@@ -699,15 +712,37 @@ ${table}
 `;
 }
 
+/** What holds page load → interactive back, from the trace of the page with the two lines. */
+function startHeldBack(r) {
+  const L = r.start.load;
+  const LP = r.start.load_preload;
+  const t = r.start.trace?.load_preload;
+  const base = `Without the lines the wasm is requested only once the module has run (JS received at ${ms(L.js_loaded.median)}); with them both downloads start while the HTML parses.`;
+  if (!t) return `${base} What remains is compile + instantiate and the first render (${ms(LP.init_and_mount.median)}).`;
+  const m = t.milestones;
+  const seg = (to) => t.segments.find((x) => x.to === to);
+  const commit = seg('parser started');
+  const mount = seg('interactive');
+  const b = mount?.busy ?? {};
+  const calls = r.start.trace.boundary_calls;
+  return `${base} The trace of that page (§2, medians of ${t.runs}): Chromium has the HTML at ${ms(m['HTML received'])} but starts parsing it only at ${ms(m['parser started'])} (committing the new document: ${ms(commit?.busy?.commit)} of its main thread's CPU, the browser's own work); the JS is in at ${ms(m['JS received'])} (its request waits ${ms(LP.js_queued.median)} in Chromium's network stack before it is sent, then ${ms(LP.js_request_to_end.median)} to its last byte; the renderer meanwhile lays out the empty page), the shim has run by ${ms(m['shim module ran'])}, the wasm is instantiated at ${ms(m.instantiated)} and the widget interactive at ${ms(m.interactive)}. The mount (${ms(mount?.ms)}) is the widget's own: ${ms(b.wasm_compile)} compiling wasm functions on their first call (V8 compiles lazily), ${ms(b.js)} of JS (the glue and the DOM it drives: ${calls ? `${calls.total} calls from the wasm into JS, ${calls.calls.setAttribute ?? 0} of them setAttribute` : ''}), ${ms(b.js_compile)} compiling the glue's functions on first call. Figures from a machine shared with other builds (load average ${r.machine.load_average}).`;
+}
+
 // ---------------------------------------------------------------------------------------------
 
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
   const t0 = Date.now();
   const needsBackend = !opts.only || [...opts.only].some((s) => s !== 'payload');
-  for (const [f, how] of [[BACKEND_BIN, 'cargo build --release -p lightning-checkout-backend'], [LOADGEN_BIN, 'cargo build --release -p lightning-checkout-loadgen'], [FAKE_BIN, 'cargo build --release -p testkit'], [join(PKG, 'lightning_checkout_bg.wasm'), './build.sh build']]) {
-    if (f !== join(PKG, 'lightning_checkout_bg.wasm') && !needsBackend) continue;
-    if (!existsSync(f)) throw new Error(`${relative(ROOT, f)} is missing: ${how} (./build.sh bench does it all)`);
+  // What each section runs: only those of the sections asked for must be built.
+  const needs = (...s) => !opts.only || s.some((x) => opts.only.has(x));
+  for (const [f, how, wanted] of [
+    [BACKEND_BIN, 'cargo build --release -p lightning-checkout-backend', needsBackend],
+    [LOADGEN_BIN, 'cargo build --release -p lightning-checkout-loadgen', needs('backend', 'hostile', 'postgres')],
+    [FAKE_BIN, 'cargo build --release -p testkit', needs('hostile', 'stream')],
+    [join(PKG, 'lightning_checkout_bg.wasm'), './build.sh build', true],
+  ]) {
+    if (wanted && !existsSync(f)) throw new Error(`${relative(ROOT, f)} is missing: ${how} (./build.sh bench does it all)`);
   }
   mkdirSync(OUT, { recursive: true });
   const versions = Object.fromEntries(['@getalby/bitcoin-connect', 'light-bolt11-decoder', 'bolt11', 'qrcode', 'esbuild', 'playwright-core']
@@ -735,8 +770,20 @@ async function main() {
         }
         log(`click → QR painted: ${opts.runs} runs`);
         const clicks = await clickRuns(browser, backend.url, opts.runs);
+        const traceRuns = opts.quick ? 2 : 7;
+        log(`where page load → interactive goes: ${traceRuns} traced loads of each page, one with call counts`);
+        const traced = { load: [], load_preload: [] };
+        for (let i = 0; i < traceRuns; i++) {
+          traced.load.push(await tracedLoad(browser, backend.url, 'load.html', PROBE));
+          traced.load_preload.push(await tracedLoad(browser, backend.url, 'load-preload.html', PROBE));
+        }
         start = { runs: opts.runs, load: { ...summary(loads), wasm_api: loads[0].wasm_api },
-          load_preload: { ...summary(preloads), wasm_api: preloads[0].wasm_api }, click: summary(clicks), raw: { loads, preloads, clicks } };
+          load_preload: { ...summary(preloads), wasm_api: preloads[0].wasm_api }, click: summary(clicks),
+          trace: {
+            load: summariseTraces(traced.load), load_preload: summariseTraces(traced.load_preload),
+            boundary_calls: await boundaryCalls(browser, backend.url, 'load.html', PROBE),
+          },
+          raw: { loads, preloads, clicks, traced } };
       }
       if (want('speed')) speedResult = await speed(browser, backend.url, opts);
     } finally {
@@ -762,8 +809,12 @@ async function main() {
     }
     if (start) {
       for (const [k, v] of [['as before', start.load], ['with the two <head> lines', start.load_preload]]) {
-        console.log(`page load → interactive, ${k}: ${v.interactive.median.toFixed(1)} ms median (p90 ${v.interactive.p90.toFixed(1)}); JS received ${v.js_loaded.median.toFixed(1)} ms, wasm fetch+compile+instantiate ${v.wasm_fetch_compile_instantiate.median.toFixed(1)} ms; wasm requests ${v.wasm_requests.median}`);
+        console.log(`page load → interactive, ${k}: ${v.interactive.median.toFixed(1)} ms median (p90 ${v.interactive.p90.toFixed(1)}); JS received ${v.js_loaded.median.toFixed(1)} ms (queued ${v.js_queued.median.toFixed(1)}, request → end ${v.js_request_to_end.median.toFixed(1)}), wasm fetch+compile+instantiate ${v.wasm_fetch_compile_instantiate.median.toFixed(1)} ms, start + mount + first render ${v.init_and_mount.median.toFixed(1)} ms; wasm requests ${v.wasm_requests.median}`);
       }
+      const c = start.click;
+      console.log(`click → QR painted: ${c.total.median.toFixed(1)} ms median (p90 ${c.total.p90.toFixed(1)}); widget up to the QR in the DOM ${c.widget_to_dom.median.toFixed(1)} ms`);
+      console.log(traceTable(start.trace));
+      console.log(`\nWhat holds it back (BENCH.md's text): ${startHeldBack({ start, machine: { load_average: partial.load_average } })}`);
     }
     if (streamResult) console.log(streamTable(streamResult));
     console.log(`Wrote bench/out/results-partial.json (sections ${[...opts.only].join(', ')}; load average ${partial.load_average}).`);

@@ -75,10 +75,17 @@ async function language(element, lang, messages) {
   const texts = await localeTexts(tag);
   const locale = texts ? tag : 'en';
   const own = messages && typeof messages === 'object' ? messages : {};
-  const number = new Intl.NumberFormat(locale, { maximumFractionDigits: 3 });
+  // Made on first use, not here: the first Intl object of a fresh page loads the browser's ICU
+  // data (15-45 ms in Chromium, the largest single cost of page load → interactive), and the
+  // form needs no formatted number; warmIntl() makes it once the widget is up.
+  let number;
+  // None for English without the shop's texts: the wasm then asks no key of it (it asks each of
+  // its ~60 keys of any object it is given, a call across the boundary each).
+  const merged = { ...texts, ...own };
   return {
-    locale, dir: RTL.includes(locale) ? 'rtl' : 'ltr', messages: { ...texts, ...own },
-    formatSat: (msat) => number.format(msat / 1000), // amounts as the locale writes them
+    locale, dir: RTL.includes(locale) ? 'rtl' : 'ltr', messages: Object.keys(merged).length ? merged : undefined,
+    // amounts as the locale writes them
+    formatSat: (msat) => (number ??= new Intl.NumberFormat(locale, { maximumFractionDigits: 3 })).format(msat / 1000),
     // A fiat price (decimal text, formatted exactly) as the locale writes money; null if the
     // currency is unknown to Intl (the widget then writes "EUR 4.50").
     formatFiat: (currency, amount) => {
@@ -89,6 +96,14 @@ async function language(element, lang, messages) {
       }
     },
   };
+}
+
+// Once a widget is up, in idle time: the number formatter (and with it the browser's ICU data),
+// so that the first amount shown (the invoice's) does not pay for it in click → QR.
+function warmIntl(lang) {
+  const run = () => { try { lang.formatSat(0); } catch { /* shown as plain digits then */ } };
+  if (globalThis.requestIdleCallback) requestIdleCallback(run, { timeout: 1000 });
+  else setTimeout(run, 50);
 }
 
 /** A load failure with a stable code: wasm_not_found, csp_blocked or network. */
@@ -193,6 +208,7 @@ export async function mount(element, options = {}) {
   let handle;
   try {
     handle = wasmMount(element, { ...options, ...lang });
+    warmIntl(lang);
   } catch (err) {
     throw new Error(`lightning-checkout: cannot mount into this element (${err?.message ?? err}).`);
   } finally {
@@ -217,7 +233,7 @@ function loadFailed(element, err, lang) {
   p.setAttribute('role', 'alert');
   p.lang = lang.locale;
   p.dir = lang.dir;
-  const text = lang.messages[`load_${code}`];
+  const text = lang.messages?.[`load_${code}`];
   p.textContent = typeof text === 'string' ? text : LOAD_MESSAGES[code];
   root.replaceChildren(p);
   element.dispatchEvent(new CustomEvent(`${TAG}:error`, {
@@ -275,6 +291,7 @@ class LightningCheckout extends Base {
       Object.assign(options, await lang);
       if (generation !== this.#generation || !this.isConnected) return;
       this.#handle = wasmMount(this, options);
+      warmIntl(options);
     });
   }
 }

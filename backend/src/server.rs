@@ -56,6 +56,11 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
+        // Answers go out as headers then body in separate writes: without NODELAY, Nagle holds
+        // the body back until the client's delayed ACK (a 42 ms stall measured on a 23 KB file).
+        if let Err(e) = stream.set_nodelay(true) {
+            tracing::debug!(error = %e, "TCP_NODELAY not set");
+        }
         let app = app.clone();
         let svc = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
             req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
@@ -104,10 +109,9 @@ pub async fn retention_pass(state: &AppState) -> Result<(usize, usize), StoreErr
     let before = state.now().saturating_sub(age.as_secs());
     state
         .with_store(move |s| {
-            Ok((
-                s.delete_expired_unpaid(before)?,
-                s.delete_webhook_events(before)?,
-            ))
+            let invoices = s.delete_expired_unpaid(before)?;
+            s.delete_onchain_watches(before)?;
+            Ok((invoices, s.delete_webhook_events(before)?))
         })
         .await
 }

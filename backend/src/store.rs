@@ -26,6 +26,16 @@
 //! Pay's `external_id` and Amboss's `idempotency_key` need. `complete` only fills a row that has
 //! no answer yet, so two instances racing on one reservation store one invoice.
 //!
+//! With SQLite, only the completion is the durable commit of a create (one fsync per create,
+//! shared by group commit): the reservation is committed unsynced (WAL, `synchronous=NORMAL` for
+//! that batch alone: [`batch`]). It is visible to every connection at once (so concurrent and
+//! retried creates still meet it) and, written to the WAL file, survives a crash or `kill -9` of
+//! the backend; the completion's fsync of the same WAL file flushes it with itself, in order. A
+//! power cut can lose only reservations whose invoice nobody was shown: the payer sees an invoice
+//! only after its completion is on disk, and a retry then reserves afresh with a new key (at
+//! worst the provider keeps an invoice that no one will ever pay). PostgreSQL commits both
+//! durably: there an unflushed commit would not survive a crash of the database server itself.
+//!
 //! # Shop notifications and changes
 //! With `SHOP_WEBHOOK_URL` set ([`Store::set_outbox`]), every applied transition writes its event
 //! to the `outbox` table in the same transaction ([`crate::outbox`]); a transition that changed
@@ -44,37 +54,13 @@ pub mod sqlite;
 pub use pg::{PgOptions, PgStore};
 pub use sqlite::{SqliteStore, DB_FILE};
 
-/// Where an invoice is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
-    /// Waiting for payment (or, before [`Store::complete`], for the provider).
-    Pending,
-    /// Settled: final.
-    Paid,
-    /// Past its deadline unpaid (as the provider confirmed), or cancelled by the provider. Only
-    /// a full payment the provider confirms later moves it on, to `Paid` with `paid_late`.
-    Expired,
-}
-
-impl Status {
-    /// The wire and database name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Paid => "paid",
-            Self::Expired => "expired",
-        }
-    }
-
-    fn parse(s: &str) -> Option<Self> {
-        match s {
-            "pending" => Some(Self::Pending),
-            "paid" => Some(Self::Paid),
-            "expired" => Some(Self::Expired),
-            _ => None,
-        }
-    }
-}
+/// Where an invoice is in its life: the contract's [`Status`](lightning_checkout_contract::Status),
+/// the one the API answers, so the stored and the answered status cannot drift apart. Its
+/// `as_str` / `parse` are also the database's text (`pending`, `paid`, `expired`). In the store,
+/// `Pending` also covers a row reserved before [`Store::complete`]; `Expired` is set only after
+/// the provider confirmed the deadline passed unpaid (or cancelled it), and only a full payment it
+/// confirms later moves it on, to `Paid` with `paid_late` (see the state machine above).
+pub use lightning_checkout_contract::Status;
 
 /// One stored invoice. `Debug` leaves the preimage out.
 #[derive(Clone, PartialEq, Eq)]
@@ -535,6 +521,29 @@ impl Store {
         dispatch!(self, s => s.reserve(r))
     }
 
+    /// [`Store::reserve`] for async callers where the database allows it without a blocking
+    /// thread (SQLite: queued to its writer thread); `None` for PostgreSQL (call `reserve`
+    /// from `spawn_blocking`).
+    pub fn reserve_queued(
+        &self,
+        r: &Reservation<'_>,
+    ) -> Option<impl std::future::Future<Output = Result<Reserved, StoreError>> + Send + 'static>
+    {
+        self.sqlite().map(|s| s.reserve_queued(r))
+    }
+
+    /// [`Store::complete`] for async callers, as [`Store::reserve_queued`].
+    #[allow(clippy::type_complexity)]
+    pub fn complete_queued(
+        &self,
+        id: &str,
+        c: &Completion,
+    ) -> Option<
+        impl std::future::Future<Output = Result<Option<Invoice>, StoreError>> + Send + 'static,
+    > {
+        self.sqlite().map(|s| s.complete_queued(id, c))
+    }
+
     /// Store the provider's answer for a reserved row. Only a pending row that has no answer yet
     /// is changed; the row as it now is comes back (`None` for an unknown id).
     pub fn complete(&self, id: &str, c: &Completion) -> Result<Option<Invoice>, StoreError> {
@@ -762,3 +771,6 @@ impl Drop for Lease {
             .remove(&self.name);
     }
 }
+
+mod watch;
+pub use watch::Watched;

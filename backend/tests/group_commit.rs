@@ -130,6 +130,97 @@ fn concurrent_reservations_with_conflicts_through_the_store() {
     );
     let commits = store.sqlite().unwrap().commits();
     assert!(commits < 64, "64 writes took {commits} transactions");
+    // Reservations alone: none of those commits waited for an fsync.
+    assert_eq!(store.sqlite().unwrap().unsynced_commits(), commits);
+}
+
+/// An unsynced write (an invoice's reservation) commits without an fsync of its own only in a
+/// batch of unsynced writes: a batch with one synced write is synced whole. After an unsynced
+/// batch the connection is back at `synchronous=FULL`, so writes made on it outside the batcher
+/// (the outbox worker's bookkeeping) stay durable.
+#[test]
+fn unsynced_writes_commit_without_their_own_fsync_and_leave_the_connection_synced() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.sqlite3");
+    let conn = Connection::open(&path).unwrap();
+    conn.execute_batch(
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; CREATE TABLE t (k TEXT NOT NULL UNIQUE);",
+    )
+    .unwrap();
+    let conn = Arc::new(Mutex::new(conn));
+    let batcher = Arc::new(Batcher::start(conn.clone()).unwrap());
+    let insert = |k: &'static str, synced: bool| {
+        let b = batcher.clone();
+        std::thread::spawn(move || {
+            let op = move |c: &Connection| {
+                c.execute("INSERT INTO t (k) VALUES (?1)", params![k])?;
+                Ok(())
+            };
+            if synced {
+                b.run(op)
+            } else {
+                b.run_unsynced(op)
+            }
+        })
+    };
+    let synchronous = || -> i64 {
+        conn.lock()
+            .unwrap()
+            .pragma_query_value(None, "synchronous", |r| r.get(0))
+            .unwrap()
+    };
+
+    // Alone: committed unsynced, visible to another connection at once.
+    insert("a", false).join().unwrap().unwrap();
+    assert_eq!((batcher.commits(), batcher.unsynced_commits()), (1, 1));
+    assert_eq!(synchronous(), 2, "the connection is back at FULL");
+    let other = Connection::open(&path).unwrap();
+    let seen: i64 = other
+        .query_row("SELECT COUNT(*) FROM t WHERE k = 'a'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(seen, 1, "an unsynced commit is visible at once");
+
+    // Beside a synced write in one batch: the batch is synced.
+    let held = conn.lock().unwrap();
+    let (b, c) = (insert("b", false), insert("c", true));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while batcher.submitted() < 3 {
+        assert!(Instant::now() < deadline, "the writes were not queued");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    drop(held);
+    b.join().unwrap().unwrap();
+    c.join().unwrap().unwrap();
+    assert_eq!(
+        batcher.unsynced_commits(),
+        1,
+        "a batch with a synced write is synced"
+    );
+    assert_eq!(synchronous(), 2);
+
+    // A synced write alone: synced.
+    insert("d", true).join().unwrap().unwrap();
+    assert_eq!(batcher.unsynced_commits(), 1);
+    assert_eq!(synchronous(), 2);
+}
+
+/// Not in WAL mode an unsynced commit could be lost with a later synced one: every batch is synced.
+#[test]
+fn outside_wal_mode_every_batch_is_synced() {
+    let dir = tempfile::tempdir().unwrap();
+    let conn = Connection::open(dir.path().join("t.sqlite3")).unwrap();
+    conn.execute_batch(
+        "PRAGMA journal_mode=DELETE; PRAGMA synchronous=FULL; CREATE TABLE t (k TEXT);",
+    )
+    .unwrap();
+    let batcher = Batcher::start(Arc::new(Mutex::new(conn))).unwrap();
+    batcher
+        .run_unsynced(|c| {
+            c.execute("INSERT INTO t (k) VALUES ('a')", [])?;
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!((batcher.commits(), batcher.unsynced_commits()), (1, 0));
 }
 
 struct Backend {
@@ -331,4 +422,73 @@ async fn answered_writes_survive_kill_9() {
         .collect::<Result<_, _>>()
         .unwrap();
     assert_eq!(events, ["invoice.paid"]);
+}
+
+/// Writes that arrive while a batch runs join it before its COMMIT (one commit, not two); an
+/// unsynced batch takes only unsynced ones, and a synced write arriving meanwhile begins the next
+/// batch, which is synced.
+#[test]
+fn writes_arriving_during_a_batch_join_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let conn = Connection::open(dir.path().join("t.sqlite3")).unwrap();
+    conn.execute_batch(
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; CREATE TABLE t (k TEXT);",
+    )
+    .unwrap();
+    let batcher = Arc::new(Batcher::start(Arc::new(Mutex::new(conn))).unwrap());
+    let running = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let write = |k: &'static str, synced: bool, wait_for: u64| {
+        let (b, seen, running) = (batcher.clone(), batcher.clone(), running.clone());
+        std::thread::spawn(move || {
+            let op = move |c: &Connection| {
+                running.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                // The first write waits (inside its batch) until the others are queued.
+                let deadline = Instant::now() + Duration::from_secs(30);
+                while seen.submitted() < wait_for && Instant::now() < deadline {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                c.execute("INSERT INTO t (k) VALUES (?1)", params![k])?;
+                Ok(())
+            };
+            if synced {
+                b.run(op)
+            } else {
+                b.run_unsynced(op)
+            }
+        })
+    };
+    // Until `n` writes have started running (the first one is inside its batch).
+    let started = |n: u64| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while running.load(std::sync::atomic::Ordering::SeqCst) < n {
+            assert!(Instant::now() < deadline, "not started");
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    };
+    let queued = |n: u64| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while batcher.submitted() < n {
+            assert!(Instant::now() < deadline, "not queued");
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    };
+
+    // Synced: the three queued during the first write's batch share its transaction.
+    let first = write("a", true, 4);
+    started(1);
+    let others: Vec<_> = ["b", "c", "d"].map(|k| write(k, false, 0)).into();
+    for t in std::iter::once(first).chain(others) {
+        t.join().unwrap().unwrap();
+    }
+    assert_eq!((batcher.commits(), batcher.unsynced_commits()), (1, 0));
+
+    // Unsynced: a synced write queued during it is not taken in; it begins a synced batch.
+    let first = write("e", false, 6);
+    started(5);
+    let synced = write("f", true, 0);
+    queued(6);
+    for t in [first, synced] {
+        t.join().unwrap().unwrap();
+    }
+    assert_eq!((batcher.commits(), batcher.unsynced_commits()), (3, 1));
 }

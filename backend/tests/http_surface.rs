@@ -206,3 +206,146 @@ async fn same_origin_by_default_and_star_when_asked() {
     let a = preflight(&app, "https://anyone.example").await;
     assert_eq!(a.headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
 }
+
+/// A widget-sized JS file: compresses well, as the real one does.
+fn big_js() -> String {
+    (0..2000)
+        .map(|i| format!("export const v{i} = 'lightning checkout {i}';\n"))
+        .collect()
+}
+
+fn gunzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(bytes)
+        .read_to_end(&mut out)
+        .unwrap();
+    out
+}
+
+async fn get_with(
+    app: &TestApp,
+    path: &str,
+    headers: &[(header::HeaderName, &str)],
+) -> common::Answer {
+    let mut r = Request::get(path);
+    for (k, v) in headers {
+        r = r.header(k, *v);
+    }
+    app.send(r.body(Body::empty()).unwrap()).await
+}
+
+#[tokio::test]
+async fn pkg_files_go_out_gzip_compressed_once_with_vary_and_etag() {
+    let app = TestApp::new();
+    write_assets(&app);
+    let js = big_js();
+    let file = app.dir.path().join("pkg").join("lightning-checkout.js");
+    std::fs::write(&file, &js).unwrap();
+    let gz = [(header::ACCEPT_ENCODING, "gzip, deflate, br, zstd")];
+
+    // Compressed for a client that takes gzip, with the headers a cache needs.
+    let a = get_with(&app, "/pkg/lightning-checkout.js", &gz).await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert_eq!(a.headers[header::CONTENT_ENCODING], "gzip");
+    assert_eq!(a.headers[header::VARY], "accept-encoding");
+    assert!(a.headers[header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("text/javascript"));
+    assert_eq!(a.headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
+    assert_eq!(
+        a.headers[header::CONTENT_LENGTH],
+        a.bytes.len().to_string().as_str()
+    );
+    assert!(
+        a.bytes.len() * 5 < js.len(),
+        "{} of {}",
+        a.bytes.len(),
+        js.len()
+    );
+    assert_eq!(gunzip(&a.bytes), js.as_bytes());
+    let gz_etag = a.headers[header::ETAG].clone();
+    assert!(gz_etag.to_str().unwrap().starts_with('"'));
+
+    // The same bytes (compressed once, kept) and the same tag on the next request.
+    let b = get_with(&app, "/pkg/lightning-checkout.js", &gz).await;
+    assert_eq!(b.bytes, a.bytes);
+    assert_eq!(b.headers[header::ETAG], gz_etag);
+
+    // As it is for a client that does not take gzip (or refuses it), with its own tag.
+    for refuse in [None, Some("gzip;q=0, identity"), Some("br")] {
+        let headers: Vec<_> = refuse
+            .map(|v| (header::ACCEPT_ENCODING, v))
+            .into_iter()
+            .collect();
+        let c = get_with(&app, "/pkg/lightning-checkout.js", &headers).await;
+        assert_eq!(c.status, StatusCode::OK);
+        assert!(
+            c.headers.get(header::CONTENT_ENCODING).is_none(),
+            "{refuse:?}"
+        );
+        assert_eq!(c.headers[header::VARY], "accept-encoding");
+        assert_eq!(c.bytes, js.as_bytes());
+        assert_ne!(c.headers[header::ETAG], gz_etag);
+    }
+
+    // Revalidation: 304 without a body for the tag of the form asked for; 200 for another.
+    let tag = gz_etag.to_str().unwrap();
+    let d = get_with(
+        &app,
+        "/pkg/lightning-checkout.js",
+        &[gz[0].clone(), (header::IF_NONE_MATCH, tag)],
+    )
+    .await;
+    assert_eq!(d.status, StatusCode::NOT_MODIFIED);
+    assert!(d.bytes.is_empty());
+    assert_eq!(d.headers[header::ETAG], gz_etag);
+    assert_eq!(d.headers[header::VARY], "accept-encoding");
+    let e = get_with(
+        &app,
+        "/pkg/lightning-checkout.js",
+        &[(header::IF_NONE_MATCH, tag)],
+    )
+    .await;
+    assert_eq!(e.status, StatusCode::OK, "the plain form has another tag");
+
+    // A changed file is compressed again: new bytes, new tag.
+    let js2 = format!("{js}// v2\n");
+    std::fs::write(&file, &js2).unwrap();
+    let f = get_with(&app, "/pkg/lightning-checkout.js", &gz).await;
+    assert_eq!(gunzip(&f.bytes), js2.as_bytes());
+    assert_ne!(f.headers[header::ETAG], gz_etag);
+
+    // The wasm too; a tiny file is sent as it is (gzip would make it larger); a missing one is 404.
+    let w = get_with(&app, "/pkg/x.wasm", &gz).await;
+    assert_eq!(w.status, StatusCode::OK);
+    assert!(w.headers.get(header::CONTENT_ENCODING).is_none());
+    assert_eq!(w.headers[header::CONTENT_TYPE], "application/wasm");
+    assert_eq!(w.bytes, b"\0asm\x01\0\0\0");
+    assert_eq!(
+        get_with(&app, "/pkg/missing.js", &gz).await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn demo_pages_are_compressed_too_and_ranges_still_work() {
+    let app = TestApp::new();
+    write_assets(&app);
+    let page = format!(
+        "<!doctype html><title>shop</title>{}",
+        "<p>a mug</p>".repeat(500)
+    );
+    std::fs::write(app.dir.path().join("www").join("index.html"), &page).unwrap();
+    let a = get_with(&app, "/", &[(header::ACCEPT_ENCODING, "gzip")]).await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert_eq!(a.headers[header::CONTENT_ENCODING], "gzip");
+    assert_eq!(gunzip(&a.bytes), page.as_bytes());
+    assert!(a.headers.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
+    // A range request is answered from the file as it is (what ServeDir does).
+    let r = get_with(&app, "/index.html", &[(header::RANGE, "bytes=0-14")]).await;
+    assert_eq!(r.status, StatusCode::PARTIAL_CONTENT);
+    assert_eq!(r.bytes, b"<!doctype html>");
+    assert!(r.headers.get(header::CONTENT_ENCODING).is_none());
+}

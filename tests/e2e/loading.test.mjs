@@ -106,3 +106,32 @@ test('mount() rejects on a missing element and on a bad option, with the reason'
   assert.match(outcome.shown, /amount-sat/, 'the sentence is in the element too');
   await page.context().close();
 });
+
+test('no Intl object before the widget is up: the number formatter is made in idle time after (issue 15, start)', async () => {
+  // The first Intl object of a fresh page loads the browser's ICU data (15-45 ms in Chromium);
+  // the form needs no formatted number, so it must not be made on the way to interactive.
+  const page = await newPage(browser);
+  await page.addInitScript(() => {
+    window.intlMade = [];
+    Intl.NumberFormat = new Proxy(Intl.NumberFormat, {
+      construct(target, args) {
+        const root = document.querySelector('lightning-checkout')?.shadowRoot;
+        window.intlMade.push({ formShown: !!root?.querySelector('[part="amount-input"]') });
+        return Reflect.construct(target, args);
+      },
+    });
+  });
+  await shop(page, '/shop/intl', `<!doctype html><script type="module" src="/pkg/lightning-checkout.js"></script>
+    <lightning-checkout endpoint="/api" min-sat="1" max-sat="1000000" network="regtest"></lightning-checkout>`);
+  await part(page, 'amount-input').waitFor();
+  // Warmed once the widget is up (before the payer's first invoice needs it), never before.
+  await page.waitForFunction(() => window.intlMade.length > 0, null, { timeout: 5000 });
+  const made = await page.evaluate(() => window.intlMade);
+  assert.ok(made.every((m) => m.formShown), `an Intl.NumberFormat was made before the form was shown: ${JSON.stringify(made)}`);
+  // And amounts are still written as the language writes them.
+  await part(page, 'amount-input').fill('1234');
+  await part(page, 'submit-button').click();
+  await page.locator('lightning-checkout').getByText('1,234 sat').first().waitFor();
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});

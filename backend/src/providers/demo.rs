@@ -19,7 +19,7 @@ use rand::RngCore;
 
 use crate::config::Network;
 use crate::fsutil;
-use crate::provider::{Adapter, CreatedInvoice, NewInvoice, ProviderError};
+use crate::provider::{Adapter, CreatedInvoice, NewInvoice, OnchainAddress, ProviderError};
 
 /// The key file inside `DATA_DIR`.
 pub const NODE_KEY_FILE: &str = "node_key";
@@ -87,7 +87,10 @@ impl DemoProvider {
 
     /// A demo provider signing with `key`.
     pub fn from_key(key: SecretKey, network: Network) -> Self {
-        let secp = Secp256k1::new();
+        // Blinded once against side channels (the backend builds `bitcoin` without `rand-std`,
+        // which would randomize every context, checking ones included).
+        let mut secp = Secp256k1::new();
+        secp.randomize(&mut rand::rngs::OsRng);
         let node_id = PublicKey::from_secret_key(&secp, &key);
         Self {
             secp,
@@ -168,7 +171,13 @@ impl Adapter for DemoProvider {
         true
     }
 
-    async fn onchain_address(&self, req: &NewInvoice) -> Result<Option<String>, ProviderError> {
-        Ok(Some(self.address_for(&req.invoice_id)))
+    async fn onchain_address(
+        &self,
+        req: &NewInvoice,
+    ) -> Result<Option<OnchainAddress>, ProviderError> {
+        Ok(Some(OnchainAddress {
+            address: self.address_for(&req.invoice_id),
+            watch_from_height: None,
+        }))
     }
 }

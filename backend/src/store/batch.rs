@@ -2,10 +2,20 @@
 //!
 //! Every write is a job sent to one writer thread. The thread takes the first job waiting, locks
 //! the writer connection, then takes every other job already waiting (at most [`MAX_BATCH`] in
-//! all) and runs them in ONE transaction, each inside its own `SAVEPOINT`: a job that fails is
-//! rolled back alone and its caller gets its own error, the others go on. Then ONE `COMMIT` (one
+//! all, jobs arriving while it runs included) and runs them in ONE transaction, each inside its
+//! own `SAVEPOINT`: a job that fails is rolled back alone and its caller gets its own error, the
+//! others go on. Then ONE `COMMIT` (one
 //! fsync with `synchronous=FULL`), and only then is each caller answered: an `Ok` means the write
 //! is on disk. If the commit itself fails, every caller whose job succeeded gets that failure.
+//!
+//! A job sent with [`Batcher::run_unsynced`] needs to be visible at once but not to survive a
+//! power cut on its own (an invoice's reservation: see [`crate::store`]). A batch of only such
+//! jobs commits with `synchronous=NORMAL`: in WAL mode the commit is written to the WAL (so it is
+//! visible, and survives the process being killed) without an fsync. The next synced commit's
+//! fsync of the WAL file covers it too, and the WAL is replayed only up to its first torn frame,
+//! so what a power cut can lose is a suffix of unsynced commits, never a synced one. Between
+//! batches the connection is always back at the setting it had at start (`FULL` for the store),
+//! so writes made on it outside the batcher stay durable.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -24,7 +34,13 @@ pub const MAX_BATCH: usize = 256;
 type Answer = Box<dyn FnOnce(Result<(), &StoreError>) + Send>;
 /// Runs one job on the connection: whether it succeeded, and how to answer its caller.
 /// `Err` when its transaction or savepoint could not begin (the job then does not run).
-type Job = Box<dyn FnOnce(Result<&Connection, &StoreError>) -> (bool, Answer) + Send>;
+type Run = Box<dyn FnOnce(Result<&Connection, &StoreError>) -> (bool, Answer) + Send>;
+
+/// A job and whether its commit must be synced to disk before its caller is answered.
+struct Job {
+    synced: bool,
+    run: Run,
+}
 
 /// The writer thread and its queue.
 pub struct Batcher {
@@ -38,6 +54,7 @@ pub struct Batcher {
 struct Counts {
     submitted: AtomicU64,
     commits: AtomicU64,
+    unsynced_commits: AtomicU64,
 }
 
 impl std::fmt::Debug for Batcher {
@@ -51,12 +68,26 @@ impl std::fmt::Debug for Batcher {
 impl Batcher {
     /// Start the writer thread on `conn` (others may lock it too, between batches).
     pub fn start(conn: Arc<Mutex<Connection>>) -> std::io::Result<Self> {
+        // The connection's own setting, restored after every unsynced batch. Only in WAL mode is
+        // an unsynced commit lost as a whole and only after every synced one (see above):
+        // otherwise every batch is synced.
+        let (synchronous, wal) = {
+            let c = conn.lock().unwrap_or_else(|e| e.into_inner());
+            let synchronous: i64 = c
+                .pragma_query_value(None, "synchronous", |r| r.get(0))
+                .map_err(std::io::Error::other)?;
+            let mode: String = c
+                .pragma_query_value(None, "journal_mode", |r| r.get(0))
+                .map_err(std::io::Error::other)?;
+            (synchronous, mode.eq_ignore_ascii_case("wal"))
+        };
+        let synchronous = if wal { synchronous } else { 0 };
         let (tx, rx) = mpsc::channel::<Job>();
         let counts = Arc::new(Counts::default());
         let c = counts.clone();
         let thread = std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || writer_loop(&conn, &rx, &c))?;
+            .spawn(move || writer_loop(&conn, &rx, &c, synchronous))?;
         Ok(Self {
             jobs: Some(tx),
             thread: Some(thread),
@@ -64,13 +95,64 @@ impl Batcher {
         })
     }
 
-    /// Run `op` in the next batch; returns once that batch is committed (or `op` failed).
+    /// Run `op` in the next batch; returns once that batch is committed and synced to disk (or
+    /// `op` failed).
     pub fn run<T: Send + 'static>(
         &self,
         op: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
+        self.submit(true, op)
+    }
+
+    /// As [`Batcher::run`], but returns once the batch is committed, visible to every connection
+    /// and safe from a crash of this process, without waiting for an fsync of its own: it reaches
+    /// the disk with the next synced commit (see the module docs). Only for writes whose loss in a
+    /// power cut is harmless as long as every synced write after them survives.
+    pub fn run_unsynced<T: Send + 'static>(
+        &self,
+        op: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        self.submit(false, op)
+    }
+
+    /// As [`Batcher::run`] (`synced`) or [`Batcher::run_unsynced`], for async callers: the job is
+    /// queued now and the future resolves when it is answered, with no thread blocked meanwhile
+    /// (a create's writes need no `spawn_blocking` hand-off).
+    pub fn queue<T: Send + 'static>(
+        &self,
+        synced: bool,
+        op: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> impl std::future::Future<Output = Result<T, StoreError>> + Send + 'static {
+        let (tx, rx) = tokio::sync::oneshot::channel::<Result<T, StoreError>>();
+        let queued = self.enqueue(synced, op, move |r| {
+            let _ = tx.send(r);
+        });
+        async move {
+            queued?;
+            rx.await.unwrap_or_else(|_| Err(gone()))
+        }
+    }
+
+    fn submit<T: Send + 'static>(
+        &self,
+        synced: bool,
+        op: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
         let (tx, rx) = mpsc::sync_channel::<Result<T, StoreError>>(1);
-        let job: Job = Box::new(move |conn| {
+        self.enqueue(synced, op, move |r| {
+            let _ = tx.send(r);
+        })?;
+        rx.recv().map_err(|_| gone())?
+    }
+
+    /// Send `op` to the writer thread; `reply` gets its outcome once its batch's fate is known.
+    fn enqueue<T: Send + 'static>(
+        &self,
+        synced: bool,
+        op: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+        reply: impl FnOnce(Result<T, StoreError>) + Send + 'static,
+    ) -> Result<(), StoreError> {
+        let run: Run = Box::new(move |conn| {
             let result = match conn {
                 Ok(conn) => catch_unwind(AssertUnwindSafe(|| op(conn)))
                     .unwrap_or_else(|_| Err(StoreError::Corrupt("a write panicked".into()))),
@@ -78,21 +160,21 @@ impl Batcher {
             };
             let ok = result.is_ok();
             let answer: Answer = Box::new(move |commit| {
-                let _ = tx.send(match (result, commit) {
+                reply(match (result, commit) {
                     (Ok(_), Err(e)) => Err(StoreError::Corrupt(format!("commit failed: {e}"))),
                     (result, _) => result,
                 });
             });
             (ok, answer)
         });
-        let gone = || StoreError::Corrupt("the writer thread stopped".into());
+        let job = Job { synced, run };
         self.jobs
             .as_ref()
             .ok_or_else(gone)?
             .send(job)
             .map_err(|_| gone())?;
         self.counts.submitted.fetch_add(1, Ordering::SeqCst);
-        rx.recv().map_err(|_| gone())?
+        Ok(())
     }
 
     /// Jobs handed to the writer so far.
@@ -104,6 +186,15 @@ impl Batcher {
     pub fn commits(&self) -> u64 {
         self.counts.commits.load(Ordering::SeqCst)
     }
+
+    /// Of [`Batcher::commits`], those without an fsync (batches of only unsynced jobs).
+    pub fn unsynced_commits(&self) -> u64 {
+        self.counts.unsynced_commits.load(Ordering::SeqCst)
+    }
+}
+
+fn gone() -> StoreError {
+    StoreError::Corrupt("the writer thread stopped".into())
 }
 
 impl Drop for Batcher {
@@ -116,8 +207,17 @@ impl Drop for Batcher {
     }
 }
 
-fn writer_loop(conn: &Mutex<Connection>, rx: &Receiver<Job>, counts: &Counts) {
-    while let Ok(first) = rx.recv() {
+fn writer_loop(conn: &Mutex<Connection>, rx: &Receiver<Job>, counts: &Counts, synchronous: i64) {
+    // A synced job that arrived while an unsynced batch ran: it begins the next batch.
+    let mut held: Option<Job> = None;
+    loop {
+        let first = match held.take() {
+            Some(job) => job,
+            None => match rx.recv() {
+                Ok(job) => job,
+                Err(_) => break,
+            },
+        };
         let conn = conn.lock().unwrap_or_else(|e| e.into_inner());
         // Jobs that arrived while we waited for the lock join this batch.
         let mut batch = vec![first];
@@ -127,14 +227,56 @@ fn writer_loop(conn: &Mutex<Connection>, rx: &Receiver<Job>, counts: &Counts) {
                 Err(_) => break,
             }
         }
-        run_batch(&conn, batch, counts);
+        // Synced unless every job of the batch may go without (and the setting is not lower
+        // already; 0 here: not in WAL mode, never relaxed).
+        let relaxed = synchronous > 1
+            && !batch.iter().any(|j| j.synced)
+            && conn.pragma_update(None, "synchronous", "NORMAL").is_ok();
+        // Jobs arriving while the batch runs join it too, before its COMMIT (fewer commits: each
+        // writes the pages it changed to the WAL once); an unsynced batch takes only unsynced ones.
+        let mut more = || -> Option<Job> {
+            if held.is_some() {
+                return None;
+            }
+            let job = rx.try_recv().ok()?;
+            if relaxed && job.synced {
+                held = Some(job);
+                return None;
+            }
+            Some(job)
+        };
+        run_batch(&conn, batch, &mut more, counts, relaxed);
+        if relaxed {
+            // Outside any transaction (the batch committed or rolled back), so this cannot be
+            // refused; were it ever, the next batch would not be relaxed on a stale setting: the
+            // writes outside the batcher are then what is at stake, so stop rather than go on.
+            if let Err(e) = conn.pragma_update(None, "synchronous", synchronous) {
+                tracing::error!(error = %e, "could not restore synchronous after an unsynced batch; stopping the writer");
+                return;
+            }
+        }
     }
 }
 
-fn run_batch(conn: &Connection, batch: Vec<Job>, counts: &Counts) {
+fn run_batch(
+    conn: &Connection,
+    batch: Vec<Job>,
+    more: &mut dyn FnMut() -> Option<Job>,
+    counts: &Counts,
+    relaxed: bool,
+) {
     let mut done: Vec<Answer> = Vec::with_capacity(batch.len());
     let mut open = false;
-    for job in batch {
+    let mut batch = batch.into_iter();
+    let mut taken = 0;
+    let mut next = || {
+        let job = batch
+            .next()
+            .or_else(|| if taken < MAX_BATCH { more() } else { None });
+        taken += usize::from(job.is_some());
+        job
+    };
+    while let Some(Job { run: job, .. }) = next() {
         if !open {
             if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
                 // The job does not run; its answer is this error.
@@ -144,12 +286,18 @@ fn run_batch(conn: &Connection, batch: Vec<Job>, counts: &Counts) {
             }
             open = true;
         }
-        let (ok, answer) = match conn.execute_batch("SAVEPOINT op") {
-            Ok(()) => job(Ok(conn)),
+        // Cached statements: a batch runs two per job.
+        let (ok, answer) = match conn
+            .prepare_cached("SAVEPOINT op")
+            .and_then(|mut s| s.execute([]))
+        {
+            Ok(_) => job(Ok(conn)),
             Err(e) => job(Err(&StoreError::from(e))),
         };
         let kept = if ok {
-            conn.execute_batch("RELEASE op")
+            conn.prepare_cached("RELEASE op")
+                .and_then(|mut s| s.execute([]))
+                .map(|_| ())
         } else {
             conn.execute_batch("ROLLBACK TO op; RELEASE op")
         };
@@ -168,6 +316,9 @@ fn run_batch(conn: &Connection, batch: Vec<Job>, counts: &Counts) {
         let commit = conn.execute_batch("COMMIT").map_err(StoreError::from);
         if commit.is_ok() {
             counts.commits.fetch_add(1, Ordering::SeqCst);
+            if relaxed {
+                counts.unsynced_commits.fetch_add(1, Ordering::SeqCst);
+            }
         }
         finish(conn, &mut done, commit);
     }

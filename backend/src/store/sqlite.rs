@@ -7,7 +7,8 @@
 //! them from `tokio::task::spawn_blocking`. `synchronous=FULL`: a "paid" survives a power cut.
 //! Creates and status changes go through group commit ([`super::batch`]): the writer thread runs
 //! every write waiting in one transaction (a savepoint each) and one fsync, and a method returns
-//! only after that commit, so an `Ok` is on disk.
+//! only after that commit, so an `Ok` is on disk. The one exception is [`SqliteStore::reserve`],
+//! committed without an fsync of its own: the completion after the provider call syncs it.
 //!
 //! # Migrations
 //! `PRAGMA user_version` is the schema version; each step is idempotent and all run in one
@@ -20,6 +21,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior};
+
+mod watch;
 
 use super::batch::Batcher;
 use super::{hex_array, to_i64, to_u64};
@@ -35,7 +38,7 @@ const READERS: usize = 4;
 /// How long a connection waits for a lock held by another process before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Schema version in `PRAGMA user_version`.
-pub(crate) const SCHEMA_VERSION: i64 = 5;
+pub(crate) const SCHEMA_VERSION: i64 = 6;
 
 /// Migration step 4 (issue 11): where the provider subscriptions resume (LND's `settle_index`,
 /// Core Lightning's `lastpay_index`), by name. Idempotent.
@@ -43,6 +46,20 @@ const MIGRATION_4_CURSORS: &str = "
 CREATE TABLE IF NOT EXISTS cursors (
     name  TEXT PRIMARY KEY NOT NULL,
     value TEXT NOT NULL
+);
+";
+
+/// Migration step 6 (issue 12, unified QR with LND): the on-chain addresses the backend watches
+/// itself ([`crate::onchain`]): from which block height, until when after the invoice's
+/// deadline, and a payment that arrived there after the invoice was paid by Lightning.
+/// Idempotent.
+pub(crate) const MIGRATION_6_ONCHAIN_WATCH: &str = "
+CREATE TABLE IF NOT EXISTS onchain_watch (
+    invoice_id    TEXT PRIMARY KEY NOT NULL,
+    from_height   INTEGER NOT NULL,
+    watch_until   INTEGER NOT NULL,
+    extra_sat     INTEGER,
+    extra_seen_at INTEGER
 );
 ";
 
@@ -184,6 +201,7 @@ impl SqliteStore {
             add_column_if_missing(&tx, "invoices", column, decl)?;
         }
         tx.execute_batch(MIGRATION_4_CURSORS)?;
+        tx.execute_batch(MIGRATION_6_ONCHAIN_WATCH)?;
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         tx.commit()?;
         let mut readers = Vec::with_capacity(READERS);
@@ -246,6 +264,11 @@ impl SqliteStore {
         self.batch.commits()
     }
 
+    /// Of [`SqliteStore::commits`], those committed without an fsync (batches of reservations only).
+    pub fn unsynced_commits(&self) -> u64 {
+        self.batch.unsynced_commits()
+    }
+
     /// Run `f` on the writer connection (the outbox worker's bookkeeping).
     pub(crate) fn with_writer<T>(
         &self,
@@ -274,59 +297,33 @@ impl SqliteStore {
 
     /// Return the order's open invoice, or insert a new pending row (see the module docs).
     pub fn reserve(&self, r: &Reservation<'_>) -> Result<Reserved, StoreError> {
-        let (id, order_id) = (r.id.to_owned(), r.order_id.map(str::to_owned));
-        let (description, provider) = (r.description.to_owned(), r.provider.to_owned());
-        let fiat = r.fiat.cloned();
-        let Reservation {
-            amount_msat,
-            expiry_secs,
-            idempotency_key,
-            now,
-            grace_secs,
-            ..
-        } = *r;
-        self.batch.run(move |conn| {
-            reserve_in(
-                conn,
-                &Reservation {
-                    id: &id,
-                    order_id: order_id.as_deref(),
-                    amount_msat,
-                    description: &description,
-                    expiry_secs,
-                    idempotency_key,
-                    provider: &provider,
-                    now,
-                    grace_secs,
-                    fiat: fiat.as_ref(),
-                },
-            )
-        })
+        // Visible at once (and safe from a crash of this process) but not synced on its own: the
+        // invoice's completion, the first write a payer can see, syncs it (see `crate::store`).
+        self.batch.run_unsynced(reserve_job(r))
+    }
+
+    /// [`SqliteStore::reserve`] queued to the writer: the future needs no blocking thread.
+    pub fn reserve_queued(
+        &self,
+        r: &Reservation<'_>,
+    ) -> impl std::future::Future<Output = Result<Reserved, StoreError>> + Send + 'static {
+        self.batch.queue(false, reserve_job(r))
     }
 
     /// Store the provider's answer for a reserved row. Only a pending row that has no answer yet
     /// is changed; the row as it now is comes back (`None` for an unknown id).
     pub fn complete(&self, id: &str, c: &Completion) -> Result<Option<Invoice>, StoreError> {
-        let (id, c) = (id.to_owned(), c.clone());
-        self.batch.run(move |conn| {
-            conn.prepare_cached(
-                "UPDATE invoices SET payment_request = ?2, pay_url = ?3, payment_hash = ?4, \
-                 preimage = ?5, provider_ref = ?6, expires_at = ?7, onchain_address = ?8 \
-                 WHERE id = ?1 AND status = 'pending' AND payment_request IS NULL AND pay_url IS NULL",
-            )?
-            .execute(params![
-                    id,
-                    c.payment_request,
-                    c.pay_url,
-                    c.payment_hash.map(hex::encode),
-                    c.preimage.map(hex::encode),
-                    c.provider_ref,
-                    to_i64(c.expires_at)?,
-                    c.onchain_address,
-                ],
-            )?;
-            get_in(conn, &id)
-        })
+        self.batch.run(complete_job(id, c))
+    }
+
+    /// [`SqliteStore::complete`] queued to the writer: the future needs no blocking thread.
+    pub fn complete_queued(
+        &self,
+        id: &str,
+        c: &Completion,
+    ) -> impl std::future::Future<Output = Result<Option<Invoice>, StoreError>> + Send + 'static
+    {
+        self.batch.queue(true, complete_job(id, c))
     }
 
     /// One invoice by id.
@@ -567,6 +564,74 @@ impl SqliteStore {
     }
 }
 
+/// [`SqliteStore::reserve`] as a job of the writer thread.
+fn reserve_job(
+    r: &Reservation<'_>,
+) -> impl FnOnce(&Connection) -> Result<Reserved, StoreError> + Send + 'static {
+    let (id, order_id) = (r.id.to_owned(), r.order_id.map(str::to_owned));
+    let (description, provider) = (r.description.to_owned(), r.provider.to_owned());
+    let fiat = r.fiat.cloned();
+    let Reservation {
+        amount_msat,
+        expiry_secs,
+        idempotency_key,
+        now,
+        grace_secs,
+        ..
+    } = *r;
+    move |conn| {
+        reserve_in(
+            conn,
+            &Reservation {
+                id: &id,
+                order_id: order_id.as_deref(),
+                amount_msat,
+                description: &description,
+                expiry_secs,
+                idempotency_key,
+                provider: &provider,
+                now,
+                grace_secs,
+                fiat: fiat.as_ref(),
+            },
+        )
+    }
+}
+
+/// [`SqliteStore::complete`] as a job of the writer thread.
+fn complete_job(
+    id: &str,
+    c: &Completion,
+) -> impl FnOnce(&Connection) -> Result<Option<Invoice>, StoreError> + Send + 'static {
+    let (id, c) = (id.to_owned(), c.clone());
+    move |conn| {
+        // The row as updated comes back from the statement itself; when it changed nothing (the
+        // row is gone, settled, or already completed) the row as it is.
+        let updated = conn
+            .prepare_cached(&format!(
+                "UPDATE invoices SET payment_request = ?2, pay_url = ?3, payment_hash = ?4, \
+                 preimage = ?5, provider_ref = ?6, expires_at = ?7, onchain_address = ?8 \
+                 WHERE id = ?1 AND status = 'pending' AND payment_request IS NULL AND pay_url IS NULL \
+                 RETURNING {COLUMNS}"
+            ))?
+            .query_row(params![
+            id,
+            c.payment_request,
+            c.pay_url,
+            c.payment_hash.map(hex::encode),
+            c.preimage.map(hex::encode),
+            c.provider_ref,
+            to_i64(c.expires_at)?,
+            c.onchain_address,
+        ], read_row)
+            .optional_row()?;
+        match updated {
+            Some(row) => Ok(Some(row)),
+            None => get_in(conn, &id),
+        }
+    }
+}
+
 /// [`SqliteStore::reserve`] inside the batch's transaction.
 fn reserve_in(conn: &Connection, r: &Reservation<'_>) -> Result<Reserved, StoreError> {
     if let Some(order_id) = r.order_id {
@@ -591,29 +656,36 @@ fn reserve_in(conn: &Connection, r: &Reservation<'_>) -> Result<Reserved, StoreE
         }
     }
     let expires_at = r.now.saturating_add(u64::from(r.expiry_secs));
-    conn.prepare_cached(
-        "INSERT INTO invoices (id, order_id, amount_msat, description, expiry_secs, status, \
+    let row = conn
+        .prepare_cached(&format!(
+            "INSERT INTO invoices (id, order_id, amount_msat, description, expiry_secs, status, \
              created_at, expires_at, provider, idempotency_key, fiat_currency, fiat_amount, \
              fiat_rate, fiat_rate_source, fiat_rate_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-    )?
-    .execute(params![
-        r.id,
-        r.order_id,
-        to_i64(r.amount_msat)?,
-        r.description,
-        r.expiry_secs,
-        to_i64(r.now)?,
-        to_i64(expires_at)?,
-        r.provider,
-        hex::encode(r.idempotency_key),
-        r.fiat.map(|f| &f.currency),
-        r.fiat.map(|f| &f.amount),
-        r.fiat.map(|f| &f.rate),
-        r.fiat.map(|f| &f.rate_source),
-        r.fiat.map(|f| to_i64(f.rate_at)).transpose()?,
-    ])?;
-    let row = get_in(conn, r.id)?.ok_or_else(|| StoreError::Corrupt("insert vanished".into()))?;
+             VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) \
+             RETURNING {COLUMNS}"
+        ))?
+        // The row as stored, in the same statement (no second lookup).
+        .query_row(
+            params![
+                r.id,
+                r.order_id,
+                to_i64(r.amount_msat)?,
+                r.description,
+                r.expiry_secs,
+                to_i64(r.now)?,
+                to_i64(expires_at)?,
+                r.provider,
+                hex::encode(r.idempotency_key),
+                r.fiat.map(|f| &f.currency),
+                r.fiat.map(|f| &f.amount),
+                r.fiat.map(|f| &f.rate),
+                r.fiat.map(|f| &f.rate_source),
+                r.fiat.map(|f| to_i64(f.rate_at)).transpose()?,
+            ],
+            read_row,
+        )
+        .optional_row()?
+        .ok_or_else(|| StoreError::Corrupt("insert vanished".into()))?;
     Ok(Reserved::New(row))
 }
 
