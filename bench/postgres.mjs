@@ -15,6 +15,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startProcess } from '../tests/e2e/process.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(BENCH, '..');
@@ -74,32 +75,9 @@ export async function startPostgres() {
   };
 }
 
-/** Spawns the backend; resolves once it prints its URL. No npm packages: this file runs alone. */
-function startProcess(cmd, { env, ready, timeoutMs = 30_000 }) {
-  const proc = spawn(cmd, [], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  proc.stderr.on('data', (d) => { stderr = (stderr + d).slice(-8000); });
-  const stop = () => new Promise((resolve) => {
-    if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
-    proc.once('exit', () => resolve());
-    proc.kill('SIGTERM');
-    setTimeout(() => proc.kill('SIGKILL'), 5000).unref();
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => { proc.kill('SIGKILL'); reject(new Error(`${cmd} did not start:\n${stderr}`)); }, timeoutMs);
-    proc.stdout.on('data', (d) => {
-      out += d;
-      const match = out.match(ready);
-      if (match) { clearTimeout(timer); resolve({ proc, match, stop }); }
-    });
-    proc.once('exit', (code) => { clearTimeout(timer); reject(new Error(`${cmd} exited (${code}):\n${stderr}`)); });
-  });
-}
-
 async function startBackend(env) {
   const dataDir = mkdtempSync(join(tmpdir(), 'lc-bench-'));
-  const p = await startProcess(BACKEND_BIN, {
+  const p = await startProcess(BACKEND_BIN, [], {
     env: { HOST: '127.0.0.1', PORT: '0', DATA_DIR: dataDir, RUST_LOG: 'warn', CREATE_RATE_PER_MIN: '0', ...env },
     ready: /Lightning checkout demo: (http:\/\/[^\s]+?)\/?\s/,
   });

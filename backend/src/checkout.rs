@@ -172,7 +172,21 @@ pub async fn create(state: &AppState, order: NewOrder) -> Result<(Invoice, bool)
     let given = created.onchain_address.clone();
     let mut completion = check_created(state, &req, created).map_err(AppError::provider)?;
     if order.unified && completion.payment_request.is_some() {
-        completion.onchain_address = onchain_address(state, &req, given).await;
+        if let Some((address, watch_from)) = onchain_address(state, &req, given).await {
+            if let Some(height) = watch_from {
+                // Watched before it is shown (crate::onchain): no payment to it goes unseen.
+                let (id, until) = (
+                    row.id.clone(),
+                    completion
+                        .expires_at
+                        .saturating_add(crate::onchain::WATCH_AFTER_EXPIRY_SECS),
+                );
+                state
+                    .with_store(move |s| s.watch_onchain(&id, height, until))
+                    .await?;
+            }
+            completion.onchain_address = Some(address);
+        }
     }
     let ours = (
         completion.payment_request.clone(),
@@ -195,19 +209,25 @@ pub async fn create(state: &AppState, order: NewOrder) -> Result<(Invoice, bool)
 }
 
 /// The provider's on-chain address for a unified invoice, checked to be an address of the
-/// backend's network; `None` (the invoice stays Lightning-only) when it gives none, fails, or
-/// gives a bad one.
+/// backend's network, and the block height the backend watches it from if it watches it; `None`
+/// (the invoice stays Lightning-only) when it gives none, fails, or gives a bad one.
 async fn onchain_address(
     state: &AppState,
     req: &NewInvoice,
     given: Option<String>,
-) -> Option<String> {
+) -> Option<(String, Option<u64>)> {
     let asked = match given {
-        Some(a) => Ok(Some(a)),
+        Some(address) => Ok(Some(crate::provider::OnchainAddress {
+            address,
+            watch_from_height: None,
+        })),
         None => state.provider().onchain_address(req).await,
     };
-    let addr = match asked {
-        Ok(a) => a?,
+    let (addr, watch_from) = match asked {
+        Ok(a) => {
+            let a = a?;
+            (a.address, a.watch_from_height)
+        }
         Err(e) => {
             tracing::warn!(id = %req.invoice_id, error = %e, "no on-chain address: the invoice stays Lightning-only");
             return None;
@@ -220,7 +240,7 @@ async fn onchain_address(
         crate::config::Network::Regtest => bitcoin::Network::Regtest,
     };
     match bitcoin::Address::from_str(addr.trim()).map(|a| a.require_network(network)) {
-        Ok(Ok(a)) => Some(a.to_string()),
+        Ok(Ok(a)) => Some((a.to_string(), watch_from)),
         _ => {
             tracing::warn!(id = %req.invoice_id, "the provider's on-chain address is not one of this network; not shown");
             None
@@ -395,7 +415,8 @@ async fn settle_due(state: &AppState, inv: Invoice) -> Result<Invoice, AppError>
     let row = state
         .with_store(move |s| -> Result<Option<Invoice>, AppError> {
             match s.get(&id)? {
-                Some(row) if row.status == Status::Pending => {
+                // An on-chain payment seen by that lookup: it waits for its confirmations.
+                Some(row) if row.status == Status::Pending && row.onchain_seen_at.is_none() => {
                     Ok(s.expire_if_due(&id, now)?.map(Transition::into_invoice))
                 }
                 other => Ok(other),
@@ -425,6 +446,9 @@ async fn apply(
     let id = inv.id.clone();
     let transition = match reported {
         ProviderStatus::Pending => return Ok(inv.clone()),
+        // The Lightning invoice cancelled while an on-chain payment waits for its
+        // confirmations: not expired (crate::onchain decides).
+        ProviderStatus::Expired if inv.onchain_seen_at.is_some() => return Ok(inv.clone()),
         ProviderStatus::Expired => state.with_store(move |s| s.mark_expired(&id)).await?,
         ProviderStatus::Paid {
             preimage,
@@ -462,6 +486,15 @@ async fn apply(
                         tracing::warn!(id = %row.id, order_id = ?row.order_id, "late payment: an invoice already marked expired was paid");
                     }
                     late
+                }
+                Some(Transition::Unchanged(row))
+                    if row.status == Status::Paid
+                        && row.preimage.is_none()
+                        && preimage.is_some() =>
+                {
+                    // Paid on-chain (no preimage), and now the Lightning invoice too.
+                    tracing::error!(id = %row.id, order_id = ?row.order_id, "paid twice: a Lightning payment arrived for an invoice already paid on-chain; it stays paid once and the second payment needs a refund by a person");
+                    Some(Transition::Unchanged(row))
                 }
                 other => other,
             }

@@ -35,6 +35,7 @@ mod fsutil;
 pub mod limits;
 pub mod logging;
 pub mod lookups;
+pub mod onchain;
 pub mod order_token;
 pub mod outbox;
 pub mod payurl;

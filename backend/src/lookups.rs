@@ -155,12 +155,30 @@ async fn run(
 ) {
     tokio::time::sleep_until(start.into()).await;
     let asked_at = state.now();
-    let result = if inv.is_complete() {
+    let mut result = if inv.is_complete() {
         state.provider().lookup(&inv).await
     } else {
         // A reservation whose provider answer was lost: nothing the payer could have paid.
         Ok(None)
     };
+    let mut inv = inv;
+    if inv.is_complete()
+        && inv.onchain_address.is_some()
+        && !matches!(result, Ok(Some(ProviderStatus::Paid { .. })))
+    {
+        // A unified invoice whose address the backend watches: its on-chain payments too. One
+        // that cannot be checked leaves the answer unanswered (nothing is expired on it).
+        match crate::onchain::check_one(&state, &inv).await {
+            Ok(Some(row)) => inv = row,
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(id = %inv.id, error = %e, "on-chain lookup failed");
+                if result.is_ok() {
+                    result = Err(e);
+                }
+            }
+        }
+    }
     match &result {
         Ok(Some(reported)) => {
             if let Err(e) = crate::checkout::apply_reported(&state, &inv, reported.clone()).await {

@@ -51,6 +51,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let state = AppState::new(config)?;
     let _outbox = lightning_checkout_backend::outbox::spawn(&state);
     let _subscription = lightning_checkout_backend::subscriptions::spawn(&state);
+    let _onchain = lightning_checkout_backend::onchain::spawn(&state);
     let listener = tokio::net::TcpListener::bind(&bind).await?;
     let addr: SocketAddr = listener.local_addr()?;
     println!("Lightning checkout demo: http://{addr}/");

@@ -107,6 +107,37 @@ impl std::fmt::Debug for CreatedInvoice {
     }
 }
 
+/// A fresh on-chain address for a unified invoice ([`Provider::onchain_address`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OnchainAddress {
+    /// The address, as the provider gave it (the backend checks it is one of its network).
+    pub address: String,
+    /// `Some(h)`: the backend watches the address itself ([`crate::onchain`]), through the
+    /// provider's wallet transactions from block height `h` on (the chain tip when the address
+    /// was made: nothing can have paid it earlier). `None`: nobody watches it here (the demo
+    /// provider, whose payments are told by its control).
+    pub watch_from_height: Option<u64>,
+}
+
+/// One output of a wallet transaction that pays one of the wallet's addresses
+/// ([`Provider::wallet_receipts`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainReceipt {
+    /// The transaction id (hex).
+    pub txid: String,
+    /// The address paid.
+    pub address: String,
+    /// What this output pays, in sat.
+    pub amount_sat: u64,
+    /// Confirmations (0: in the mempool).
+    pub confirmations: u32,
+    /// `false` when the provider only says which addresses a transaction paid and what it
+    /// brought the wallet in all (LND before 0.15: `dest_addresses` and `amount`, no
+    /// `output_details`): `amount_sat` is then the whole transaction's, right only when it pays
+    /// one address of ours.
+    pub per_output: bool,
+}
+
 /// The state of an invoice as a provider reports it.
 #[derive(Clone, PartialEq, Eq)]
 pub enum ProviderStatus {
@@ -273,8 +304,31 @@ pub trait Provider: Send + Sync {
     fn onchain_address<'a>(
         &'a self,
         _req: &'a NewInvoice,
-    ) -> BoxFuture<'a, Result<Option<String>, ProviderError>> {
+    ) -> BoxFuture<'a, Result<Option<OnchainAddress>, ProviderError>> {
         Box::pin(async { Ok(None) })
+    }
+
+    /// Cancel the Lightning invoice of `invoice`, paid another way (on-chain), so that it cannot
+    /// be paid a second time. By default nothing (it expires at its deadline).
+    fn cancel_lightning<'a>(
+        &'a self,
+        _invoice: &'a Invoice,
+    ) -> BoxFuture<'a, Result<(), ProviderError>> {
+        Box::pin(async { Ok(()) })
+    }
+
+    /// The wallet's incoming transaction outputs from block height `from_height` on, the
+    /// mempool included: how the backend watches the addresses of [`OnchainAddress`]es with a
+    /// `watch_from_height`. Only providers that give such addresses implement it.
+    fn wallet_receipts<'a>(
+        &'a self,
+        _from_height: u64,
+    ) -> BoxFuture<'a, Result<Vec<ChainReceipt>, ProviderError>> {
+        Box::pin(async {
+            Err(ProviderError::Unsupported(
+                "this provider has no wallet to watch".into(),
+            ))
+        })
     }
 }
 
@@ -338,8 +392,28 @@ pub trait Adapter: Send + Sync {
     fn onchain_address(
         &self,
         _req: &NewInvoice,
-    ) -> impl Future<Output = Result<Option<String>, ProviderError>> + Send {
+    ) -> impl Future<Output = Result<Option<OnchainAddress>, ProviderError>> + Send {
         async { Ok(None) }
+    }
+
+    /// See [`Provider::cancel_lightning`]; by default nothing.
+    fn cancel_lightning(
+        &self,
+        _invoice: &Invoice,
+    ) -> impl Future<Output = Result<(), ProviderError>> + Send {
+        async { Ok(()) }
+    }
+
+    /// See [`Provider::wallet_receipts`]; by default unsupported.
+    fn wallet_receipts(
+        &self,
+        _from_height: u64,
+    ) -> impl Future<Output = Result<Vec<ChainReceipt>, ProviderError>> + Send {
+        async {
+            Err(ProviderError::Unsupported(
+                "this provider has no wallet to watch".into(),
+            ))
+        }
     }
 }
 
@@ -394,7 +468,21 @@ impl<A: Adapter> Provider for A {
     fn onchain_address<'a>(
         &'a self,
         req: &'a NewInvoice,
-    ) -> BoxFuture<'a, Result<Option<String>, ProviderError>> {
+    ) -> BoxFuture<'a, Result<Option<OnchainAddress>, ProviderError>> {
         Box::pin(Adapter::onchain_address(self, req))
+    }
+
+    fn cancel_lightning<'a>(
+        &'a self,
+        invoice: &'a Invoice,
+    ) -> BoxFuture<'a, Result<(), ProviderError>> {
+        Box::pin(Adapter::cancel_lightning(self, invoice))
+    }
+
+    fn wallet_receipts<'a>(
+        &'a self,
+        from_height: u64,
+    ) -> BoxFuture<'a, Result<Vec<ChainReceipt>, ProviderError>> {
+        Box::pin(Adapter::wallet_receipts(self, from_height))
     }
 }

@@ -104,10 +104,9 @@ pub async fn retention_pass(state: &AppState) -> Result<(usize, usize), StoreErr
     let before = state.now().saturating_sub(age.as_secs());
     state
         .with_store(move |s| {
-            Ok((
-                s.delete_expired_unpaid(before)?,
-                s.delete_webhook_events(before)?,
-            ))
+            let invoices = s.delete_expired_unpaid(before)?;
+            s.delete_onchain_watches(before)?;
+            Ok((invoices, s.delete_webhook_events(before)?))
         })
         .await
 }

@@ -44,37 +44,13 @@ pub mod sqlite;
 pub use pg::{PgOptions, PgStore};
 pub use sqlite::{SqliteStore, DB_FILE};
 
-/// Where an invoice is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
-    /// Waiting for payment (or, before [`Store::complete`], for the provider).
-    Pending,
-    /// Settled: final.
-    Paid,
-    /// Past its deadline unpaid (as the provider confirmed), or cancelled by the provider. Only
-    /// a full payment the provider confirms later moves it on, to `Paid` with `paid_late`.
-    Expired,
-}
-
-impl Status {
-    /// The wire and database name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Paid => "paid",
-            Self::Expired => "expired",
-        }
-    }
-
-    fn parse(s: &str) -> Option<Self> {
-        match s {
-            "pending" => Some(Self::Pending),
-            "paid" => Some(Self::Paid),
-            "expired" => Some(Self::Expired),
-            _ => None,
-        }
-    }
-}
+/// Where an invoice is in its life: the contract's [`Status`](lightning_checkout_contract::Status),
+/// the one the API answers, so the stored and the answered status cannot drift apart. Its
+/// `as_str` / `parse` are also the database's text (`pending`, `paid`, `expired`). In the store,
+/// `Pending` also covers a row reserved before [`Store::complete`]; `Expired` is set only after
+/// the provider confirmed the deadline passed unpaid (or cancelled it), and only a full payment it
+/// confirms later moves it on, to `Paid` with `paid_late` (see the state machine above).
+pub use lightning_checkout_contract::Status;
 
 /// One stored invoice. `Debug` leaves the preimage out.
 #[derive(Clone, PartialEq, Eq)]
@@ -762,3 +738,6 @@ impl Drop for Lease {
             .remove(&self.name);
     }
 }
+
+mod watch;
+pub use watch::Watched;

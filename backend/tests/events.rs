@@ -56,23 +56,10 @@ fn env_for(
     fake: Option<&Fake>,
     extra: &[(&str, &str)],
 ) -> HashMap<String, String> {
-    let mut env: HashMap<String, String> = fake
+    let fake_env = fake
         .map(|f| f.env().into_iter().collect())
         .unwrap_or_default();
-    env.insert(
-        "DATA_DIR".into(),
-        dir.path().join("data").display().to_string(),
-    );
-    env.insert(
-        "WWW_DIR".into(),
-        dir.path().join("www").display().to_string(),
-    );
-    env.insert(
-        "PKG_DIR".into(),
-        dir.path().join("pkg").display().to_string(),
-    );
-    env.insert("CHECKOUT_SECRET".into(), common::TEST_SECRET.into());
-    env.insert("LOOKUP_CACHE_MS".into(), "0".into());
+    let mut env = common::test_env(dir, fake_env);
     for (k, v) in extra {
         env.insert((*k).into(), (*v).into());
     }
@@ -84,16 +71,17 @@ fn client() -> reqwest::Client {
 }
 
 async fn create(base: &str, amount_sat: u64) -> String {
-    let res = client()
-        .post(format!("{base}/api/invoices"))
-        .header("content-type", "application/json")
-        .body(format!(r#"{{"amount_sat":{amount_sat}}}"#))
+    let v = common::http_create(base, &format!(r#"{{"amount_sat":{amount_sat}}}"#)).await;
+    v["id"].as_str().unwrap().to_owned()
+}
+
+/// `GET {base}/api/invoices/{id}/events`: the answer, its body not read yet.
+async fn get_events(base: &str, id: &str) -> reqwest::Response {
+    client()
+        .get(format!("{base}/api/invoices/{id}/events"))
         .send()
         .await
-        .unwrap();
-    assert_eq!(res.status(), 201);
-    let v: Value = serde_json::from_slice(&res.bytes().await.unwrap()).unwrap();
-    v["id"].as_str().unwrap().to_owned()
+        .unwrap()
 }
 
 /// An open event stream, read event by event.
@@ -104,11 +92,7 @@ struct Sse {
 
 impl Sse {
     async fn open(base: &str, id: &str) -> Sse {
-        let res = client()
-            .get(format!("{base}/api/invoices/{id}/events"))
-            .send()
-            .await
-            .unwrap();
+        let res = get_events(base, id).await;
         assert_eq!(res.status(), 200);
         assert_eq!(
             res.headers()["content-type"].to_str().unwrap(),
@@ -194,12 +178,7 @@ async fn a_stream_sends_the_status_at_once_then_paid_and_ends() {
     assert_eq!(first["id"], id.as_str());
     assert!(first["server_time"].as_u64().unwrap() > 0);
     let paid_at = Instant::now();
-    let res = client()
-        .post(format!("{}/api/dev/invoices/{id}/pay", s.base))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
+    common::http_pay(&s.base, &id).await;
     let paid = sse.status(SOON).await;
     let latency = paid_at.elapsed();
     assert_eq!(paid["status"], "paid");
@@ -225,11 +204,7 @@ async fn two_tabs_on_one_invoice_both_hear_one_change_from_one_read() {
     assert_eq!(a.status(SOON).await["status"], "pending");
     assert_eq!(b.status(SOON).await["status"], "pending");
     let reads = s.state.events().rows_read();
-    client()
-        .post(format!("{}/api/dev/invoices/{id}/pay", s.base))
-        .send()
-        .await
-        .unwrap();
+    common::http_pay(&s.base, &id).await;
     assert_eq!(a.status(SOON).await["status"], "paid");
     assert_eq!(b.status(SOON).await["status"], "paid");
     assert_eq!(s.state.events().rows_read() - reads, 1, "one read for both");
@@ -243,11 +218,7 @@ async fn past_the_cap_a_stream_is_refused_503_until_one_closes() {
     let id = create(&s.base, 100).await;
     let mut first = Sse::open(&s.base, &id).await;
     first.status(SOON).await;
-    let res = client()
-        .get(format!("{}/api/invoices/{id}/events", s.base))
-        .send()
-        .await
-        .unwrap();
+    let res = get_events(&s.base, &id).await;
     assert_eq!(res.status(), 503);
     assert_eq!(res.headers()["retry-after"], "30");
     let v: Value = serde_json::from_slice(&res.bytes().await.unwrap()).unwrap();
@@ -299,11 +270,7 @@ async fn unknown_and_malformed_ids_are_404_json() {
     let dir = tempfile::tempdir().unwrap();
     let s = serve(&env_for(&dir, None, &[]), false).await;
     for id in ["inv_aaaaaaaaaaaaaaaaaaaaaaaaaa", "nope"] {
-        let res = client()
-            .get(format!("{}/api/invoices/{id}/events", s.base))
-            .send()
-            .await
-            .unwrap();
+        let res = get_events(&s.base, id).await;
         assert_eq!(res.status(), 404);
         let v: Value = serde_json::from_slice(&res.bytes().await.unwrap()).unwrap();
         assert_eq!(v["error"]["code"], "not_found");
@@ -474,11 +441,7 @@ async fn at_shutdown_open_streams_end_and_new_ones_are_refused() {
     sse.status(SOON).await;
     s.state.events().close_all();
     assert!(sse.next(SOON).await.is_none(), "the stream ended");
-    let res = client()
-        .get(format!("{}/api/invoices/{id}/events", s.base))
-        .send()
-        .await
-        .unwrap();
+    let res = get_events(&s.base, &id).await;
     assert_eq!(res.status(), 503);
 }
 
@@ -515,11 +478,7 @@ async fn the_stream_matches_its_fixture() {
     assert_eq!(name, fixture[0].0);
     assert_eq!(data, fixture[0].1, "the heartbeat period, in ms");
     let pending = sse.status(SOON).await;
-    client()
-        .post(format!("{}/api/dev/invoices/{id}/pay", s.base))
-        .send()
-        .await
-        .unwrap();
+    common::http_pay(&s.base, &id).await;
     let paid = sse.status(SOON).await;
     // Every fixture key is sent, with the same JSON type; the extras are the status answer's.
     let extras = [
@@ -551,14 +510,7 @@ async fn the_stream_matches_its_fixture() {
 async fn an_onchain_payment_seen_is_pushed_while_pending() {
     let dir = tempfile::tempdir().unwrap();
     let s = serve(&env_for(&dir, None, &[]), false).await;
-    let res = client()
-        .post(format!("{}/api/invoices", s.base))
-        .header("content-type", "application/json")
-        .body(r#"{"amount_sat":2100,"unified":true}"#)
-        .send()
-        .await
-        .unwrap();
-    let v: Value = serde_json::from_slice(&res.bytes().await.unwrap()).unwrap();
+    let v = common::http_create(&s.base, r#"{"amount_sat":2100,"unified":true}"#).await;
     let id = v["id"].as_str().unwrap().to_owned();
     assert!(v["onchain_address"].is_string(), "{v}");
     let mut sse = Sse::open(&s.base, &id).await;

@@ -18,7 +18,7 @@ use base64::Engine;
 use common::{TestApp, T0, TEST_SECRET};
 use lightning_checkout_backend::config::{Config, Secret};
 use lightning_checkout_backend::fiat::FiatAmount;
-use lightning_checkout_backend::order_token::{self, OrderClaims, TokenAmount};
+use lightning_checkout_backend::order_token::{self, TokenAmount};
 use lightning_checkout_backend::rates::{RateConfig, RateSource};
 use serde_json::{json, Value};
 
@@ -143,15 +143,10 @@ fn count_invoices(app: &TestApp) -> i64 {
         .unwrap()
 }
 
-async fn refused(app: &TestApp, body: &str, status: StatusCode, code: &str) {
-    let a = app.create(body).await;
-    assert_eq!(
-        a.status,
-        status,
-        "{body}: {}",
-        String::from_utf8_lossy(&a.bytes)
-    );
-    assert_eq!(a.code(), code, "{body}");
+/// A fiat create refused because no rate may price it.
+async fn rate_unavailable(app: &TestApp) {
+    app.create_refused(EUR_450, StatusCode::SERVICE_UNAVAILABLE, "rate_unavailable")
+        .await;
 }
 
 #[tokio::test]
@@ -216,13 +211,7 @@ async fn garbage_errors_slow_and_down_sources_refuse_fiat_and_store_nothing() {
         };
         let app = TestApp::with_config(with_source(Some(source)));
         let started = std::time::Instant::now();
-        refused(
-            &app,
-            EUR_450,
-            StatusCode::SERVICE_UNAVAILABLE,
-            "rate_unavailable",
-        )
-        .await;
+        rate_unavailable(&app).await;
         assert!(
             started.elapsed() < Duration::from_millis(1500),
             "{mode:?}: waited for a slow source"
@@ -234,22 +223,10 @@ async fn garbage_errors_slow_and_down_sources_refuse_fiat_and_store_nothing() {
     // A failing source is asked once per RETRY_AFTER_FAILURE_SECS, not once per create.
     let (srv, base) = rate_server(Mode::Slow).await;
     let app = TestApp::with_config(with_source(Some(RateSource::Kraken { base })));
-    refused(
-        &app,
-        EUR_450,
-        StatusCode::SERVICE_UNAVAILABLE,
-        "rate_unavailable",
-    )
-    .await;
+    rate_unavailable(&app).await;
     let started = std::time::Instant::now();
     for _ in 0..5 {
-        refused(
-            &app,
-            EUR_450,
-            StatusCode::SERVICE_UNAVAILABLE,
-            "rate_unavailable",
-        )
-        .await;
+        rate_unavailable(&app).await;
     }
     assert!(
         started.elapsed() < Duration::from_millis(300),
@@ -266,13 +243,7 @@ async fn garbage_errors_slow_and_down_sources_refuse_fiat_and_store_nothing() {
     let base = format!("http://{}", l.local_addr().unwrap());
     drop(l);
     let app = TestApp::with_config(with_source(Some(RateSource::Kraken { base })));
-    refused(
-        &app,
-        EUR_450,
-        StatusCode::SERVICE_UNAVAILABLE,
-        "rate_unavailable",
-    )
-    .await;
+    rate_unavailable(&app).await;
 }
 
 #[tokio::test]
@@ -307,13 +278,7 @@ async fn a_cached_rate_is_reused_then_refused_once_older_than_the_maximum_age() 
     );
     // Older than that: refused, never guessed.
     app.clock.advance(1);
-    refused(
-        &app,
-        EUR_450,
-        StatusCode::SERVICE_UNAVAILABLE,
-        "rate_unavailable",
-    )
-    .await;
+    rate_unavailable(&app).await;
     // The source is back: priced again once it may be asked again.
     srv.set(Mode::Price("60000.00"));
     app.clock
@@ -335,7 +300,8 @@ async fn one_order_keeps_its_open_invoice_when_the_rate_moves() {
     assert_eq!(again.json()["amount_sat"], 7500);
     // Another price for the same open order is a conflict.
     let other = r#"{"currency": "EUR", "fiat_amount": "5.00", "order_id": "cart-1"}"#;
-    refused(&app, other, StatusCode::CONFLICT, "order_conflict").await;
+    app.create_refused(other, StatusCode::CONFLICT, "order_conflict")
+        .await;
 }
 
 #[tokio::test]
@@ -416,13 +382,13 @@ async fn fixed_rates_bad_fiat_bodies_and_minor_digits() {
             "amount_too_large",
         ),
     ] {
-        refused(&app, body, StatusCode::from_u16(status).unwrap(), code).await;
+        app.create_refused(body, StatusCode::from_u16(status).unwrap(), code)
+            .await;
     }
     assert_eq!(count_invoices(&app), 3);
     // No RATE_SOURCE: fiat refused, sat fine.
     let app = TestApp::with_config(with_source(None));
-    refused(
-        &app,
+    app.create_refused(
         EUR_450,
         StatusCode::SERVICE_UNAVAILABLE,
         "fiat_not_configured",
@@ -432,16 +398,8 @@ async fn fixed_rates_bad_fiat_bodies_and_minor_digits() {
 }
 
 fn fiat_token(order_id: &str, currency: &str, amount: &str) -> String {
-    order_token::sign(
-        &OrderClaims {
-            order_id: order_id.into(),
-            amount: TokenAmount::Fiat(FiatAmount::parse(currency, amount).unwrap().price()),
-            description: "Mug".into(),
-            exp: T0 + 600,
-            iat: Some(T0),
-        },
-        &Secret::new(TEST_SECRET),
-    )
+    let price = FiatAmount::parse(currency, amount).unwrap().price();
+    common::order_token(order_id, TokenAmount::Fiat(price), "Mug", T0 + 600)
 }
 
 /// `token` with its claims edited and the signature kept: what a page could try.
@@ -475,30 +433,24 @@ async fn signed_fiat_orders_carry_their_price_and_refuse_changes() {
         ),
         (json!({"order_token": t, "amount_sat": 1}), "token_mismatch"),
     ] {
-        refused(&app, &body.to_string(), StatusCode::CONFLICT, code).await;
+        app.create_refused(&body.to_string(), StatusCode::CONFLICT, code)
+            .await;
     }
     // A sat token with a fiat body is a mismatch too.
     let sat = common::signed(r#"{"order_id": "order-sat", "amount_sat": 2500}"#);
     let mut sat: Value = serde_json::from_str(&sat).unwrap();
     sat["currency"] = "EUR".into();
     sat["fiat_amount"] = "0.01".into();
-    refused(
-        &app,
-        &sat.to_string(),
-        StatusCode::CONFLICT,
-        "token_mismatch",
-    )
-    .await;
+    app.create_refused(&sat.to_string(), StatusCode::CONFLICT, "token_mismatch")
+        .await;
     // Tampered claims (a cheaper amount, another currency, a sat amount added): the signature fails.
     for edit in [
         Box::new(|c: &mut Value| c["fiat_amount"] = "0.01".into()) as Box<dyn FnOnce(&mut Value)>,
         Box::new(|c: &mut Value| c["currency"] = "JPY".into()),
         Box::new(|c: &mut Value| c["amount_sat"] = 1.into()),
     ] {
-        let bad = tampered(&t, edit);
-        refused(
-            &app,
-            &json!({"order_token": bad}).to_string(),
+        app.token_refused(
+            &tampered(&t, edit),
             StatusCode::UNAUTHORIZED,
             "invalid_token",
         )
@@ -511,14 +463,9 @@ async fn signed_fiat_orders_carry_their_price_and_refuse_changes() {
         json!({"order_id": "o-2", "currency": "EUR", "fiat_amount": 1.0, "exp": T0 + 60}),
         json!({"order_id": "o-2", "currency": "EUR", "exp": T0 + 60}),
     ] {
-        let t = sign_raw(&claims);
-        refused(
-            &app,
-            &json!({"order_token": t}).to_string(),
-            StatusCode::UNAUTHORIZED,
-            "invalid_token",
-        )
-        .await;
+        let t = common::sign_claims(&claims);
+        app.token_refused(&t, StatusCode::UNAUTHORIZED, "invalid_token")
+            .await;
     }
     assert_eq!(count_invoices(&app), 0);
     // The token alone: priced by the backend.
@@ -537,23 +484,11 @@ async fn signed_fiat_orders_carry_their_price_and_refuse_changes() {
     );
 }
 
-/// Sign arbitrary claims with the test secret (HS256).
-fn sign_raw(claims: &Value) -> String {
-    use hmac::{Hmac, Mac};
-    let h = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
-    let c = URL_SAFE_NO_PAD.encode(claims.to_string());
-    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(TEST_SECRET.as_bytes()).unwrap();
-    mac.update(format!("{h}.{c}").as_bytes());
-    format!(
-        "{h}.{c}.{}",
-        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
-    )
-}
-
 #[tokio::test]
 async fn unsigned_fiat_only_where_unsigned_sat_is_allowed() {
     let app = TestApp::with_config(|c| c.shop.allow_unsigned = false);
-    refused(&app, EUR_450, StatusCode::UNAUTHORIZED, "missing_token").await;
+    app.create_refused(EUR_450, StatusCode::UNAUTHORIZED, "missing_token")
+        .await;
     let t = fiat_token("order-eur-2", "EUR", "4.50");
     app.create_ok(&json!({"order_token": t}).to_string()).await;
 }
@@ -605,38 +540,20 @@ fn rate_source_variables() {
 
 #[test]
 fn sign_order_command_signs_a_fiat_price() {
-    let exe = env!("CARGO_BIN_EXE_lightning-checkout-backend");
-    let out = std::process::Command::new(exe)
-        .args([
-            "sign-order",
-            "--order-id",
-            "order-88",
-            "--currency",
-            "EUR",
-            "--fiat-amount",
-            "4.5",
-        ])
-        .env("CHECKOUT_SECRET", TEST_SECRET)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let token = String::from_utf8(out.stdout).unwrap();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let c = order_token::verify(token.trim(), &Secret::new(TEST_SECRET), now, 4_500_000).unwrap();
+    let (c, _) = common::sign_order_claims(&[
+        "--order-id",
+        "order-88",
+        "--currency",
+        "EUR",
+        "--fiat-amount",
+        "4.5",
+    ]);
     assert_eq!(
         c.amount,
         TokenAmount::Fiat(FiatAmount::parse("EUR", "4.50").unwrap().price())
     );
-    let out = std::process::Command::new(exe)
-        .args([
-            "sign-order",
+    let out = common::sign_order_command(
+        &[
             "--order-id",
             "o",
             "--currency",
@@ -645,10 +562,9 @@ fn sign_order_command_signs_a_fiat_price() {
             "4.5",
             "--amount-sat",
             "5",
-        ])
-        .env("CHECKOUT_SECRET", TEST_SECRET)
-        .output()
-        .unwrap();
+        ],
+        TEST_SECRET,
+    );
     assert!(!out.status.success());
 }
 

@@ -8,25 +8,12 @@ mod provider_support;
 use std::collections::HashMap;
 
 use axum::http::StatusCode;
-use common::{signed, TestApp, T0, TEST_SECRET};
+use common::{base64_url, order_token as token, signed, TestApp, T0};
 use lightning_checkout_backend::config::{Config, Secret};
 use lightning_checkout_backend::order_token::{self, OrderClaims, TokenAmount, TokenError};
 use provider_support::setup;
 use serde_json::{json, Value};
 use testkit::Kind;
-
-fn token(order_id: &str, amount: TokenAmount, description: &str, exp: u64) -> String {
-    order_token::sign(
-        &OrderClaims {
-            order_id: order_id.into(),
-            amount,
-            description: description.into(),
-            exp,
-            iat: Some(T0),
-        },
-        &Secret::new(TEST_SECRET),
-    )
-}
 
 fn body(v: Value) -> String {
     v.to_string()
@@ -81,13 +68,9 @@ async fn the_squat_is_refused_under_a_real_provider() {
         "",
         T0 + 600,
     );
-    refused(
-        &s.app,
-        &body(json!({ "order_token": wc })),
-        StatusCode::UNAUTHORIZED,
-        "invalid_token",
-    )
-    .await;
+    s.app
+        .token_refused(&wc, StatusCode::UNAUTHORIZED, "invalid_token")
+        .await;
     let h = s.app.get("/api/health").await.json();
     assert_eq!(h["unsigned_orders"], "without_order_id");
     assert_eq!(h["signed_orders"], true);
@@ -109,17 +92,11 @@ async fn tokens_forged_expired_other_amount_other_order_and_other_algorithms() {
     let (h, rest) = good.split_once('.').unwrap();
     let (_, sig) = rest.split_once('.').unwrap();
     let cheap = base64_url(
-        &json!({"order_id": "order-9", "amount_sat": 1, "description": "Nine", "exp": T0 + 600})
+        json!({"order_id": "order-9", "amount_sat": 1, "description": "Nine", "exp": T0 + 600})
             .to_string(),
     );
     let forged = format!("{h}.{cheap}.{sig}");
-    refused(
-        app,
-        &body(json!({ "order_token": forged })),
-        bad,
-        "invalid_token",
-    )
-    .await;
+    app.token_refused(&forged, bad, "invalid_token").await;
     // Signed with another key.
     let other = order_token::sign(
         &OrderClaims {
@@ -131,79 +108,35 @@ async fn tokens_forged_expired_other_amount_other_order_and_other_algorithms() {
         },
         &Secret::new("another-secret-which-is-long-enough-000"),
     );
-    refused(
-        app,
-        &body(json!({ "order_token": other })),
-        bad,
-        "invalid_token",
-    )
-    .await;
+    app.token_refused(&other, bad, "invalid_token").await;
     // alg none (no signature) and RS256 with the claims intact.
     let claims = rest.split_once('.').unwrap().0;
     let none = format!("{}.{claims}.", base64_url(r#"{"alg":"none","typ":"JWT"}"#));
-    refused(
-        app,
-        &body(json!({ "order_token": none })),
-        bad,
-        "invalid_token",
-    )
-    .await;
+    app.token_refused(&none, bad, "invalid_token").await;
     let rs = format!(
         "{}.{claims}.{sig}",
         base64_url(r#"{"alg":"RS256","typ":"JWT"}"#)
     );
-    refused(
-        app,
-        &body(json!({ "order_token": rs })),
-        bad,
-        "invalid_token",
-    )
-    .await;
+    app.token_refused(&rs, bad, "invalid_token").await;
     // Not a string, empty, garbage.
     refused(app, r#"{"order_token": 5}"#, bad, "invalid_token").await;
     refused(app, r#"{"order_token": ""}"#, bad, "invalid_token").await;
     refused(app, r#"{"order_token": "a.b.c"}"#, bad, "invalid_token").await;
     // Oversized.
     let huge = "a".repeat(order_token::MAX_TOKEN_LEN + 1);
-    refused(
-        app,
-        &body(json!({ "order_token": huge })),
-        bad,
-        "invalid_token",
-    )
-    .await;
+    app.token_refused(&huge, bad, "invalid_token").await;
     // Expired (beyond the allowed clock skew).
     let old = token("order-9", TokenAmount::Exact(2500), "Nine", T0 - 120);
-    refused(
-        app,
-        &body(json!({ "order_token": old })),
-        bad,
-        "token_expired",
-    )
-    .await;
+    app.token_refused(&old, bad, "token_expired").await;
     // Another amount, another order, another description in the body: refused.
     let conflict = StatusCode::CONFLICT;
-    refused(
-        app,
-        &body(json!({ "order_token": good, "amount_sat": 1 })),
-        conflict,
-        "token_mismatch",
-    )
-    .await;
-    refused(
-        app,
-        &body(json!({ "order_token": good, "order_id": "order-10" })),
-        conflict,
-        "token_mismatch",
-    )
-    .await;
-    refused(
-        app,
-        &body(json!({ "order_token": good, "description": "free" })),
-        conflict,
-        "token_mismatch",
-    )
-    .await;
+    for other in [
+        json!({ "order_token": good, "amount_sat": 1 }),
+        json!({ "order_token": good, "order_id": "order-10" }),
+        json!({ "order_token": good, "description": "free" }),
+    ] {
+        refused(app, &body(other), conflict, "token_mismatch").await;
+    }
     assert_eq!(s.fake.create_calls(), 0);
     // The body may repeat the token's values; the same token twice gives the same invoice.
     let (id, _) = s
@@ -230,13 +163,7 @@ async fn tokens_forged_expired_other_amount_other_order_and_other_algorithms() {
         .is_empty());
     // The clock moves past exp: the token no longer opens anything.
     s.advance(600 + order_token::LEEWAY_SECS);
-    refused(
-        app,
-        &body(json!({ "order_token": good })),
-        bad,
-        "token_expired",
-    )
-    .await;
+    app.token_refused(&good, bad, "token_expired").await;
 }
 
 #[tokio::test]
@@ -376,43 +303,22 @@ async fn fixture_vectors() {
 
 #[test]
 fn sign_order_command_prints_a_token_this_backend_accepts() {
-    let exe = env!("CARGO_BIN_EXE_lightning-checkout-backend");
-    let out = std::process::Command::new(exe)
-        .args([
-            "sign-order",
-            "--order-id",
-            "order-77",
-            "--amount-sat",
-            "1500",
-            "--description",
-            "Two stickers",
-            "--ttl",
-            "120",
-        ])
-        .env("CHECKOUT_SECRET", TEST_SECRET)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let token = String::from_utf8(out.stdout).unwrap();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let c = order_token::verify(token.trim(), &Secret::new(TEST_SECRET), now, 4_500_000).unwrap();
+    let (c, now) = common::sign_order_claims(&[
+        "--order-id",
+        "order-77",
+        "--amount-sat",
+        "1500",
+        "--description",
+        "Two stickers",
+        "--ttl",
+        "120",
+    ]);
     assert_eq!(c.order_id, "order-77");
     assert_eq!(c.amount, TokenAmount::Exact(1500));
     assert_eq!(c.description, "Two stickers");
     assert!(c.exp > now && c.exp <= now + 121);
     // A short secret is refused, and not printed.
-    let out = std::process::Command::new(exe)
-        .args(["sign-order", "--order-id", "o", "--amount-sat", "1"])
-        .env("CHECKOUT_SECRET", "short")
-        .output()
-        .unwrap();
+    let out = common::sign_order_command(&["--order-id", "o", "--amount-sat", "1"], "short");
     assert!(!out.status.success());
     assert!(!String::from_utf8_lossy(&out.stderr).contains("short\n"));
 }
@@ -447,9 +353,4 @@ async fn the_demo_mints_tokens_and_keeps_unsigned_orders() {
     // Unsigned orders with an id stay possible on the demo.
     app.create_ok(r#"{"amount_sat": 5, "order_id": "plain-1"}"#)
         .await;
-}
-
-fn base64_url(s: &str) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s)
 }

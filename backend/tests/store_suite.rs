@@ -358,6 +358,7 @@ fn one_lease_holder(open: Open) {
 type Case = (&'static str, fn(Open));
 
 const CASES: &[Case] = &[
+    ("onchain_watch_list", onchain_watch_list),
     ("idempotent_creates_per_order", idempotent_creates_per_order),
     (
         "concurrent_creates_from_two_instances_make_one_invoice",
@@ -446,6 +447,63 @@ fn fiat_and_onchain_columns(open: Open) {
     assert_eq!(inv.fiat, Some(q));
 }
 
+/// Migration step 6: the watched on-chain addresses (crate::onchain).
+fn onchain_watch_list(open: Open) {
+    let s = open();
+    let addressed = |id: &str, n: u8| {
+        let id = new_invoice(&s, id, None);
+        s.watch_onchain(&id, 800 + u64::from(n), NOW + 600 + 86_400)
+            .unwrap();
+        let done = Completion {
+            onchain_address: Some(format!("bcrt1qaddress{n}")),
+            ..completion(n)
+        };
+        s.complete(&id, &done).unwrap();
+        id
+    };
+    let a = addressed("inv_wa", 1);
+    let b = addressed("inv_wb", 2);
+    let plain = new_invoice(&s, "inv_wc", None);
+    s.complete(&plain, &completion(3)).unwrap();
+    // A retried create keeps the lower height.
+    s.watch_onchain(&b, 900, NOW).unwrap();
+    assert_eq!(s.onchain_from_height(&b).unwrap(), Some(802));
+    assert_eq!(s.onchain_from_height(&plain).unwrap(), None);
+    let ids = |now| -> Vec<(String, u64)> {
+        open()
+            .onchain_watched("demo", now, 10)
+            .unwrap()
+            .into_iter()
+            .map(|w| (w.invoice.id, w.from_height))
+            .collect()
+    };
+    assert_eq!(ids(NOW), vec![(a.clone(), 801), (b.clone(), 802)]);
+    assert!(open().onchain_watched("lnd", NOW, 10).unwrap().is_empty());
+    // Expired: watched until its window ends; pending: always.
+    assert!(applied(s.mark_expired(&a).unwrap()));
+    assert_eq!(ids(NOW + 600 + 86_399).len(), 2);
+    assert_eq!(ids(NOW + 600 + 86_400), vec![(b.clone(), 802)]);
+    // Paid there: no longer watched.
+    s.unwatch_onchain(&b).unwrap();
+    assert_eq!(ids(NOW), vec![(a.clone(), 801)]);
+    // A second payment is news once per amount.
+    assert!(s.record_second_payment(&a, 2500, NOW + 5).unwrap());
+    assert!(!s.record_second_payment(&a, 2500, NOW + 6).unwrap());
+    assert!(s.record_second_payment(&a, 3000, NOW + 7).unwrap());
+    assert_eq!(open().second_payment(&a).unwrap(), Some((3000, NOW + 5)));
+    assert_eq!(open().second_payment(&b).unwrap(), None);
+    // Retention: a pending invoice's watch and one holding a second payment are kept.
+    let c = addressed("inv_wd", 4);
+    assert!(applied(s.mark_expired(&c).unwrap()));
+    s.watch_onchain(&b, 802, NOW).unwrap();
+    let end = NOW + 600 + 86_400;
+    assert_eq!(s.delete_onchain_watches(end).unwrap(), 0);
+    assert_eq!(s.delete_onchain_watches(end + 1).unwrap(), 1);
+    assert_eq!(s.onchain_from_height(&c).unwrap(), None);
+    assert_eq!(s.onchain_from_height(&a).unwrap(), Some(801));
+    assert_eq!(s.onchain_from_height(&b).unwrap(), Some(802));
+}
+
 fn run_all(open_for: impl Fn(&str) -> Box<dyn Fn() -> Store + Sync>) {
     for (name, case) in CASES {
         eprintln!("case {name}");
@@ -494,7 +552,7 @@ fn postgres_migrations_run_once_when_instances_start_together() {
         .iter()
         .map(|r| r.get(0))
         .collect();
-    assert_eq!(versions, vec![1, 2, 3, 4, 5]);
+    assert_eq!(versions, vec![1, 2, 3, 4, 5, 6]);
     // Over the Unix socket too (the README's form of DATABASE_URL).
     let socket = format!(
         "postgres:///migrate?host={}&port={}&user={}",

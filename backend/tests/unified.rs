@@ -94,7 +94,7 @@ async fn the_shops_confirmation_count_decides() {
 mod provider_support;
 
 #[tokio::test]
-async fn btcpay_makes_the_address_with_the_invoice_and_lnd_stays_lightning_only() {
+async fn btcpay_makes_the_address_with_the_invoice_and_lnd_gives_one_from_its_wallet() {
     use testkit::Kind;
     let s = provider_support::setup(Kind::Btcpay, &[]).await;
     let v = s
@@ -122,13 +122,14 @@ async fn btcpay_makes_the_address_with_the_invoice_and_lnd_stays_lightning_only(
     let inv = s.fake.invoices().pop().unwrap();
     assert_eq!(inv.extra["checkout"]["paymentMethods"], json!(["BTC-LN"]));
 
-    // LND gives no address here (its on-chain payments would go unwatched): Lightning-only.
+    // LND gives a fresh address from its wallet, which the backend watches itself (see
+    // tests/onchain_lnd.rs).
     let s = provider_support::setup(Kind::Lnd, &[]).await;
     let v = s
         .app
         .create_ok(r#"{"amount_sat": 2500, "unified": true}"#)
         .await;
-    assert!(v.get("onchain_address").is_none(), "{v}");
+    assert_eq!(vec![regtest_address(&v)], s.fake.chain_addresses());
 }
 
 #[tokio::test]

@@ -13,10 +13,12 @@
 //! | --- | --- |
 //! | `GET /_test/env` | the environment the backend needs to use this fake (`PROVIDER`, URL, credentials) |
 //! | `GET /_test/state` | invoices, create calls, rejections, webhook deliveries |
-//! | `POST /_test/config` | `{"webhook_url"?, "now"?, "fail_next_creates"?, "btcpay_version"?, "btcpay_lazy_payment_methods"?, "lookup_delay_ms"?, "down"?}` |
+//! | `POST /_test/config` | `{"webhook_url"?, "now"?, "fail_next_creates"?, "btcpay_version"?, "btcpay_lazy_payment_methods"?, "lookup_delay_ms"?, "down"?, "lnd_version"?}` |
 //! | `POST /_test/settle` | `{"id"?}`: mark paid (all pending without `id`) and deliver the signed webhook, for providers that send one |
 //! | `POST /_test/accept` | LND only: `ACCEPTED` (a held HTLC: not paid) |
 //! | `POST /_test/expire` | mark expired (and deliver the provider's expiry webhook, if it has one) |
+//! | `POST /_test/chain_pay` | LND only: `{"address", "sat"}`, a payment into the mempool (see `fakes::lnd_chain`) |
+//! | `POST /_test/mine` | LND only: `{"blocks"}`, mine blocks (the mempool confirms in the first) |
 //! | `POST /_test/drop_streams` | LND, CLN: cut every open subscription (`/v1/invoices/subscribe`, `waitanyinvoice`) |
 //!
 //! LND and CLN push too, as the daemons do: `GET /v1/invoices/subscribe?settle_index=N` streams
@@ -237,6 +239,8 @@ pub(crate) struct Inner {
     pub stream_connects: usize,
     /// The index each subscription asked to resume after (`settle_index`, `lastpay_index`).
     pub stream_from: Vec<u64>,
+    /// LND's on-chain wallet (unified invoices).
+    pub chain: fakes::lnd_chain::Chain,
 }
 
 /// The shared state of one fake.
@@ -876,6 +880,9 @@ async fn control_endpoint(shared: &Shared, method: &Method, what: &str, body: &[
             if let Some(d) = args["down"].as_bool() {
                 shared.down.store(d, Ordering::SeqCst);
             }
+            if let Some(v) = args["lnd_version"].as_str() {
+                shared.inner.lock().unwrap().chain.version = v.to_owned();
+            }
             if let Some(n) = args["fail_next_creates"].as_u64() {
                 shared
                     .fail_next_creates
@@ -905,6 +912,11 @@ async fn control_endpoint(shared: &Shared, method: &Method, what: &str, body: &[
                     "deliveries": deliveries.iter().map(|d| json!({"url": d.url, "status": d.status, "answer": d.answer})).collect::<Vec<_>>(),
                 }),
             )
+        }
+        ("POST", "chain_pay" | "mine") if shared.kind == Kind::Lnd => {
+            fakes::lnd_chain::control(shared, what, &args).unwrap_or_else(|| {
+                json_response(404, &json!({"error": "unknown control endpoint"}))
+            })
         }
         _ => json_response(404, &json!({"error": "unknown control endpoint"})),
     }

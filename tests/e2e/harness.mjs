@@ -1,38 +1,18 @@
 // End-to-end harness: starts the real backend (target/debug), Debian's Chromium through
 // playwright-core, and reads QR codes back with zbarimg. Used by every *.test.mjs here.
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { startProcess } from './process.mjs';
+
+export { startProcess };
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const BACKEND_BIN = join(ROOT, 'target', 'debug', 'lightning-checkout-backend');
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-
-/** Spawns `cmd` and resolves once a stdout line matches `ready`; stop() kills it. */
-export function startProcess(cmd, args, { env = {}, ready, timeoutMs = 30_000 } = {}) {
-  const proc = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  proc.stderr.on('data', (d) => { stderr = (stderr + d).slice(-8000); });
-  const stop = () => new Promise((resolve) => {
-    if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
-    proc.once('exit', () => resolve());
-    proc.kill('SIGTERM');
-    setTimeout(() => proc.kill('SIGKILL'), 5000).unref();
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => { proc.kill('SIGKILL'); reject(new Error(`${cmd} did not start:\n${stderr}`)); }, timeoutMs);
-    proc.stdout.on('data', (d) => {
-      out += d;
-      const match = out.match(ready);
-      if (match) { clearTimeout(timer); resolve({ proc, match, stop, stderr: () => stderr }); }
-    });
-    proc.once('exit', (code) => { clearTimeout(timer); reject(new Error(`${cmd} exited (${code}):\n${stderr}`)); });
-  });
-}
 
 /** Starts the reference backend on a free port with its own data directory. */
 export async function startBackend({ env = {}, dataDir } = {}) {

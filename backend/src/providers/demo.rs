@@ -19,7 +19,7 @@ use rand::RngCore;
 
 use crate::config::Network;
 use crate::fsutil;
-use crate::provider::{Adapter, CreatedInvoice, NewInvoice, ProviderError};
+use crate::provider::{Adapter, CreatedInvoice, NewInvoice, OnchainAddress, ProviderError};
 
 /// The key file inside `DATA_DIR`.
 pub const NODE_KEY_FILE: &str = "node_key";
@@ -168,7 +168,13 @@ impl Adapter for DemoProvider {
         true
     }
 
-    async fn onchain_address(&self, req: &NewInvoice) -> Result<Option<String>, ProviderError> {
-        Ok(Some(self.address_for(&req.invoice_id)))
+    async fn onchain_address(
+        &self,
+        req: &NewInvoice,
+    ) -> Result<Option<OnchainAddress>, ProviderError> {
+        Ok(Some(OnchainAddress {
+            address: self.address_for(&req.invoice_id),
+            watch_from_height: None,
+        }))
     }
 }

@@ -6,8 +6,9 @@
 //!   from `spawn_blocking`, so no call site changes) in a bounded `r2d2` pool of
 //!   `DATABASE_POOL_SIZE` connections. A request waits at most `DATABASE_STATEMENT_TIMEOUT_MS` for
 //!   a connection, and each statement runs at most that long (`SET statement_timeout`). A
-//!   connection is checked before it is handed out, so after the database restarts the pool
-//!   reconnects by itself; meanwhile the API answers `503 database_unavailable`.
+//!   connection is checked before it is handed out only after a connection was seen to break
+//!   ([`pool`]: no extra round trip per request otherwise), so after the database restarts the
+//!   pool reconnects by itself; meanwhile the API answers `503 database_unavailable`.
 //! * **Migrations:** numbered steps, the same numbers as SQLite's (`PRAGMA user_version` there,
 //!   the `schema_migrations` table here), each applied once in one transaction that first takes
 //!   `pg_advisory_xact_lock(MIGRATION_LOCK)`: two instances starting at once apply them once, the
@@ -31,9 +32,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+mod watch;
+
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::{GenericClient, NoTls, Row};
-use r2d2_postgres::PostgresConnectionManager;
 use sha2::{Digest, Sha256};
 
 use super::sqlite::COLUMNS;
@@ -43,6 +45,9 @@ use super::{
 };
 use crate::config::Secret;
 use crate::outbox::{Attempt, EventType, NewEvent, OutboxEvent};
+
+mod pool;
+use pool::{Breaks, Manager};
 
 /// `DATABASE_POOL_SIZE` when unset.
 pub const DEFAULT_POOL_SIZE: u32 = 16;
@@ -57,7 +62,7 @@ pub const CHANNEL: &str = "lightning_checkout_changes";
 const MIGRATION_LOCK: i64 = 0x4c43_4d49_4752_0001;
 
 /// The schema version this program writes (`schema_migrations`' highest `version`).
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 /// The migration steps, in order: `(version, what, SQL)`. The numbers match SQLite's steps
 /// (`crate::store::sqlite`). Add a step at the end; never change one that shipped.
@@ -152,6 +157,19 @@ ALTER TABLE invoices ADD COLUMN onchain_seen_at BIGINT;
 ALTER TABLE invoices ADD COLUMN onchain_confirmations INTEGER;
 ",
     ),
+    (
+        6,
+        "on-chain addresses the backend watches (unified invoices with LND)",
+        "
+CREATE TABLE onchain_watch (
+    invoice_id    TEXT PRIMARY KEY,
+    from_height   BIGINT NOT NULL,
+    watch_until   BIGINT NOT NULL,
+    extra_sat     BIGINT,
+    extra_seen_at BIGINT
+);
+",
+    ),
 ];
 
 /// `DATABASE_URL` and its pool settings.
@@ -228,7 +246,7 @@ impl From<postgres::Error> for StoreError {
     }
 }
 
-type Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
+type Pool = r2d2::Pool<Manager>;
 
 /// The PostgreSQL store.
 pub struct PgStore {
@@ -281,8 +299,8 @@ struct Session {
     statement_timeout_ms: u128,
 }
 
-impl r2d2::CustomizeConnection<postgres::Client, postgres::Error> for Session {
-    fn on_acquire(&self, c: &mut postgres::Client) -> Result<(), postgres::Error> {
+impl r2d2::CustomizeConnection<pool::Conn, postgres::Error> for Session {
+    fn on_acquire(&self, c: &mut pool::Conn) -> Result<(), postgres::Error> {
         c.batch_execute(&format!(
             "SET statement_timeout = {}",
             self.statement_timeout_ms
@@ -463,23 +481,25 @@ impl PgStore {
             .client_config()
             .map_err(|e| StoreError::Postgres(format!("DATABASE_URL {e}")))?;
         migrate(&mut config.connect(NoTls)?)?;
+        let breaks = Breaks::default();
         let pool = r2d2::Pool::builder()
             .max_size(options.pool_size)
             .min_idle(Some(0))
             .connection_timeout(options.statement_timeout)
+            // Tested only after a break was seen: `Manager::is_valid`.
             .test_on_check_out(true)
             .error_handler(Box::new(LogErrors))
             .connection_customizer(Box::new(Session {
                 statement_timeout_ms: options.statement_timeout.as_millis(),
             }))
-            .build(PostgresConnectionManager::new(config.clone(), NoTls))
+            .build(Manager::new(config.clone(), breaks.clone()))
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
         let stop = Arc::new(AtomicBool::new(false));
         {
             let (config, stop) = (config.clone(), stop.clone());
             std::thread::Builder::new()
                 .name("pg-listen".into())
-                .spawn(move || listen(&config, &changes, &stop))
+                .spawn(move || listen(&config, &changes, &stop, &breaks))
                 .map_err(|e| StoreError::Unavailable(format!("cannot start the listener: {e}")))?;
         }
         Ok(Self {
@@ -491,11 +511,12 @@ impl PgStore {
         })
     }
 
-    fn conn(&self) -> Result<r2d2::PooledConnection<PostgresConnectionManager<NoTls>>, StoreError> {
+    fn conn(&self) -> Result<pool::Pooled, StoreError> {
         self.pool
             .as_ref()
             .ok_or_else(|| StoreError::Unavailable("closing".into()))?
             .get()
+            .map(pool::Pooled)
             .map_err(|e| StoreError::Unavailable(e.to_string()))
     }
 
@@ -952,11 +973,12 @@ impl PgStore {
 }
 
 /// The `LISTEN` loop: ids from `NOTIFY` into `changes`, reconnecting (backing off to 5 s) when
-/// the connection drops, until `stop`.
+/// the connection drops (counted in `breaks`: the pool then tests its connections), until `stop`.
 fn listen(
     config: &postgres::Config,
     changes: &tokio::sync::broadcast::Sender<String>,
     stop: &AtomicBool,
+    breaks: &Breaks,
 ) {
     let mut backoff = Duration::from_millis(100);
     while !stop.load(Ordering::Relaxed) {
@@ -989,6 +1011,7 @@ fn listen(
                 }
                 Ok(None) if !client.is_closed() => {}
                 Ok(None) | Err(_) => {
+                    breaks.seen();
                     tracing::warn!("change listener lost its connection; reconnecting");
                     break;
                 }

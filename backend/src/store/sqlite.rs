@@ -21,6 +21,8 @@ use std::time::Duration;
 
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row, TransactionBehavior};
 
+mod watch;
+
 use super::batch::Batcher;
 use super::{hex_array, to_i64, to_u64};
 use super::{
@@ -35,7 +37,7 @@ const READERS: usize = 4;
 /// How long a connection waits for a lock held by another process before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Schema version in `PRAGMA user_version`.
-pub(crate) const SCHEMA_VERSION: i64 = 5;
+pub(crate) const SCHEMA_VERSION: i64 = 6;
 
 /// Migration step 4 (issue 11): where the provider subscriptions resume (LND's `settle_index`,
 /// Core Lightning's `lastpay_index`), by name. Idempotent.
@@ -43,6 +45,20 @@ const MIGRATION_4_CURSORS: &str = "
 CREATE TABLE IF NOT EXISTS cursors (
     name  TEXT PRIMARY KEY NOT NULL,
     value TEXT NOT NULL
+);
+";
+
+/// Migration step 6 (issue 12, unified QR with LND): the on-chain addresses the backend watches
+/// itself ([`crate::onchain`]): from which block height, until when after the invoice's
+/// deadline, and a payment that arrived there after the invoice was paid by Lightning.
+/// Idempotent.
+pub(crate) const MIGRATION_6_ONCHAIN_WATCH: &str = "
+CREATE TABLE IF NOT EXISTS onchain_watch (
+    invoice_id    TEXT PRIMARY KEY NOT NULL,
+    from_height   INTEGER NOT NULL,
+    watch_until   INTEGER NOT NULL,
+    extra_sat     INTEGER,
+    extra_seen_at INTEGER
 );
 ";
 
@@ -184,6 +200,7 @@ impl SqliteStore {
             add_column_if_missing(&tx, "invoices", column, decl)?;
         }
         tx.execute_batch(MIGRATION_4_CURSORS)?;
+        tx.execute_batch(MIGRATION_6_ONCHAIN_WATCH)?;
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         tx.commit()?;
         let mut readers = Vec::with_capacity(READERS);

@@ -66,18 +66,127 @@ pub const TEST_SECRET: &str = "test-checkout-secret-0123456789abcdef";
 /// `body` (a create request) with an `order_token` signed for its order id, amount and
 /// description, valid for ten years from [`T0`]: what a shop's server would hand the page.
 pub fn signed(body: &str) -> String {
-    use lightning_checkout_backend::config::Secret;
-    use lightning_checkout_backend::order_token::{sign, OrderClaims, TokenAmount};
+    use lightning_checkout_backend::order_token::TokenAmount;
     let mut v: Value = serde_json::from_str(body).expect("test body is JSON");
+    v["order_token"] = order_token(
+        v["order_id"].as_str().expect("order_id"),
+        TokenAmount::Exact(v["amount_sat"].as_u64().expect("amount_sat")),
+        v["description"].as_str().unwrap_or(""),
+        T0 + 10 * 365 * 86_400,
+    )
+    .into();
+    v.to_string()
+}
+
+/// An order token signed with [`TEST_SECRET`], issued at [`T0`].
+pub fn order_token(
+    order_id: &str,
+    amount: lightning_checkout_backend::order_token::TokenAmount,
+    description: &str,
+    exp: u64,
+) -> String {
+    use lightning_checkout_backend::config::Secret;
+    use lightning_checkout_backend::order_token::{sign, OrderClaims};
     let claims = OrderClaims {
-        order_id: v["order_id"].as_str().expect("order_id").to_owned(),
-        amount: TokenAmount::Exact(v["amount_sat"].as_u64().expect("amount_sat")),
-        description: v["description"].as_str().unwrap_or("").to_owned(),
-        exp: T0 + 10 * 365 * 86_400,
+        order_id: order_id.into(),
+        amount,
+        description: description.into(),
+        exp,
         iat: Some(T0),
     };
-    v["order_token"] = sign(&claims, &Secret::new(TEST_SECRET)).into();
-    v.to_string()
+    sign(&claims, &Secret::new(TEST_SECRET))
+}
+
+/// Arbitrary claims signed with [`TEST_SECRET`] (HS256): a well-signed token whose claims the
+/// backend's own signer would never write.
+pub fn sign_claims(claims: &Value) -> String {
+    use hmac::{Hmac, Mac};
+    let h = base64_url(r#"{"alg":"HS256","typ":"JWT"}"#);
+    let c = base64_url(claims.to_string());
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(TEST_SECRET.as_bytes()).expect("HMAC key");
+    mac.update(format!("{h}.{c}").as_bytes());
+    format!("{h}.{c}.{}", base64_url(mac.finalize().into_bytes()))
+}
+
+/// Base64url without padding, as JWTs use it.
+pub fn base64_url(bytes: impl AsRef<[u8]>) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The backend binary's `sign-order` command with `args` under `CHECKOUT_SECRET=secret`.
+pub fn sign_order_command(args: &[&str], secret: &str) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_lightning-checkout-backend"))
+        .arg("sign-order")
+        .args(args)
+        .env("CHECKOUT_SECRET", secret)
+        .output()
+        .expect("the backend binary runs")
+}
+
+/// The claims of the token that `sign-order args` prints under [`TEST_SECRET`] (which must
+/// succeed), as this backend verifies them now; and that now (Unix seconds).
+pub fn sign_order_claims(
+    args: &[&str],
+) -> (lightning_checkout_backend::order_token::OrderClaims, u64) {
+    use lightning_checkout_backend::config::Secret;
+    let out = sign_order_command(args, TEST_SECRET);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token = String::from_utf8(out.stdout).expect("UTF-8");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs();
+    let secret = Secret::new(TEST_SECRET);
+    let claims =
+        lightning_checkout_backend::order_token::verify(token.trim(), &secret, now, 4_500_000)
+            .expect("a token this backend accepts");
+    (claims, now)
+}
+
+/// The environment of a backend on `dir` (data, www and pkg inside it) with the test secret and
+/// no lookup cache, on top of `env` (e.g. a fake provider's variables).
+pub fn test_env(
+    dir: &TempDir,
+    mut env: std::collections::HashMap<String, String>,
+) -> std::collections::HashMap<String, String> {
+    for (k, sub) in [("DATA_DIR", "data"), ("WWW_DIR", "www"), ("PKG_DIR", "pkg")] {
+        env.insert(k.into(), dir.path().join(sub).display().to_string());
+    }
+    env.insert("CHECKOUT_SECRET".into(), TEST_SECRET.into());
+    // The tests step a manual clock and poll right after changing a provider: no lookup cache
+    // unless a test asks for one.
+    env.insert("LOOKUP_CACHE_MS".into(), "0".into());
+    env
+}
+
+/// `POST {base}/api/invoices` over real HTTP; expects 201, the body.
+pub async fn http_create(base: &str, body: &str) -> Value {
+    let res = reqwest::Client::new()
+        .post(format!("{base}/api/invoices"))
+        .header("content-type", "application/json")
+        .body(body.to_owned())
+        .send()
+        .await
+        .expect("the backend answers");
+    let status = res.status();
+    let bytes = res.bytes().await.expect("body");
+    assert_eq!(status, 201, "{}", String::from_utf8_lossy(&bytes));
+    serde_json::from_slice(&bytes).expect("JSON")
+}
+
+/// The demo's `POST {base}/api/dev/invoices/{id}/pay` over real HTTP; expects 200.
+pub async fn http_pay(base: &str, id: &str) {
+    let res = reqwest::Client::new()
+        .post(format!("{base}/api/dev/invoices/{id}/pay"))
+        .send()
+        .await
+        .expect("the backend answers");
+    assert_eq!(res.status(), 200);
 }
 
 pub fn config(dir: &TempDir) -> Config {
@@ -166,6 +275,12 @@ impl TestApp {
         );
         assert_eq!(a.code(), code, "body {body}");
         a
+    }
+
+    /// Create with `{"order_token": token}` alone and expect a refusal with `status` and `code`.
+    pub async fn token_refused(&self, token: &str, status: StatusCode, code: &str) -> Answer {
+        let body = serde_json::json!({ "order_token": token }).to_string();
+        self.create_refused(&body, status, code).await
     }
 
     /// `n` polls of invoice `id` at once, each over its own copy of the router; their answers.

@@ -3,7 +3,6 @@
 //! manual clock for both sides.
 #![allow(dead_code)]
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -39,23 +38,7 @@ pub async fn setup_with(fake: Fake, extra: &[(&str, &str)]) -> Setup {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let dir = tempfile::tempdir().unwrap();
-    let mut env: HashMap<String, String> = fake.env().into_iter().collect();
-    env.insert(
-        "DATA_DIR".into(),
-        dir.path().join("data").display().to_string(),
-    );
-    env.insert(
-        "WWW_DIR".into(),
-        dir.path().join("www").display().to_string(),
-    );
-    env.insert(
-        "PKG_DIR".into(),
-        dir.path().join("pkg").display().to_string(),
-    );
-    env.insert("CHECKOUT_SECRET".into(), crate::common::TEST_SECRET.into());
-    // The tests step a manual clock and poll right after changing the fake: no lookup cache
-    // unless a test asks for one.
-    env.insert("LOOKUP_CACHE_MS".into(), "0".into());
+    let mut env = crate::common::test_env(&dir, fake.env().into_iter().collect());
     for (k, v) in extra {
         env.insert((*k).to_owned(), v.replace("{base}", &base));
     }

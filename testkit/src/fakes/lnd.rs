@@ -50,6 +50,12 @@ pub fn handle(shared: &Shared, req: Req) -> Response {
     if req.method == "POST" && req.path == "/v1/invoices" {
         return create(shared, &req);
     }
+    if let Some(r) = super::lnd_chain::handle(shared, &req) {
+        return r;
+    }
+    if req.method == "POST" && req.path == "/v2/invoices/cancel" {
+        return cancel(shared, &req);
+    }
     if req.method == "GET" {
         if let Some(h) = req.path.strip_prefix("/v1/invoice/") {
             if h.len() != 64 || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -218,4 +224,46 @@ pub(crate) fn invoice_json(i: &FakeInvoice) -> Value {
         "payment_addr": i.extra["payment_addr"],
         "is_amp": false,
     })
+}
+
+/// invoicesrpc `CancelInvoice`: `{"payment_hash": base64}`; a settled invoice is refused.
+fn cancel(shared: &Shared, req: &Req) -> Response {
+    let hash = req
+        .json()
+        .and_then(|b| b["payment_hash"].as_str().map(str::to_owned))
+        .and_then(|h| STANDARD.decode(h).ok())
+        .filter(|h| h.len() == 32);
+    let Some(hash) = hash else {
+        return rpc_error(
+            shared,
+            "payment_hash is not 32 bytes of base64",
+            400,
+            3,
+            "invalid hash",
+        );
+    };
+    let mut g = shared.inner.lock().unwrap();
+    let g = &mut *g;
+    let Some(i) = g
+        .invoices
+        .iter_mut()
+        .find(|i| i.payment_hash.map(|h| h.to_vec()) == Some(hash.clone()))
+    else {
+        return rpc_error(
+            shared,
+            "unknown invoice",
+            404,
+            5,
+            "unable to locate invoice",
+        );
+    };
+    if i.status == FakeStatus::Paid {
+        return json_response(
+            500,
+            &json!({"code": 2, "message": "invoice already settled", "details": []}),
+        );
+    }
+    i.status = FakeStatus::Expired;
+    g.cancels += 1;
+    json_response(200, &json!({}))
 }

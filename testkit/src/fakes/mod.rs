@@ -7,6 +7,7 @@ pub mod cln;
 pub mod kraken;
 pub mod lnbits;
 pub mod lnd;
+pub mod lnd_chain;
 pub mod streams;
 
 use axum::body::Bytes;

@@ -9,6 +9,9 @@
 //!   a `pay_index` above `lastpay_index` (201), waiting for one; past `timeout` seconds HTTP 500
 //!   `{"code": 904}`.
 //!
+//! * LND `GET /v1/transactions/subscribe` (lnrpc `SubscribeTransactions`): `{"result":
+//!   Transaction}` for each wallet transaction entering the mempool or confirming, from now on.
+//!
 //! [`crate::Fake::drop_streams`] cuts them all: the answer breaks off mid-way, as when the node
 //! restarts.
 
@@ -54,6 +57,23 @@ pub async fn route(
                 return Some(down());
             }
             Some(lnd_subscribe(shared.clone(), query))
+        }
+        (Kind::Lnd, "GET", "/v1/transactions/subscribe") => {
+            if !header("grpc-metadata-macaroon")
+                .is_some_and(|m| m.eq_ignore_ascii_case(LND_MACAROON_HEX))
+            {
+                return Some(super::lnd::rpc_error(
+                    shared,
+                    "transaction subscribe without the macaroon",
+                    500,
+                    2,
+                    "verification failed",
+                ));
+            }
+            if shared.down.load(Ordering::SeqCst) {
+                return Some(down());
+            }
+            Some(lnd_transactions(shared.clone()))
         }
         (Kind::Cln, "POST", "/v1/waitanyinvoice") => {
             if header("rune") != Some(CLN_RUNE) {
@@ -177,6 +197,39 @@ fn lnd_subscribe(shared: Arc<Shared>, query: Option<&str>) -> Response {
             if c.pending.is_empty() {
                 tokio::time::sleep(TICK).await;
             }
+        }
+    });
+    Response::builder()
+        .status(200)
+        .header("content-type", "application/json")
+        .body(Body::from_stream(body))
+        .expect("a valid response")
+}
+
+/// lnrpc `SubscribeTransactions`: each wallet transaction event from now on (no backlog).
+fn lnd_transactions(shared: Arc<Shared>) -> Response {
+    let next = {
+        let mut g = shared.inner.lock().unwrap();
+        g.chain.subscribers += 1;
+        g.chain.events.len()
+    };
+    let generation = shared.stream_generation.load(Ordering::SeqCst);
+    let body = futures_util::stream::unfold(Some((shared, next)), move |state| async move {
+        let (shared, mut next) = state?;
+        loop {
+            if shared.stream_generation.load(Ordering::SeqCst) != generation {
+                return Some((Err(broken()), None));
+            }
+            let event = shared.inner.lock().unwrap().chain.events.get(next).cloned();
+            if let Some(v) = event {
+                next += 1;
+                let line = format!("{}\n", json!({ "result": v }));
+                return Some((
+                    Ok::<_, std::io::Error>(Bytes::from(line)),
+                    Some((shared, next)),
+                ));
+            }
+            tokio::time::sleep(TICK).await;
         }
     });
     Response::builder()
