@@ -302,6 +302,16 @@ bench() {
   cp "$out/lightning_checkout_bg.wasm" bench/out/widget-with-names.wasm
   # The same wasm-opt pass as the shipped package, so the timed code is the code that ships.
   wasm_opt "$out/lightning_checkout_bg.wasm"
+  # For the CPU profiles of the speed section: the same pass with the function names kept (-g),
+  # and the four hot functions it names kept out of line (wasm-opt inlines single callers).
+  rm -rf bench/out/pkg-bench-names
+  cp -r "$out" bench/out/pkg-bench-names
+  tools/node_modules/.bin/wasm-opt --no-inline='*qr::best_mask*' --no-inline='*qr::penalty*' \
+    --no-inline='*invoice::bech32_values*' --no-inline='*invoice::parse_fields*' \
+    -Oz --converge --enable-bulk-memory --enable-nontrapping-float-to-int \
+    --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
+    --zero-filled-memory --low-memory-unused -g --strip-producers \
+    bench/out/widget-with-names.wasm -o bench/out/pkg-bench-names/lightning_checkout_bg.wasm
   npm_ci tests/e2e   # bench/run.mjs reuses the end-to-end harness (Chromium, backend start-up)
   npm_ci bench
   say "benchmarking (a minute or two)"

@@ -20,6 +20,7 @@ import { startProcess, launchBrowser, newPage, part, ROOT } from '../tests/e2e/h
 import { streamBench, streamTable } from './stream.mjs';
 import { postgresBench, postgresTable } from './postgres.mjs';
 import { tracedLoad, boundaryCalls, summariseTraces, traceTable } from './trace.mjs';
+import { profileHook, describeProfile } from './profile.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
 const OUT = join(BENCH, 'out');
@@ -30,6 +31,9 @@ const LOADGEN_BIN = join(TARGET, 'release', 'lightning-checkout-loadgen');
 const FAKE_BIN = join(TARGET, 'release', 'testkit-fake');
 const PKG = join(ROOT, 'pkg');
 const PKG_BENCH = join(OUT, 'pkg-bench');
+// The same build through the same wasm-opt pass with its function names kept (-g), for the CPU
+// profiles of §3 and §4 (./build.sh bench makes it).
+const PKG_BENCH_NAMES = join(OUT, 'pkg-bench-names');
 
 // The BOLT 11 spec invoice ("please send $3 for a cup of coffee ... within one minute").
 const SPEC_INVOICE = 'lnbc2500u1pvjluezsp5zyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zyg3zygspp5qqqsyqcyq5rqwzqfqqqsyqcyq5rqwzqfqqqsyqcyq5rqwzqfqypqdq5xysxxatsyp3k7enxv4jsxqzpu9qrsgquk0rl77nj30yxdy8j9vdx85fkpmdla2087ne0xh8nhedh8w27kyke0lp53ut353s06fv3qfegext0eh0ymjpf39tuven09sam30g4vgpfna3rh';
@@ -228,6 +232,7 @@ async function buildWww() {
     throw new Error('bench/out/pkg-bench is missing: run ./build.sh bench (it builds the widget with the bench feature)');
   }
   cpSync(PKG_BENCH, join(www, 'bench-pkg'), { recursive: true });
+  if (existsSync(PKG_BENCH_NAMES)) cpSync(PKG_BENCH_NAMES, join(www, 'bench-pkg-names'), { recursive: true });
   // bolt11 is written for Node: give it the stand-ins a page's bundler would (Buffer, process,
   // stream, events).
   await esbuild.build({
@@ -391,11 +396,46 @@ async function speed(browser, url, opts) {
     return {
       decode: { spec: withRatios(spec), route_hints: withRatios(hints) },
       qr: { ...qr, ratio_qrcode: qr.ours.ops_per_s / qr.qrcode.ops_per_s },
+      profile: await speedProfiles(browser, url, opts),
     };
   } finally {
     await page.context().close();
   }
 }
+
+/**
+ * Where the time of ours goes: a CPU profile of each hook (bench/profile.mjs), after the timed
+ * rounds, in a page of its own that loads the named copy of the bench build. `null` when
+ * bench/out/pkg-bench-names is missing (the figures above do not depend on it).
+ */
+async function speedProfiles(browser, url, opts) {
+  if (!existsSync(PKG_BENCH_NAMES)) {
+    log('no bench/out/pkg-bench-names (./build.sh bench makes it): no CPU profiles');
+    return null;
+  }
+  const page = await newPage(browser);
+  try {
+    await page.goto(`${url}/bench/speed.html?pkg=bench-pkg-names`);
+    await page.waitForFunction(() => window.benchReady === true, null, { timeout: 20_000 });
+    const ms = opts.quick ? 500 : 1500;
+    const out = {};
+    for (const [key, expr] of [
+      ['qr', `bench_qr_path(${JSON.stringify(QR_PAYLOAD)}, 10)`],
+      ['decode_spec', `bench_decode_check(${JSON.stringify(SPEC_INVOICE)}, 100)`],
+      ['decode_route_hints', `bench_decode_check(${JSON.stringify(ROUTE_HINTS_INVOICE)}, 100)`],
+    ]) {
+      log(`CPU profile: ${key}`);
+      out[key] = await profileHook(page, expr, { ms });
+    }
+    if (page.errors.length) throw new Error(`the profile page logged errors: ${page.errors.join('; ')}`);
+    return out;
+  } finally {
+    await page.context().close();
+  }
+}
+
+/** One line for BENCH.md: the top functions by self time of one profile. */
+const profileLine = (p, what) => (p ? `Where the time goes (${what}; CPU profile, ${p.samples} samples, self time): ${describeProfile(p)}.` : '');
 
 // ---------------------------------------------------------------------------------------------
 // 5. Backend under load
@@ -591,12 +631,18 @@ function tables(r) {
   }
   lines.push('');
   lines.push('Every contender decodes and checks amount (to the msat), network, payment hash, payment secret and features present, expiry (against the invoice\'s own timestamp), and must pass. Ours: `bench_decode_check(invoice, n)`, one call for n invoices (the widget\'s `check_invoice`). `bolt11` also verifies the signature (secp256k1 public-key recovery, elliptic) on every decode; `light-bolt11-decoder` and ours do not.');
+  const P = r.speed.profile;
+  if (P) {
+    lines.push('', profileLine(P.decode_spec, '`bench_decode_check`, the spec invoice'), '', profileLine(P.decode_route_hints, '`bench_decode_check`, the invoice with route hints'));
+    lines.push('', 'The profiled copy (`bench/out/pkg-bench-names`) is the timed build through the same wasm-opt pass with its function names kept, and with the few functions named here (`bech32_values`: the bech32 checksum and the 5-bit values; `parse_fields`: the tagged fields; `best_mask`: the masks applied; `penalty`: their scoring) kept out of line so that each has its own entry; `decode` is the rest of the decoder (case check, lower-case copy, human-readable part, signature encoding) and the check.');
+  }
   lines.push('');
   lines.push(`### 4. QR encode + path per second, same page, median of ${r.options.rounds} alternating rounds`, '');
   lines.push('| payload | ours (Rust/wasm) | npm qrcode | ours / qrcode |', '| --- | ---: | ---: | ---: |');
   lines.push(`| \`lightning:\` + the spec invoice in upper case, ${q.payload_chars} chars, EC level M (version ${q.version}, ${q.modules}×${q.modules}) | ${ops(q.ours.ops_per_s)} | ${ops(q.qrcode.ops_per_s)} | ${x(q.ratio_qrcode)} |`);
   lines.push('');
-  lines.push(`Encode + SVG path string only; the DOM is left out on both sides (drawing is one \`setAttribute('d', …)\` either way, and the widget's real drawing cost is inside §2). Ours: \`bench_qr_path(payload, n)\`, a filled rectangle per run of dark modules with absolute moves (path of ${q.ours_path_chars} chars, built and kept in wasm). qrcode: \`QRCode.toString(payload, {type: 'svg', errorCorrectionLevel: 'M', margin: 4}, cb)\`, synchronous, a stroked line per run with relative moves (path of ${q.qrcode_path_chars} chars, in an SVG string of ${q.qrcode_svg_chars}), so ours also gives the browser ${x(q.ours_path_chars / q.qrcode_path_chars)} more path text to parse.`);
+  lines.push(`Encode + SVG path string only; the DOM is left out on both sides (drawing is one \`setAttribute('d', …)\` either way, and the widget's real drawing cost is inside §2). Ours: \`bench_qr_path(payload, n)\`, filled: one subpath per row, each run of dark modules a left edge down and a right edge up, joined along the row's own lines (path of ${q.ours_path_chars} chars, built and kept in wasm; the same pixels as a rectangle per run). qrcode: \`QRCode.toString(payload, {type: 'svg', errorCorrectionLevel: 'M', margin: 4}, cb)\`, synchronous, a stroked line per run with relative moves (path of ${q.qrcode_path_chars} chars, in an SVG string of ${q.qrcode_svg_chars}), so ours also gives the browser ${x(q.ours_path_chars / q.qrcode_path_chars)} more path text to parse.`);
+  if (r.speed.profile) lines.push('', profileLine(r.speed.profile.qr, '`bench_qr_path`'));
   lines.push('');
   lines.push(`### 5. Backend with the demo provider (release), loopback, HTTP/1.1 keep-alive, ${r.options.warmup} s warm-up + ${r.options.secs} s each`, '');
   lines.push('| | clients | requests/s | p50 | p99 | errors |', '| --- | ---: | ---: | ---: | ---: | ---: |');
@@ -641,13 +687,13 @@ function targets(r) {
       target: 'Decode + check at least 20× light-bolt11-decoder on the spec invoice, 5× with route hints',
       figure: `spec ${x(d.spec.ratio_light_bolt11_decoder)} (${us(d.spec.ours.ops_per_s)} vs ${us(d.spec.light_bolt11_decoder.ops_per_s)}), route hints ${x(d.route_hints.ratio_light_bolt11_decoder)} (${us(d.route_hints.ours.ops_per_s)} vs ${us(d.route_hints.light_bolt11_decoder.ops_per_s)})`,
       met: d.spec.ratio_light_bolt11_decoder >= 20 && d.route_hints.ratio_light_bolt11_decoder >= 5,
-      held_back: 'Met with route hints (node ids are no longer decompressed); on the spec invoice ours is one pass (checksum, fields), and what remains per call is three allocations through the small free-list allocator (the lower-case copy of the text, the 5-bit values, the description) and the checksum\'s 277 steps. Not profiled further in this round.',
+      held_back: `Ours is one pass (checksum by table, then the fields) with three allocations per call (the lower-case copy, the 5-bit values, the description). ${profileLine(r.speed.profile?.decode_spec, 'the spec invoice')} Time figures move with the machine's load (load average ${r.machine.load_average} in this run), the JavaScript contender's most.`,
     },
     {
       target: 'QR encode + path at least 3× npm qrcode, same page',
       figure: `${x(q.ratio_qrcode)} (${ops(q.ours.ops_per_s)}/s vs ${ops(q.qrcode.ops_per_s)}/s)`,
       met: q.ratio_qrcode >= 3,
-      held_back: `Close to the target; time figures move with the machine's load (load average ${r.machine.load_average} in this run). What remains: the qrcode crate (kept: segmentation, Reed-Solomon, placement; now at opt-level 3) clones its canvas of enum modules for each of the 8 masks, and our mask scoring (src/qr.rs, at the widget's opt-level z) reads each back as booleans.`,
+      held_back: `The qrcode crate segments, error-corrects and places the data; src/qr.rs applies and scores the 8 masks a row and a column at a time (192-bit lines) and draws the path. ${profileLine(r.speed.profile?.qr, '`bench_qr_path`')} Time figures move with the machine's load (load average ${r.machine.load_average} in this run).`,
     },
     {
       target: 'Page load → widget interactive at most 60 ms (loopback)',
@@ -805,7 +851,13 @@ async function main() {
     if (speedResult) {
       const d = speedResult.decode;
       console.log(`decode + check, ours / light-bolt11-decoder: spec ${d.spec.ratio_light_bolt11_decoder.toFixed(2)}× (${Math.round(d.spec.ours.ops_per_s)}/s), route hints ${d.route_hints.ratio_light_bolt11_decoder.toFixed(2)}× (${Math.round(d.route_hints.ours.ops_per_s)}/s)`);
-      console.log(`QR encode + path, ours / npm qrcode: ${speedResult.qr.ratio_qrcode.toFixed(2)}× (${Math.round(speedResult.qr.ours.ops_per_s)}/s vs ${Math.round(speedResult.qr.qrcode.ops_per_s)}/s)`);
+      console.log(`QR encode + path, ours / npm qrcode: ${speedResult.qr.ratio_qrcode.toFixed(2)}× (${Math.round(speedResult.qr.ours.ops_per_s)}/s vs ${Math.round(speedResult.qr.qrcode.ops_per_s)}/s); path ${speedResult.qr.ours_path_chars} chars vs ${speedResult.qr.qrcode_path_chars}`);
+      const P = speedResult.profile;
+      if (P) {
+        console.log(profileLine(P.decode_spec, 'decode + check, spec invoice'));
+        console.log(profileLine(P.decode_route_hints, 'decode + check, route hints'));
+        console.log(profileLine(P.qr, 'QR encode + path'));
+      }
     }
     if (start) {
       for (const [k, v] of [['as before', start.load], ['with the two <head> lines', start.load_preload]]) {

@@ -542,7 +542,7 @@ fn extract_invoice(input: &str) -> Result<&str, InvoiceError> {
 // ---------------------------------------------------------------------------------------------
 // The decoder: bech32, the human-readable part, the tagged fields.
 
-/// Bech32's alphabet: the value of each lower-case character, 32 for the others.
+/// Bech32's alphabet: the value of each lower-case character, 32 for the other ASCII ones.
 const BECH32_VALUES: [u8; 128] = {
     let alphabet = b"qpzry9x8gf2tvdw0s3jn54khce6mua7l";
     let mut t = [32u8; 128];
@@ -554,9 +554,9 @@ const BECH32_VALUES: [u8; 128] = {
     t
 };
 
-/// One step of bech32's BCH checksum (BIP 173 `polymod`).
-#[inline]
-fn polymod(c: u32, v: u8) -> u32 {
+/// Bech32's BCH generator, folded into a table: entry `t` is the XOR of the generator words
+/// selected by the 5 bits of `t` (what BIP 173's `polymod` XORs in bit by bit).
+const POLYMOD_TABLE: [u32; 32] = {
     const GEN: [u32; 5] = [
         0x3b6a_57b2,
         0x2650_8e6d,
@@ -564,20 +564,42 @@ fn polymod(c: u32, v: u8) -> u32 {
         0x3d42_33dd,
         0x2a14_62b3,
     ];
-    let top = c >> 25;
-    let mut c = ((c & 0x01ff_ffff) << 5) ^ u32::from(v);
-    for (i, g) in GEN.iter().enumerate() {
-        c ^= (top >> i & 1).wrapping_neg() & g;
+    let mut t = [0u32; 32];
+    let mut top = 0;
+    while top < 32 {
+        let mut i = 0;
+        while i < 5 {
+            if top >> i & 1 == 1 {
+                t[top] ^= GEN[i];
+            }
+            i += 1;
+        }
+        top += 1;
     }
-    c
+    t
+};
+
+/// One step of bech32's BCH checksum (BIP 173 `polymod`), by table: one lookup instead of five
+/// conditional XORs per character (this runs for every character of the invoice).
+#[inline]
+fn polymod(c: u32, v: u8) -> u32 {
+    POLYMOD_TABLE[(c >> 25 & 31) as usize] ^ ((c & 0x01ff_ffff) << 5) ^ u32::from(v)
 }
 
 /// Packs 5-bit values into bytes (big-endian), dropping the bits that do not fill a byte, as
 /// BOLT 11 does; calls `out` with each byte.
 #[inline]
 fn pack(fes: &[u8], mut out: impl FnMut(u8)) {
+    // Eight values are five whole bytes.
+    let mut chunks = fes.chunks_exact(8);
+    for chunk in &mut chunks {
+        let acc = chunk.iter().fold(0u64, |a, &v| a << 5 | u64::from(v));
+        for k in (0..5).rev() {
+            out((acc >> (8 * k)) as u8);
+        }
+    }
     let (mut acc, mut bits) = (0u32, 0u32);
-    for &v in fes {
+    for &v in chunks.remainder() {
         acc = (acc << 5) | u32::from(v);
         bits += 5;
         if bits >= 8 {
@@ -762,6 +784,7 @@ fn features(fes: &[u8]) -> (bool, bool) {
 
 /// The tagged fields. Unknown tags, and known ones of a length BOLT 11 says to skip (`p`,
 /// `h`, `s` not 52 characters, `n` not 53), are skipped; malformed known ones are errors.
+#[inline(never)] // its own entry in the bench's CPU profile
 fn parse_fields(mut rest: &[u8], f: &mut Fields) -> Result<(), ParseError> {
     while !rest.is_empty() {
         let (tag, len) = match rest {
@@ -848,22 +871,14 @@ fn parse_fields(mut rest: &[u8], f: &mut Fields) -> Result<(), ParseError> {
     Ok(())
 }
 
-/// Everything of BOLT 11 but the semantics and the signature's validity, on the lower-case
-/// text: the checksum, the human-readable part, the tagged fields, the signature's encoding.
-fn parse(text: &[u8], f: &mut Fields) -> Result<Hrp, InvoiceError> {
-    const CHECKSUM_LEN: usize = 6;
-    /// 65 bytes of signature and recovery id, in 5-bit groups.
-    const SIGNATURE_LEN_5: usize = 104;
+/// Bech32's checksum: the last 6 values of the data part.
+const CHECKSUM_LEN: usize = 6;
+
+/// The data part's 5-bit values, checksum included, once bech32's checksum over `hrp` and
+/// `data` is verified (at least the 6 values of the checksum).
+#[inline(never)] // its own entry in the bench's CPU profile
+fn bech32_values(hrp: &[u8], data: &[u8]) -> Result<Vec<u8>, InvoiceError> {
     let bech32 = InvoiceError::Parse(ParseError::Bech32);
-    let sep = text
-        .iter()
-        .rposition(|&b| b == b'1')
-        .ok_or(bech32.clone())?;
-    let (hrp, data) = (&text[..sep], &text[sep + 1..]);
-    if hrp.is_empty() || hrp.len() > 83 || hrp.iter().any(|b| !(33..=126).contains(b)) {
-        return Err(bech32);
-    }
-    let mut fes = Vec::with_capacity(data.len());
     let mut c = 1u32;
     for &b in hrp {
         c = polymod(c, b >> 5);
@@ -872,20 +887,72 @@ fn parse(text: &[u8], f: &mut Fields) -> Result<Hrp, InvoiceError> {
     for &b in hrp {
         c = polymod(c, b & 31);
     }
-    for &b in data {
-        let v = *BECH32_VALUES.get(usize::from(b)).unwrap_or(&32);
-        if v == 32 {
-            return Err(bech32);
-        }
-        c = polymod(c, v);
-        fes.push(v);
+    // Without a branch per character: a character outside the alphabet (or not ASCII) sets
+    // bit 5 of its value, and `invalid` collects it.
+    let mut fes = vec![0u8; data.len()];
+    let mut invalid = 0;
+    for (f, &b) in fes.iter_mut().zip(data) {
+        let v = BECH32_VALUES[usize::from(b & 0x7f)] | (b & 0x80) >> 2;
+        invalid |= v;
+        c = polymod(c, v & 31);
+        *f = v;
     }
-    if fes.len() < CHECKSUM_LEN {
+    if invalid & 32 != 0 || fes.len() < CHECKSUM_LEN {
         return Err(bech32);
     }
     if c != 1 {
         return Err(InvoiceError::Checksum);
     }
+    Ok(fes)
+}
+
+/// One pass over the text, 8 bytes at a time: whether it has upper-case and lower-case ASCII
+/// letters, and where its last `1` is (bech32's separator: the data part has none).
+fn scan(text: &[u8]) -> (bool, bool, Option<usize>) {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const LOW7: u64 = 0x7f * ONES;
+    let (mut upper, mut lower, mut separator) = (0u64, 0u64, None);
+    let mut chunks = text.chunks_exact(8);
+    for (i, chunk) in (&mut chunks).enumerate() {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let w = u64::from_le_bytes(word);
+        // Per byte, on its low 7 bits (no carry between bytes): bit 7 of t + 0x3f is set from
+        // 'A' (0x41) up, of t + 0x25 from '[' (0x5b) up; the same for 'a' to 'z'. Bytes with
+        // bit 7 set (not ASCII) are neither.
+        let (t, ascii) = (w & LOW7, !w & (0x80 * ONES));
+        upper |= (t + 0x3f * ONES) & !(t + 0x25 * ONES) & ascii;
+        lower |= (t + 0x1f * ONES) & !(t + 0x05 * ONES) & ascii;
+        // Bit 7 set exactly in the bytes equal to '1'.
+        let x = w ^ (b'1' as u64 * ONES);
+        let ones = !(((x & LOW7) + LOW7) | x | LOW7);
+        if ones != 0 {
+            separator = Some(8 * i + (63 - ones.leading_zeros() as usize) / 8);
+        }
+    }
+    let tail = text.len() - chunks.remainder().len();
+    for (i, &b) in chunks.remainder().iter().enumerate() {
+        upper |= u64::from(b.is_ascii_uppercase());
+        lower |= u64::from(b.is_ascii_lowercase());
+        if b == b'1' {
+            separator = Some(tail + i);
+        }
+    }
+    (upper != 0, lower != 0, separator)
+}
+
+/// Everything of BOLT 11 but the semantics and the signature's validity, on the lower-case
+/// text: the checksum, the human-readable part, the tagged fields, the signature's encoding.
+fn parse(text: &[u8], separator: Option<usize>, f: &mut Fields) -> Result<Hrp, InvoiceError> {
+    /// 65 bytes of signature and recovery id, in 5-bit groups.
+    const SIGNATURE_LEN_5: usize = 104;
+    let bech32 = InvoiceError::Parse(ParseError::Bech32);
+    let sep = separator.ok_or(bech32.clone())?;
+    let (hrp, data) = (&text[..sep], &text[sep + 1..]);
+    if hrp.is_empty() || hrp.len() > 83 || hrp.iter().any(|b| !(33..=126).contains(b)) {
+        return Err(bech32);
+    }
+    let mut fes = bech32_values(hrp, data)?;
     fes.truncate(fes.len() - CHECKSUM_LEN);
     if fes.len() < SIGNATURE_LEN_5 {
         return Err(InvoiceError::Parse(ParseError::TooShortDataPart));
@@ -940,15 +1007,19 @@ pub fn decode(input: &str) -> Result<DecodedInvoice, InvoiceError> {
     if text.len() > MAX_INVOICE_LEN {
         return Err(InvoiceError::TooLong { len: text.len() });
     }
-    let has_upper = text.bytes().any(|b| b.is_ascii_uppercase());
-    let has_lower = text.bytes().any(|b| b.is_ascii_lowercase());
+    let (has_upper, has_lower, separator) = scan(text.as_bytes());
     if has_upper && has_lower {
         return Err(InvoiceError::MixedCase);
     }
 
-    let payment_request = text.to_ascii_lowercase();
+    // Invoices are mostly lower case already: then a plain copy.
+    let payment_request = if has_upper {
+        text.to_ascii_lowercase()
+    } else {
+        text.to_owned()
+    };
     let mut f = Fields::default();
-    let hrp = parse(payment_request.as_bytes(), &mut f)?;
+    let hrp = parse(payment_request.as_bytes(), separator, &mut f)?;
     let amount_pico = hrp.amount.and_then(|a| a.checked_mul(hrp.multiplier));
     check_semantics(&f, amount_pico).map_err(InvoiceError::Semantic)?;
     let network = hrp.network.ok_or(InvoiceError::UnknownNetwork)?;
@@ -1028,5 +1099,61 @@ pub fn preimage_matches(preimage_hex: &str, payment_hash: &[u8; 32]) -> bool {
     match parse_hash_hex(preimage_hex) {
         Some(preimage) => crate::sha256::sha256(&preimage) == *payment_hash,
         None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Random bytes (ASCII letters of both cases, digits, '1', and bytes above 0x7f), lengths
+    /// around the 8-byte word and its remainder.
+    fn samples() -> Vec<Vec<u8>> {
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let alphabet = b"qpzry9x8gf2tvdw0s3jn54khce6mua7lQPZRY1@[`{\x7f\x80\xc3\xa9\xff ";
+        (0..3000)
+            .map(|i| {
+                let len = i % 40;
+                (0..len)
+                    .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn scan_finds_cases_and_the_last_separator_as_a_byte_loop_does() {
+        for s in samples() {
+            let expected = (
+                s.iter().any(u8::is_ascii_uppercase),
+                s.iter().any(u8::is_ascii_lowercase),
+                s.iter().rposition(|&b| b == b'1'),
+            );
+            assert_eq!(scan(&s), expected, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn pack_by_eight_values_matches_packing_bit_by_bit() {
+        for s in samples() {
+            let fes: Vec<u8> = s.iter().map(|b| b & 31).collect();
+            let mut bits: Vec<bool> = Vec::new();
+            for v in &fes {
+                bits.extend((0..5).rev().map(|k| v >> k & 1 == 1));
+            }
+            let expected: Vec<u8> = bits
+                .chunks_exact(8)
+                .map(|b| b.iter().fold(0u8, |a, &bit| a << 1 | u8::from(bit)))
+                .collect();
+            let mut got = Vec::new();
+            pack(&fes, |b| got.push(b));
+            assert_eq!(got, expected, "{fes:?}");
+        }
     }
 }

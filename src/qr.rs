@@ -142,7 +142,7 @@ impl Qr {
         let mut canvas = qrcode::canvas::Canvas::new(version_of(version), lib_level);
         canvas.draw_all_functional_patterns();
         canvas.draw_data(&data, &ec);
-        let modules = best_mask(&canvas, width);
+        let modules = best_mask(&canvas, width, ec_level);
         if modules.len() != width * width {
             return Err(QrError::Unencodable);
         }
@@ -182,13 +182,21 @@ impl Qr {
     }
 
     /// The `d` attribute of one SVG path that fills exactly the dark modules, offset by
-    /// `quiet_zone` modules. Each horizontal run of dark modules in a row is one rectangle,
-    /// `M{x} {y}h{n}v1h-{n}z`, in module units.
+    /// `quiet_zone` modules, in module units. One subpath per row with dark modules: for each
+    /// horizontal run of dark modules, a left edge down and a right edge up, joined along the
+    /// row's bottom and top lines: `M{x} {y}v1h{run}v-1h{gap}v1h{run}v-1…`.
+    ///
+    /// Only the vertical edges enclose area (the horizontal segments, and the implicit close of
+    /// each subpath, run along the row's own lines), so under either fill rule the filled cells
+    /// are exactly the runs, the same pixels as one rectangle per run, in about two thirds of
+    /// the characters.
     pub fn svg_path_data(&self, quiet_zone: u32) -> String {
-        // About 3.5 characters per module for invoice-sized codes: one allocation.
-        let mut d = String::with_capacity(self.width * self.width * 4);
-        let qz = u64::from(quiet_zone);
+        // About 2.5 characters per module for invoice-sized codes: one allocation.
+        let mut d = String::with_capacity(self.width * self.width * 3);
+        let qz = quiet_zone as usize;
         for (y, row) in self.modules.chunks_exact(self.width.max(1)).enumerate() {
+            // The end of the previous run in this row; `None` before the first.
+            let mut end: Option<usize> = None;
             let mut x = 0;
             while x < row.len() {
                 if !row[x] {
@@ -199,140 +207,312 @@ impl Qr {
                 while x < row.len() && row[x] {
                     x += 1;
                 }
-                let run = (x - start) as u64;
-                d.push('M');
-                push_decimal(&mut d, start as u64 + qz);
-                d.push(' ');
-                push_decimal(&mut d, y as u64 + qz);
-                d.push('h');
-                push_decimal(&mut d, run);
-                d.push_str("v1h-");
-                push_decimal(&mut d, run);
-                d.push('z');
+                match end {
+                    None => {
+                        d.push('M');
+                        push_decimal(&mut d, start.saturating_add(qz));
+                        d.push(' ');
+                        push_decimal(&mut d, y.saturating_add(qz));
+                    }
+                    Some(e) => {
+                        d.push('h');
+                        push_decimal(&mut d, start - e);
+                    }
+                }
+                d.push_str("v1h");
+                push_decimal(&mut d, x - start);
+                d.push_str("v-1");
+                end = Some(x);
             }
         }
         d
     }
 }
 
-/// Appends `n` in decimal (no formatting machinery: this runs for every rectangle).
-fn push_decimal(s: &mut String, mut n: u64) {
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
+/// Appends `n` in decimal (no formatting machinery: this runs for every run of modules).
+fn push_decimal(s: &mut String, n: usize) {
+    if n >= 10 {
+        push_decimal(s, n / 10);
     }
-    for &b in &buf[i..] {
-        s.push(char::from(b));
-    }
+    s.push(char::from(b'0' + (n % 10) as u8));
 }
 
 fn version_of(v: u8) -> qrcode::Version {
     qrcode::Version::Normal(i16::from(v))
 }
 
-/// The eight masks of a (normal) QR code, in the order `qrcode` tries them.
-const MASKS: [qrcode::canvas::MaskPattern; 8] = {
-    use qrcode::canvas::MaskPattern::*;
+/// The format information (BCH-coded error correction level and mask) of level M and of level
+/// L, by mask number: `qrcode`'s `FORMAT_INFOS_QR[(level ^ 1) << 3 | mask]`.
+const FORMAT_INFOS: [[u16; 8]; 2] = [
     [
-        Checkerboard,
-        HorizontalLines,
-        VerticalLines,
-        DiagonalLines,
-        LargeCheckerboard,
-        Fields,
-        Diamonds,
-        Meadow,
-    ]
-};
+        0x5412, 0x5125, 0x5e7c, 0x5b4b, 0x45f9, 0x40ce, 0x4f97, 0x4aa0,
+    ],
+    [
+        0x77c4, 0x72f3, 0x7daa, 0x789d, 0x662f, 0x6318, 0x6c41, 0x6976,
+    ],
+];
 
-/// `qrcode`'s `Canvas::apply_best_mask`: each mask applied to a copy of `canvas`, the first with
-/// the lowest penalty kept, as dark (`true`) and light modules. The penalty is [`penalty`].
-fn best_mask(canvas: &qrcode::canvas::Canvas, width: usize) -> Vec<bool> {
-    let mut best: Option<(u16, Vec<bool>)> = None;
-    for mask in MASKS {
-        let mut c = canvas.clone();
-        c.apply_mask(mask);
-        let modules: Vec<bool> = c
-            .into_colors()
-            .into_iter()
-            .map(|c| c == qrcode::Color::Dark)
-            .collect();
-        let score = penalty(&modules, width);
-        if best.as_ref().is_none_or(|(b, _)| score < *b) {
-            best = Some((score, modules));
+/// Where the 15 format bits go around the top-left finder, most significant first (x, y).
+const FORMAT_MAIN: [(u8, u8); 15] = [
+    (0, 8),
+    (1, 8),
+    (2, 8),
+    (3, 8),
+    (4, 8),
+    (5, 8),
+    (7, 8),
+    (8, 8),
+    (8, 7),
+    (8, 5),
+    (8, 4),
+    (8, 3),
+    (8, 2),
+    (8, 1),
+    (8, 0),
+];
+
+/// Whether mask `mask` (0 to 7, ISO/IEC 18004 numbering, as `qrcode`'s `MaskPattern`) inverts
+/// the module at column `x`, row `y`.
+fn mask_inverts(mask: u8, x: usize, y: usize) -> bool {
+    match mask {
+        0 => (x + y) % 2 == 0,
+        1 => y % 2 == 0,
+        2 => x % 3 == 0,
+        3 => (x + y) % 3 == 0,
+        4 => (y / 2 + x / 3) % 2 == 0,
+        5 => (x * y) % 2 + (x * y) % 3 == 0,
+        6 => ((x * y) % 2 + (x * y) % 3) % 2 == 0,
+        _ => ((x + y) % 2 + (x * y) % 3) % 2 == 0,
+    }
+}
+
+/// One row or column of a symbol, a bit per module (bit `i` = module `i`, 1 = dark): 192 bits,
+/// enough for version 40 (177 modules). The mask scoring works on whole rows and columns at a
+/// time with these, instead of module by module.
+#[derive(Clone, Copy, Default)]
+struct Bits([u64; 3]);
+
+impl Bits {
+    /// Bits `0..n` set.
+    fn first(n: usize) -> Bits {
+        let mut b = Bits::default();
+        for (i, word) in b.0.iter_mut().enumerate() {
+            let n = n.saturating_sub(64 * i);
+            *word = if n >= 64 { u64::MAX } else { (1 << n) - 1 };
+        }
+        b
+    }
+
+    fn get(&self, i: usize) -> bool {
+        self.0[i / 64] >> (i % 64) & 1 == 1
+    }
+
+    fn set(&mut self, i: usize, dark: bool) {
+        let word = &mut self.0[i / 64];
+        *word = *word & !(1 << (i % 64)) | u64::from(dark) << (i % 64);
+    }
+
+    /// Bit `i` of the result is bit `i + k` of `self` (`k` from 1 to 63).
+    #[inline(always)]
+    fn down(self, k: u32) -> Bits {
+        let [a, b, c] = self.0;
+        Bits([a >> k | b << (64 - k), b >> k | c << (64 - k), c >> k])
+    }
+
+    /// Bit `i` of the result is bit `i - k` of `self`, 0 below `k` (`k` from 1 to 63).
+    #[inline(always)]
+    fn up(self, k: u32) -> Bits {
+        let [a, b, c] = self.0;
+        Bits([a << k, b << k | a >> (64 - k), c << k | b >> (64 - k)])
+    }
+
+    #[inline(always)]
+    fn zip(self, o: Bits, f: impl Fn(u64, u64) -> u64) -> Bits {
+        Bits([
+            f(self.0[0], o.0[0]),
+            f(self.0[1], o.0[1]),
+            f(self.0[2], o.0[2]),
+        ])
+    }
+
+    #[inline(always)]
+    fn and(self, o: Bits) -> Bits {
+        self.zip(o, |a, b| a & b)
+    }
+
+    /// `self` and not `o`.
+    #[inline(always)]
+    fn and_not(self, o: Bits) -> Bits {
+        self.zip(o, |a, b| a & !b)
+    }
+
+    #[inline(always)]
+    fn or(self, o: Bits) -> Bits {
+        self.zip(o, |a, b| a | b)
+    }
+
+    /// Bits equal in `self` and `o`, within `valid`.
+    #[inline(always)]
+    fn same(self, o: Bits, valid: Bits) -> Bits {
+        valid.and_not(self.zip(o, |a, b| a ^ b))
+    }
+
+    #[inline(always)]
+    fn count(self) -> u32 {
+        self.0.iter().map(|w| w.count_ones()).sum()
+    }
+}
+
+/// A mask's pattern along a line of `w` modules, from one period of it: bit `i` is
+/// `inverts(i % period)` (`period` at most 12).
+fn repeat(period: usize, w: usize, inverts: impl Fn(usize) -> bool) -> Bits {
+    let mut one = [false; 12];
+    for (i, v) in one.iter_mut().enumerate().take(period) {
+        *v = inverts(i);
+    }
+    let mut b = Bits::default();
+    let mut k = 0;
+    for i in 0..w {
+        b.set(i, one[k]);
+        k = if k + 1 == period { 0 } else { k + 1 };
+    }
+    b
+}
+
+/// A symbol as rows and as columns of [`Bits`] (`columns[x]` bit `y` = `rows[y]` bit `x`).
+struct Lines {
+    rows: Vec<Bits>,
+    columns: Vec<Bits>,
+}
+
+impl Lines {
+    fn new(w: usize) -> Lines {
+        Lines {
+            rows: vec![Bits::default(); w],
+            columns: vec![Bits::default(); w],
         }
     }
-    best.map(|(_, m)| m).unwrap_or_default()
+
+    fn set(&mut self, x: usize, y: usize, dark: bool) {
+        self.rows[y].set(x, dark);
+        self.columns[x].set(y, dark);
+    }
+}
+
+/// `qrcode`'s `Canvas::apply_best_mask` for a normal QR code, without a canvas per mask: the
+/// drawn canvas is read once (dark or light, maskable or not, by rows and by columns), then
+/// each of the 8 masks is applied a row and a column at a time, with its format bits, and
+/// scored by [`penalty`]; the first with the lowest penalty is kept, as dark (`true`) and
+/// light modules.
+#[inline(never)] // its own entry in the bench's CPU profile
+fn best_mask(canvas: &qrcode::canvas::Canvas, width: usize, level: EcLevel) -> Vec<bool> {
+    use qrcode::canvas::Module;
+    use qrcode::Color::Dark;
+    let w = width;
+    // What `Module::mask` does: functional modules (`Masked`) keep their colour, data modules
+    // (`Unmasked`, and `Empty` as light) are inverted where the mask says so.
+    let (mut dark, mut maskable) = (Lines::new(w), Lines::new(w));
+    for y in 0..w {
+        for x in 0..w {
+            let (d, m) = match canvas.get(x as i16, y as i16) {
+                Module::Empty => (false, true),
+                Module::Unmasked(c) => (c == Dark, true),
+                Module::Masked(c) => (c == Dark, false),
+            };
+            dark.set(x, y, d);
+            maskable.set(x, y, m);
+        }
+    }
+    let formats = &FORMAT_INFOS[usize::from(level == EcLevel::L)];
+    let mut symbol = Lines::new(w);
+    let masked = |mask: u8, symbol: &mut Lines| {
+        // Every mask repeats every 6 columns and every 12 rows.
+        let rows: [Bits; 12] = core::array::from_fn(|y| repeat(6, w, |x| mask_inverts(mask, x, y)));
+        let columns: [Bits; 6] =
+            core::array::from_fn(|x| repeat(12, w, |y| mask_inverts(mask, x, y)));
+        for (i, out) in symbol.rows.iter_mut().enumerate() {
+            *out = dark.rows[i].zip(maskable.rows[i].and(rows[i % 12]), |d, m| d ^ m);
+        }
+        for (i, out) in symbol.columns.iter_mut().enumerate() {
+            *out = dark.columns[i].zip(maskable.columns[i].and(columns[i % 6]), |d, m| d ^ m);
+        }
+        // The format bits, as `draw_format_info_patterns` draws them: around the top-left
+        // finder, and again beside the other two (`FORMAT_INFO_COORDS_QR_SIDE`: (8, -1) up to
+        // (8, -7), then (-8, 8) to (-1, 8)).
+        let format = formats[usize::from(mask)];
+        for (k, &(x, y)) in FORMAT_MAIN.iter().enumerate() {
+            let bit = format >> (14 - k) & 1 == 1;
+            symbol.set(usize::from(x), usize::from(y), bit);
+            if k < 7 {
+                symbol.set(8, w - 1 - k, bit);
+            } else {
+                symbol.set(w - 15 + k, 8, bit);
+            }
+        }
+    };
+    let mut best: Option<(u16, u8)> = None;
+    for mask in 0..8 {
+        masked(mask, &mut symbol);
+        let score = penalty(&symbol, w);
+        if best.is_none_or(|(b, _)| score < b) {
+            best = Some((score, mask));
+        }
+    }
+    masked(best.map_or(0, |(_, m)| m), &mut symbol);
+    let mut modules = Vec::with_capacity(w * w);
+    for row in &symbol.rows {
+        modules.extend((0..w).map(|x| row.get(x)));
+    }
+    modules
 }
 
 /// `qrcode`'s `compute_total_penalty_scores` for a normal QR code, rule for rule and with its
-/// 16-bit wrapping arithmetic, on a row-major grid of `width × width` modules: runs of five or
-/// more of one colour (N1), 2×2 blocks of one colour (N2), finder-like patterns without four
-/// light modules on one side (N3, less the 360 of the three real finders), and the dark/light
-/// balance (N4). Rows and columns are scanned alike: the columns as the rows of a transposed
-/// copy.
-fn penalty(m: &[bool], w: usize) -> u16 {
-    let mut t = vec![false; m.len()];
-    for (y, row) in m.chunks_exact(w).enumerate() {
-        for (x, &c) in row.iter().enumerate() {
-            t[x * w + y] = c;
-        }
+/// 16-bit wrapping arithmetic: runs of five or more of one colour (N1), 2×2 blocks of one
+/// colour (N2), finder-like patterns without four light modules on one side (N3, less the 360
+/// of the three real finders, per direction), and the dark/light balance (N4). Computed in 32
+/// bits and truncated: the same value modulo 2^16.
+#[inline(never)] // its own entry in the bench's CPU profile
+fn penalty(symbol: &Lines, w: usize) -> u16 {
+    let (all, inner) = (Bits::first(w), Bits::first(w.saturating_sub(1)));
+    let mut score = 0u32;
+    for &line in symbol.rows.iter().chain(&symbol.columns) {
+        score += line_penalty(line, inner);
     }
-    let mut score = lines_penalty(m, w).wrapping_add(lines_penalty(&t, w));
-    // N2.
-    for (row, below) in m.chunks_exact(w).zip(m.chunks_exact(w).skip(1)) {
-        for x in 0..w - 1 {
-            let c = row[x];
-            if c == row[x + 1] && c == below[x] && c == below[x + 1] {
-                score = score.wrapping_add(3);
-            }
-        }
+    // N2: module x and x + 1 of two neighbouring rows, one colour.
+    for pair in symbol.rows.windows(2) {
+        let (a, b) = (pair[0], pair[1]);
+        let vertical = a.same(b, all);
+        let blocks = vertical.and(vertical.down(1)).and(a.same(a.down(1), inner));
+        score += 3 * blocks.count();
     }
     // N4.
-    let dark = m.iter().filter(|&&d| d).count();
-    let ratio = dark * 200 / m.len().max(1);
-    score.wrapping_add(ratio.abs_diff(100) as u16)
+    let dark: u32 = symbol.rows.iter().map(|r| r.count()).sum();
+    let ratio = dark as usize * 200 / (w * w).max(1);
+    (score + ratio.abs_diff(100) as u32).wrapping_sub(2 * 360) as u16
 }
 
-/// N1 and N3 along the rows of a `w × w` grid.
-fn lines_penalty(m: &[bool], w: usize) -> u16 {
-    let mut score = 0u16;
-    let mut n3 = 0u16;
-    for line in m.chunks_exact(w) {
-        let mut run = 0u16;
-        let mut last = None;
-        for &c in line {
-            if last == Some(c) {
-                run += 1;
-            } else {
-                if run >= 5 {
-                    score = score.wrapping_add(run - 2);
-                }
-                run = 1;
-                last = Some(c);
-            }
-        }
-        if run >= 5 {
-            score = score.wrapping_add(run - 2);
-        }
-        // Dark, light, dark, dark, dark, light, dark, and no dark module in the four before or
-        // in the four after (outside the symbol counts as light).
-        for (j, window) in line.windows(7).enumerate() {
-            if window != [true, false, true, true, true, false, true] {
-                continue;
-            }
-            let left_dark = line[j.saturating_sub(4)..j].contains(&true);
-            let right_dark = line[j + 7..(j + 11).min(w)].contains(&true);
-            if !left_dark || !right_dark {
-                n3 = n3.wrapping_add(40);
-            }
-        }
-    }
-    score.wrapping_add(n3.wrapping_sub(360))
+/// N1 and N3 (without the finders' 360) of one row or column; `inner` holds its modules but
+/// the last.
+#[inline(always)]
+fn line_penalty(c: Bits, inner: Bits) -> u32 {
+    // N1: a run of n >= 5 costs n - 2. `same` marks each module that has the next one's colour
+    // (n - 1 of them in a run of n), `four` each that starts four of those in a row (n - 4 in a
+    // run of n), and a run's first `four` is counted 2 more.
+    let same = c.same(c.down(1), inner);
+    let four = same.and(same.down(1)).and(same.down(2)).and(same.down(3));
+    let n1 = four.count() + 2 * four.and_not(four.up(1)).count();
+    // N3: dark, light, dark, dark, dark, light, dark from module i (beyond the end is light, so
+    // the last dark module is inside), and no dark module in the four before (i - 4 to i - 1)
+    // or in the four after (i + 7 to i + 10).
+    let finder = c
+        .and_not(c.down(1))
+        .and(c.down(2))
+        .and(c.down(3))
+        .and(c.down(4))
+        .and_not(c.down(5))
+        .and(c.down(6));
+    let dark_before = c.up(1).or(c.up(2)).or(c.up(3)).or(c.up(4));
+    let dark_after = c.down(7).or(c.down(8)).or(c.down(9)).or(c.down(10));
+    let lone = finder.and_not(dark_before.and(dark_after));
+    n1 + 40 * lone.count()
 }

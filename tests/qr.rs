@@ -20,22 +20,70 @@ fn spec_payload() -> String {
     decode(SPEC_INVOICE).expect("valid").qr_payload()
 }
 
-/// Parses our own path data back into the set of dark cells (view-box coordinates).
+/// Fills our own path data as a renderer does (nonzero rule): the cells (view-box coordinates)
+/// that its vertical edges enclose, each exactly once. Only `M`, `h` and `v` with integers are
+/// allowed; every edge is one module tall, and each subpath's implicit close is horizontal (so it
+/// encloses nothing).
 fn cells_of_path(d: &str) -> HashSet<(u32, u32)> {
-    let mut cells = HashSet::new();
-    for rect in d.split('z').filter(|r| !r.is_empty()) {
-        // M{x} {y}h{n}v1h-{n}
-        let rest = rect.strip_prefix('M').expect("starts with M");
-        let (x, rest) = rest.split_once(' ').expect("x");
-        let (y, rest) = rest.split_once('h').expect("y");
-        let (n, rest) = rest.split_once("v1h-").expect("run");
-        assert_eq!(rest, n, "closing run equals opening run in {rect}");
-        let (x, y, n): (u32, u32, u32) =
-            (x.parse().unwrap(), y.parse().unwrap(), n.parse().unwrap());
-        assert!(n >= 1);
-        for i in 0..n {
-            assert!(cells.insert((x + i, y)), "overlap at {},{}", x + i, y);
+    use std::collections::BTreeMap;
+    // (row, column boundary) -> winding change of the edges there (down +1, up -1).
+    let mut edges: BTreeMap<(i64, i64), i64> = BTreeMap::new();
+    let (mut x, mut y, mut start_y) = (0i64, 0i64, None::<i64>);
+    let mut rest = d;
+    while let Some(cmd) = rest.chars().next() {
+        rest = &rest[1..];
+        let number = |rest: &mut &str| {
+            let len = rest
+                .char_indices()
+                .find(|&(i, c)| !(c.is_ascii_digit() || (i == 0 && c == '-')))
+                .map_or(rest.len(), |(i, _)| i);
+            let (n, tail) = rest.split_at(len);
+            *rest = tail;
+            n.parse::<i64>().unwrap_or_else(|_| panic!("number in {d}"))
+        };
+        match cmd {
+            'M' => {
+                assert!(
+                    start_y.is_none_or(|s| s == y),
+                    "closing edge not horizontal"
+                );
+                x = number(&mut rest);
+                assert!(rest.starts_with(' '), "M x y");
+                rest = &rest[1..];
+                y = number(&mut rest);
+                start_y = Some(y);
+            }
+            'h' => x += number(&mut rest),
+            'v' => {
+                let dy = number(&mut rest);
+                assert!(dy == 1 || dy == -1, "edges are one module tall: v{dy}");
+                let row = y.min(y + dy);
+                *edges.entry((row, x)).or_default() += dy;
+                y += dy;
+            }
+            c => panic!("unexpected command {c:?} in the path"),
         }
+    }
+    assert!(
+        start_y.is_none_or(|s| s == y),
+        "closing edge not horizontal"
+    );
+    let mut cells = HashSet::new();
+    let rows: HashSet<i64> = edges.keys().map(|&(r, _)| r).collect();
+    for row in rows {
+        let mut winding = 0;
+        let mut from = 0;
+        for (&(_, bx), &dw) in edges.range((row, i64::MIN)..=(row, i64::MAX)) {
+            if winding != 0 {
+                assert_eq!(winding, 1, "cells covered twice in row {row}");
+                for cx in from..bx {
+                    assert!(cells.insert((cx as u32, row as u32)));
+                }
+            }
+            winding += dw;
+            from = bx;
+        }
+        assert_eq!(winding, 0, "row {row} left open");
     }
     cells
 }
@@ -96,7 +144,7 @@ fn path_draws_exactly_the_dark_modules_with_the_quiet_zone() {
         }
         // The finder pattern's corner is dark, so the offset is really the quiet zone.
         assert!(qr.is_dark(0, 0));
-        assert!(qr.svg_path_data(QUIET_ZONE).starts_with("M4 4h7v1h-7z"));
+        assert!(qr.svg_path_data(QUIET_ZONE).starts_with("M4 4v1h7v-1h"));
         // Out of range is light, never a panic.
         assert!(!qr.is_dark(qr.width(), 0));
         assert!(!qr.is_dark(0, qr.width()));
