@@ -219,7 +219,7 @@ build() {
 # 79,404) when it was set in issue 15's round, down from 90,906: no slice panics (Unicode tables),
 # fetch without gloo-net, minified CSS, short glue names, wasm-opt's memory flags. Issue 15 aims
 # at 64 KB.
-SIZE_BUDGET_BYTES=79800
+SIZE_BUDGET_BYTES=80400
 check_size_budget() {
   [ "$PKG_GZ_BYTES" -le "$SIZE_BUDGET_BYTES" ] ||
     die "the widget is $PKG_GZ_BYTES bytes gzip -9, over its budget of $SIZE_BUDGET_BYTES bytes (see twiggy in BENCH.md)."
