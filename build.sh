@@ -186,7 +186,8 @@ build() {
   say "optimising with wasm-opt -Oz (binaryen from npm, newer than Debian's)"
   wasm_opt "$out/lightning_checkout_bg.wasm"
   # The import and export names that tie the wasm to its glue (hashes, in both files) made short.
-  node scripts/short-names.mjs "$out/lightning_checkout_bg.wasm" "$out/lightning_checkout.js"
+  node scripts/short-names.mjs "$out/lightning_checkout_bg.wasm" "$out/lightning_checkout.js" \
+    target/short-names.json   # which short name was which import (the bench counts calls by name)
   say "bundling the element shim and the wasm-bindgen glue into one minified module"
   cp js/lightning-checkout.js "$out/entry.js"
   tools/node_modules/.bin/esbuild "$out/entry.js" --bundle --format=esm --minify --target=es2022 \

@@ -12,7 +12,9 @@
 // shared with other work a thread also waits for a core), the rest of the segment it waited. The mount itself (instantiated
 // → interactive) is also split by the CPU samples: wasm code, the JS glue, browser built-ins
 // (DOM, storage), garbage collection (compiling on first call is in the trace events).
-import { newPage } from '../tests/e2e/harness.mjs';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { newPage, ROOT } from '../tests/e2e/harness.mjs';
 
 const CATEGORIES = [
   'devtools.timeline', 'disabled-by-default-devtools.timeline', 'loading', 'v8', 'v8.wasm',
@@ -198,10 +200,15 @@ export async function boundaryCalls(browser, url, file, probe) {
     const { result } = await cdp.send('Profiler.takePreciseCoverage');
     await cdp.send('Profiler.stopPreciseCoverage');
     const calls = {};
+    // `./build.sh build` shortens the glue's import names (scripts/short-names.mjs) and writes
+    // which was which to target/short-names.json.
+    let short = {};
+    try { short = JSON.parse(readFileSync(join(ROOT, 'target', 'short-names.json'), 'utf8')); } catch {}
     for (const s of result) {
       if (path(s.url) !== JS_PATH) continue;
       for (const f of s.functions) {
-        const name = f.functionName.match(/^__wbg_(.+?)_[0-9a-f]{16}$/)?.[1];
+        const long = short[f.functionName] ?? f.functionName;
+        const name = long.match(/^__wbg_(.+?)_[0-9a-f]{16}$/)?.[1];
         const count = f.ranges[0]?.count ?? 0;
         if (name && count) calls[name] = (calls[name] ?? 0) + count;
       }

@@ -4,10 +4,14 @@
 // `w`. The long names are hashes that gzip cannot shrink, stored twice (wasm and JS): about
 // 2.5 KB of every page's download. Only these exact names change, in both files together.
 //
-//   node scripts/short-names.mjs DIR/NAME_bg.wasm DIR/NAME.js
+//   node scripts/short-names.mjs DIR/NAME_bg.wasm DIR/NAME.js [MAP.json]
+//
+// MAP.json (optional) gets each import's short name and the long one it replaced, for tools that
+// name the glue's functions (the bench's count of calls from the wasm into JS).
 import { readFileSync, writeFileSync } from 'node:fs';
 
-const [wasmPath, jsPath] = process.argv.slice(2);
+const [wasmPath, jsPath, mapPath] = process.argv.slice(2);
+const importNames = {};
 if (!wasmPath || !jsPath) {
   console.error('usage: node scripts/short-names.mjs module_bg.wasm glue.js');
   process.exit(2);
@@ -102,6 +106,7 @@ while (pos < wasm.length) {
       const key = new RegExp(`(?<![\\w$])${escape(name)}(?=\\s*:)`, 'g');
       if ((js.match(key) ?? []).length !== 1) fail(`import ${name} is not exactly one key in ${jsPath}`);
       rewrite(key, short, `import ${name}`);
+      importNames[short] = name;
       parts.push(str('w'), str(short), body.subarray(descStart, p));
     }
     body = Buffer.concat(parts);
@@ -139,4 +144,5 @@ if (left) fail(`${left[0]} is still in ${jsPath}`);
 
 writeFileSync(wasmPath, Buffer.concat([wasm.subarray(0, 8), ...sections]));
 writeFileSync(jsPath, js);
+if (mapPath) writeFileSync(mapPath, `${JSON.stringify(importNames, null, 1)}\n`);
 console.error(`short-names: ${counter} names shortened`);
