@@ -74,6 +74,29 @@ fn base32_lower(bytes: &[u8]) -> String {
     out
 }
 
+/// The store's reservation of a new invoice `id` for `order`.
+fn reservation<'a>(
+    id: &'a str,
+    order: &'a NewOrder,
+    idempotency_key: [u8; 16],
+    provider: &'a str,
+    now: u64,
+    grace_secs: u64,
+) -> Reservation<'a> {
+    Reservation {
+        id,
+        order_id: order.order_id.as_deref(),
+        amount_msat: order.amount_msat,
+        description: &order.description,
+        expiry_secs: order.expiry_secs,
+        idempotency_key,
+        provider,
+        now,
+        grace_secs,
+        fiat: order.fiat.as_ref(),
+    }
+}
+
 /// Create an invoice, or return the open one of the same order. `true` if this call created it.
 pub async fn create(state: &AppState, order: NewOrder) -> Result<(Invoice, bool), AppError> {
     // Concurrent creates for one order wait here for the first one's provider call.
@@ -89,39 +112,17 @@ pub async fn create(state: &AppState, order: NewOrder) -> Result<(Invoice, bool)
     let grace_secs = state.provider().callback_grace_secs();
     let mut asked_about_due = false;
     let reserved = loop {
-        let reservation = Reservation {
-            id: &id,
-            order_id: order.order_id.as_deref(),
-            amount_msat: order.amount_msat,
-            description: &order.description,
-            expiry_secs: order.expiry_secs,
-            idempotency_key: key,
-            provider,
-            now,
-            grace_secs,
-            fiat: order.fiat.as_ref(),
-        };
         // SQLite: straight to its writer thread, no blocking thread in between.
-        let queued = state.store().reserve_queued(&reservation);
+        let queued = state
+            .store()
+            .reserve_queued(&reservation(&id, &order, key, provider, now, grace_secs));
         let reserved = if let Some(queued) = queued {
             queued.await?
         } else {
-            let order = order.clone();
-            let id = id.clone();
+            let (order, id) = (order.clone(), id.clone());
             state
                 .with_store(move |s| {
-                    s.reserve(&Reservation {
-                        id: &id,
-                        order_id: order.order_id.as_deref(),
-                        amount_msat: order.amount_msat,
-                        description: &order.description,
-                        expiry_secs: order.expiry_secs,
-                        idempotency_key: key,
-                        provider,
-                        now,
-                        grace_secs,
-                        fiat: order.fiat.as_ref(),
-                    })
+                    s.reserve(&reservation(&id, &order, key, provider, now, grace_secs))
                 })
                 .await?
         };

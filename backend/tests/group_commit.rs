@@ -12,19 +12,27 @@ use lightning_checkout_backend::store::{Reservation, Reserved, Store, StoreError
 use rusqlite::{params, Connection};
 use serde_json::{json, Value};
 
+/// A fresh SQLite file set up by `sql`: its directory (kept alive), its path and the connection.
+fn open_db(
+    sql: &str,
+) -> (
+    tempfile::TempDir,
+    std::path::PathBuf,
+    Arc<Mutex<Connection>>,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.sqlite3");
+    let conn = Connection::open(&path).unwrap();
+    conn.execute_batch(sql).unwrap();
+    (dir, path, Arc::new(Mutex::new(conn)))
+}
+
 /// Three writes in one batch, the middle one failing on a unique index after a first insert:
 /// the other two are committed, the failing one is rolled back whole and its caller alone gets
 /// the error.
 #[test]
 fn a_failing_write_does_not_fail_its_batch() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("t.sqlite3");
-    let conn = Connection::open(&path).unwrap();
-    conn.execute_batch(
-        "PRAGMA journal_mode=WAL; CREATE TABLE t (k TEXT NOT NULL UNIQUE); INSERT INTO t VALUES ('dup');",
-    )
-    .unwrap();
-    let conn = Arc::new(Mutex::new(conn));
+    let (_dir, path, conn) = open_db("PRAGMA journal_mode=WAL; CREATE TABLE t (k TEXT NOT NULL UNIQUE); INSERT INTO t VALUES ('dup');");
     let batcher = Arc::new(Batcher::start(conn.clone()).unwrap());
 
     // Hold the connection: the writer thread takes the first write and waits for it, the others
@@ -140,14 +148,7 @@ fn concurrent_reservations_with_conflicts_through_the_store() {
 /// (the outbox worker's bookkeeping) stay durable.
 #[test]
 fn unsynced_writes_commit_without_their_own_fsync_and_leave_the_connection_synced() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("t.sqlite3");
-    let conn = Connection::open(&path).unwrap();
-    conn.execute_batch(
-        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; CREATE TABLE t (k TEXT NOT NULL UNIQUE);",
-    )
-    .unwrap();
-    let conn = Arc::new(Mutex::new(conn));
+    let (_dir, path, conn) = open_db("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; CREATE TABLE t (k TEXT NOT NULL UNIQUE);");
     let batcher = Arc::new(Batcher::start(conn.clone()).unwrap());
     let insert = |k: &'static str, synced: bool| {
         let b = batcher.clone();
@@ -207,13 +208,9 @@ fn unsynced_writes_commit_without_their_own_fsync_and_leave_the_connection_synce
 /// Not in WAL mode an unsynced commit could be lost with a later synced one: every batch is synced.
 #[test]
 fn outside_wal_mode_every_batch_is_synced() {
-    let dir = tempfile::tempdir().unwrap();
-    let conn = Connection::open(dir.path().join("t.sqlite3")).unwrap();
-    conn.execute_batch(
-        "PRAGMA journal_mode=DELETE; PRAGMA synchronous=FULL; CREATE TABLE t (k TEXT);",
-    )
-    .unwrap();
-    let batcher = Batcher::start(Arc::new(Mutex::new(conn))).unwrap();
+    let (_dir, _, conn) =
+        open_db("PRAGMA journal_mode=DELETE; PRAGMA synchronous=FULL; CREATE TABLE t (k TEXT);");
+    let batcher = Batcher::start(conn).unwrap();
     batcher
         .run_unsynced(|c| {
             c.execute("INSERT INTO t (k) VALUES ('a')", [])?;
@@ -429,13 +426,9 @@ async fn answered_writes_survive_kill_9() {
 /// batch, which is synced.
 #[test]
 fn writes_arriving_during_a_batch_join_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let conn = Connection::open(dir.path().join("t.sqlite3")).unwrap();
-    conn.execute_batch(
-        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; CREATE TABLE t (k TEXT);",
-    )
-    .unwrap();
-    let batcher = Arc::new(Batcher::start(Arc::new(Mutex::new(conn))).unwrap());
+    let (_dir, _, conn) =
+        open_db("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; CREATE TABLE t (k TEXT);");
+    let batcher = Arc::new(Batcher::start(conn).unwrap());
     let running = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let write = |k: &'static str, synced: bool, wait_for: u64| {
         let (b, seen, running) = (batcher.clone(), batcher.clone(), running.clone());
